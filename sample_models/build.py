@@ -1,0 +1,1122 @@
+"""Write the sample models linlint is tested on.
+
+Every model is tiny, float32, built with ``onnx.helper`` and numpy from a fixed
+seed, so running this script twice writes byte-identical files::
+
+    python sample_models/build.py [OUTDIR]    # default: this folder
+
+``EXPECTED`` maps each file stem to what ``linlint check`` must report on it
+(default settings) and how many parametric ops (Conv, ConvTranspose, Gemm,
+MatMul with a constant operand) remain after ``linlint fold`` with the
+default policy (``None``: fold must leave the model unchanged).
+
+The ``*_deploy`` models are the re-parameterized forms of their ``*_train``
+twins, computed here in float64 from the train weights; the tests check with
+onnxruntime that each pair computes the same function.
+"""
+
+import sys
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+IR_VERSION = 8
+PRODUCER = "linlint sample_models/build.py"
+BN_EPS = 1e-5
+F32 = TensorProto.FLOAT
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What linlint must say about one sample model."""
+
+    codes: tuple[str, ...]  # sorted codes of all findings of `linlint check`, with repeats
+    params_after_fold: int | None  # parametric ops after default `linlint fold`; None = unchanged
+    what: str  # one line: what the model shows
+
+
+EXPECTED: dict[str, Expect] = {}
+_BUILDERS: dict[str, Callable[[np.random.Generator], onnx.ModelProto]] = {}
+
+
+def _sample(
+    codes: Sequence[str], params_after_fold: int | None, what: str, seed_from: str = ""
+) -> Callable:
+    """Register a builder named after its file stem, with its expectation and its seed.
+
+    The seed comes from ``seed_from`` (shared by train/deploy twins) or the stem.
+    """
+
+    def register(fn: Callable[[np.random.Generator], onnx.ModelProto]) -> Callable:
+        stem = fn.__name__
+        if stem in EXPECTED:
+            raise ValueError(f"duplicate sample model {stem}")
+        EXPECTED[stem] = Expect(tuple(sorted(codes)), params_after_fold, what)
+        seed = zlib.crc32((seed_from or stem).encode())
+
+        def build() -> onnx.ModelProto:
+            model = fn(np.random.default_rng(seed))
+            model.graph.name = stem
+            return model
+
+        _BUILDERS[stem] = build
+        return fn
+
+    return register
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _randn(rng: np.random.Generator, *shape: int, scale: float = 0.1) -> np.ndarray:
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def _bn_params(rng: np.random.Generator, c: int) -> dict[str, np.ndarray]:
+    return {
+        "scale": (1.0 + 0.1 * rng.standard_normal(c)).astype(np.float32),
+        "bias": (0.1 * rng.standard_normal(c)).astype(np.float32),
+        "mean": (0.1 * rng.standard_normal(c)).astype(np.float32),
+        "var": rng.uniform(0.5, 1.5, c).astype(np.float32),
+    }
+
+
+def _pads(p: int | Sequence[int]) -> list[int]:
+    return [p] * 4 if isinstance(p, int) else list(p)
+
+
+class Graph:
+    """A small builder over onnx.helper: nodes, initializers, inputs and outputs."""
+
+    def __init__(self, rng: np.random.Generator, unnamed: bool = False) -> None:
+        self.rng = rng
+        self.unnamed = unnamed
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.outputs: list[onnx.ValueInfoProto] = []
+
+    # graph interface
+    def input(self, name: str, shape: Sequence[int], elem: int = F32) -> str:
+        self.inputs.append(helper.make_tensor_value_info(name, elem, list(shape)))
+        return name
+
+    def output(self, name: str, shape: Sequence[int], elem: int = F32) -> str:
+        self.outputs.append(helper.make_tensor_value_info(name, elem, list(shape)))
+        return name
+
+    def const(self, name: str, array: np.ndarray) -> str:
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        name: str,
+        outputs: Sequence[str] | None = None,
+        domain: str = "",
+        **attrs: object,
+    ) -> str:
+        """Add a node; its single output is named after the node unless given."""
+        outs = list(outputs) if outputs is not None else [name]
+        self.nodes.append(
+            helper.make_node(
+                op, list(inputs), outs, name="" if self.unnamed else name, domain=domain, **attrs
+            )
+        )
+        return outs[0]
+
+    def graph(self, name: str) -> onnx.GraphProto:
+        return helper.make_graph(
+            self.nodes, name, self.inputs, self.outputs, initializer=self.inits
+        )
+
+    # layers with their own weights
+    def conv(
+        self,
+        name: str,
+        x: str,
+        c_in: int,
+        c_out: int,
+        k: int | tuple[int, int] = 3,
+        pads: int | Sequence[int] = 0,
+        stride: int = 1,
+        group: int = 1,
+        bias: bool = True,
+        w: np.ndarray | None = None,
+        b: np.ndarray | None = None,
+        out: str | None = None,
+    ) -> str:
+        kh, kw = (k, k) if isinstance(k, int) else k
+        if w is None:
+            w = _randn(self.rng, c_out, c_in // group, kh, kw)
+        inputs = [x, self.const(f"{name}.weight", w)]
+        if bias:
+            if b is None:
+                b = _randn(self.rng, c_out)
+            inputs.append(self.const(f"{name}.bias", b))
+        attrs: dict[str, object] = {
+            "kernel_shape": [kh, kw],
+            "pads": _pads(pads),
+            "strides": [stride, stride],
+        }
+        if group != 1:
+            attrs["group"] = group
+        return self.node("Conv", inputs, name, outputs=[out] if out else None, **attrs)
+
+    def bn(self, name: str, x: str, c: int, p: dict[str, np.ndarray] | None = None) -> str:
+        p = p if p is not None else _bn_params(self.rng, c)
+        ins = [x] + [self.const(f"{name}.{k}", p[k]) for k in ("scale", "bias", "mean", "var")]
+        return self.node("BatchNormalization", ins, name, epsilon=BN_EPS)
+
+    def gemm(
+        self, name: str, x: str, n_in: int, n_out: int, trans_b: bool = True, bias: bool = True
+    ) -> str:
+        shape = (n_out, n_in) if trans_b else (n_in, n_out)
+        inputs = [x, self.const(f"{name}.weight", _randn(self.rng, *shape))]
+        if bias:
+            inputs.append(self.const(f"{name}.bias", _randn(self.rng, n_out)))
+        attrs = {"transB": 1} if trans_b else {}
+        return self.node("Gemm", inputs, name, **attrs)
+
+    def matmul(self, name: str, x: str, n_in: int, n_out: int) -> str:
+        return self.node(
+            "MatMul", [x, self.const(f"{name}.weight", _randn(self.rng, n_in, n_out))], name
+        )
+
+    def add_bias(self, name: str, x: str, n: int) -> str:
+        return self.node("Add", [x, self.const(f"{name}.bias", _randn(self.rng, n))], name)
+
+    def relu(self, name: str, x: str, out: str | None = None) -> str:
+        return self.node("Relu", [x], name, outputs=[out] if out else None)
+
+
+def _model(
+    g: Graph, opsets: Sequence[tuple[str, int]] = (), functions: Sequence = ()
+) -> onnx.ModelProto:
+    model = helper.make_model(
+        g.graph("main"),
+        opset_imports=[helper.make_opsetid("", OPSET)]
+        + [helper.make_opsetid(d, v) for d, v in opsets],
+        producer_name=PRODUCER,
+        functions=list(functions),
+    )
+    model.ir_version = IR_VERSION
+    return model
+
+
+def _simple(
+    rng: np.random.Generator,
+    body: Callable[[Graph, str], str],
+    x_shape: Sequence[int],
+    y_shape: Sequence[int],
+    unnamed: bool = False,
+    **kw,
+) -> onnx.ModelProto:
+    """One input ``x``; ``body(g, "x")`` adds nodes, its last node's output becomes ``y``."""
+    g = Graph(rng, unnamed=unnamed)
+    g.input("x", x_shape)
+    last = body(g, "x")
+    if g.nodes[-1].output[0] != last:
+        raise ValueError("the body must return the output of its last node")
+    g.nodes[-1].output[0] = "y"
+    g.output("y", y_shape)
+    return _model(g, **kw)
+
+
+# --------------------------------------------------------------------------- LL001
+
+
+@_sample(["LL001"], 1, "Conv 1x1 -> Conv 1x1 with biases: one Conv 1x1")
+def ll001_conv1x1_conv1x1(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=1)
+        return g.conv("conv2", h, 8, 8, k=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(["LL001"], 1, "Conv 3x3 pad 1 -> Conv 1x1 (no padding after): one Conv 3x3, fewer MACs")
+def ll001_conv3x3_conv1x1(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.conv("conv2", h, 8, 8, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(["LL001"], 1, "Linear -> Linear exported as two Gemm (transB=1): one Gemm 64->32")
+def ll001_gemm_gemm_mlp(rng):
+    def body(g, x):
+        h = g.gemm("fc1", x, 64, 64)
+        h = g.gemm("fc2", h, 64, 32)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [4, 64], [4, 32])
+
+
+@_sample(["LL001"], 1, "Linear -> Linear exported as MatMul + Add on a 3-D input: one MatMul + Add")
+def ll001_matmul_add_3d_mlp(rng):
+    def body(g, x):
+        h = g.matmul("fc1.matmul", x, 64, 64)
+        h = g.add_bias("fc1.add", h, 64)
+        h = g.matmul("fc2.matmul", h, 64, 32)
+        return g.add_bias("fc2.add", h, 32)
+
+    return _simple(rng, body, [2, 5, 64], [2, 5, 32])
+
+
+@_sample(
+    ["LL001"],
+    1,
+    "ExpandNets layer: Conv 1x1 8->32 (no bias) -> Conv 3x3 32->32 -> Conv 1x1 32->8: one Conv 3x3",
+)
+def ll001_expandnets_1x1_3x3_1x1(rng):
+    def body(g, x):
+        h = g.conv("expand", x, 8, 32, k=1, bias=False)
+        h = g.conv("conv3x3", h, 32, 32, k=3, pads=1)
+        return g.conv("project", h, 32, 8, k=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL001"], 1, "Gemm -> Gemm whose weights come from Constant and ConstantOfShape + Cast nodes"
+)
+def ll001_weights_from_constant_nodes(rng):
+    g = Graph(rng)
+    g.input("x", [4, 32])
+    w1 = g.node(
+        "Constant", [], "fc1.weight", value=numpy_helper.from_array(_randn(rng, 32, 32), "w1")
+    )
+    b1 = g.node("Constant", [], "fc1.bias", value=numpy_helper.from_array(_randn(rng, 32), "b1"))
+    shape = g.node(
+        "Constant",
+        [],
+        "fc2.weight_shape",
+        value=numpy_helper.from_array(np.array([32, 16], dtype=np.int64), "shape"),
+    )
+    w2_f64 = g.node(
+        "ConstantOfShape",
+        [shape],
+        "fc2.weight_f64",
+        value=numpy_helper.from_array(np.array([0.05], dtype=np.float64), "fill"),
+    )
+    w2 = g.node("Cast", [w2_f64], "fc2.weight", to=F32)
+    b2 = g.node("Constant", [], "fc2.bias", value_floats=[float(v) for v in _randn(rng, 16)])
+    h = g.node("Gemm", ["x", w1, b1], "fc1", transB=1)
+    g.node("Gemm", [h, w2, b2], "fc2", outputs=["y"])
+    g.output("y", [4, 16])
+    return _model(g)
+
+
+@_sample(
+    ["LL001"],
+    3,
+    "If node 'branch': then = Conv 1x1 -> Conv 1x1 (outer-scope weights), "
+    "else = Conv -> Relu -> Conv",
+)
+def ll001_chain_in_if_branch(rng):
+    main = Graph(rng)
+    main.input("x", [1, 8, 8, 8])
+    main.input("cond", [], TensorProto.BOOL)
+
+    then = Graph(rng)
+    # weights of the then-branch live in the main graph (outer scope)
+    w1 = main.const("then_conv1.weight", _randn(rng, 8, 8, 1, 1))
+    b1 = main.const("then_conv1.bias", _randn(rng, 8))
+    w2 = main.const("then_conv2.weight", _randn(rng, 8, 8, 1, 1))
+    b2 = main.const("then_conv2.bias", _randn(rng, 8))
+    conv_attrs = {"kernel_shape": [1, 1], "pads": [0, 0, 0, 0], "strides": [1, 1]}
+    h = then.node("Conv", ["x", w1, b1], "then_conv1", **conv_attrs)
+    then.node("Conv", [h, w2, b2], "then_conv2", outputs=["y_then"], **conv_attrs)
+    then.output("y_then", [1, 8, 8, 8])
+
+    els = Graph(rng)  # weights as the subgraph's own initializers
+    h = els.conv("else_conv1", "x", 8, 8, k=1)
+    h = els.relu("else_relu", h)
+    els.conv("else_conv2", h, 8, 8, k=1, out="y_else")
+    els.output("y_else", [1, 8, 8, 8])
+
+    main.node(
+        "If",
+        ["cond"],
+        "branch",
+        outputs=["y"],
+        then_branch=then.graph("then_branch"),
+        else_branch=els.graph("else_branch"),
+    )
+    main.output("y", [1, 8, 8, 8])
+    return _model(main)
+
+
+@_sample(["LL001"], 1, "Conv 1x1 -> Conv 1x1 with empty node names (findings name nodes by index)")
+def ll001_unnamed_nodes(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=1, out="h")
+        return g.conv("conv2", h, 8, 8, k=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16], unnamed=True)
+
+
+# --------------------------------------------------------------------------- LL002
+
+
+@_sample(
+    ["LL002"],
+    None,
+    "Linear bottleneck: Conv 1x1 64->8 -> Conv 1x1 8->64; folding would cost 4x the MACs",
+)
+def ll002_linear_bottleneck_1x1(rng):
+    def body(g, x):
+        h = g.conv("reduce", x, 64, 8, k=1)
+        h = g.conv("expand", h, 8, 64, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 64, 8, 8], [1, 64, 8, 8])
+
+
+@_sample(
+    ["LL002"],
+    None,
+    "Depthwise Conv 3x3 -> pointwise Conv 1x1 16->32: one dense Conv 3x3 would cost more",
+)
+def ll002_depthwise_pointwise(rng):
+    def body(g, x):
+        h = g.conv("depthwise", x, 16, 16, k=3, pads=1, group=16)
+        h = g.conv("pointwise", h, 16, 32, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 16, 8, 8], [1, 32, 8, 8])
+
+
+@_sample(["LL002"], None, "Low-rank factorized dense layer: Gemm 64->4 -> Gemm 4->64 (transB=0)")
+def ll002_gemm_low_rank(rng):
+    def body(g, x):
+        h = g.gemm("down", x, 64, 4, trans_b=False)
+        return g.gemm("up", h, 4, 64, trans_b=False)
+
+    return _simple(rng, body, [2, 64], [2, 64])
+
+
+# --------------------------------------------------------------------------- LL003
+
+
+@_sample(
+    ["LL003"],
+    None,
+    "Conv 3x3 pad 1 -> Conv 3x3 pad 1: linear, but the second conv's zero padding breaks a 5x5",
+)
+def ll003_conv3x3_conv3x3_padded(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.conv("conv2", h, 8, 8, k=3, pads=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL003"],
+    None,
+    "Conv 1x1 -> Conv 1x1 where conv1's output is also a graph output: cannot be removed",
+)
+def ll003_intermediate_is_output(rng):
+    g = Graph(rng)
+    g.input("x", [1, 8, 16, 16])
+    h = g.conv("conv1", "x", 8, 8, k=1, out="features")
+    g.conv("conv2", h, 8, 8, k=1, out="y")
+    g.output("y", [1, 8, 16, 16])
+    g.output("features", [1, 8, 16, 16])
+    return _model(g)
+
+
+@_sample(
+    ["LL003"],
+    None,
+    "Add(Conv 3x3(x), Conv 3x3(Conv 1x1 with bias(x))): the bias meets zero padding",
+)
+def ll003_branch_offset_before_padded_conv(rng):
+    def body(g, x):
+        a = g.conv("conv_a", x, 8, 8, k=3, pads=1)
+        b = g.conv("conv_b1", x, 8, 8, k=1, bias=True)
+        b = g.conv("conv_b2", b, 8, 8, k=3, pads=1)
+        s = g.node("Add", [a, b], "add")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+# --------------------------------------------------------------------------- LL004
+
+
+@_sample(
+    ["LL004"],
+    1,
+    "RepVGG block before re-parameterization: Sum(Conv3x3+BN, Conv1x1+BN, BN(x)) -> Relu",
+)
+def ll004_repvgg_block(rng):
+    def body(g, x):
+        a = g.bn("bn3x3", g.conv("conv3x3", x, 8, 8, k=3, pads=1, bias=False), 8)
+        b = g.bn("bn1x1", g.conv("conv1x1", x, 8, 8, k=1, bias=False), 8)
+        c = g.bn("bn_identity", x, 8)
+        s = g.node("Sum", [a, b, c], "sum")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(["LL004"], 1, "ACNet block: Conv3x3+BN + Conv1x3+BN + Conv3x1+BN, added: one Conv 3x3")
+def ll004_acnet_block(rng):
+    def body(g, x):
+        a = g.bn("bn_square", g.conv("conv_square", x, 8, 8, k=3, pads=1, bias=False), 8)
+        b = g.bn("bn_hor", g.conv("conv_hor", x, 8, 8, k=(1, 3), pads=[0, 1, 0, 1], bias=False), 8)
+        c = g.bn("bn_ver", g.conv("conv_ver", x, 8, 8, k=(3, 1), pads=[1, 0, 1, 0], bias=False), 8)
+        s = g.node("Add", [a, b], "add1")
+        s = g.node("Add", [s, c], "add2")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL004"],
+    1,
+    "Diverse Branch Block: Conv3x3, Conv1x1, Conv1x1->Conv3x3, Conv1x1->AvgPool, added",
+)
+def ll004_dbb_block(rng):
+    def body(g, x):
+        a = g.conv("conv3x3", x, 8, 8, k=3, pads=1, bias=True)
+        b = g.conv("conv1x1", x, 8, 8, k=1, bias=False)
+        c = g.conv("conv1x1_kxk.reduce", x, 8, 8, k=1, bias=False)
+        c = g.conv("conv1x1_kxk.conv3x3", c, 8, 8, k=3, pads=1, bias=False)
+        d = g.conv("conv1x1_avg.conv", x, 8, 8, k=1, bias=False)
+        d = g.node(
+            "AveragePool",
+            [d],
+            "conv1x1_avg.avgpool",
+            kernel_shape=[3, 3],
+            strides=[1, 1],
+            pads=[1, 1, 1, 1],
+            count_include_pad=1,
+        )
+        s = g.node("Add", [a, b], "add1")
+        s = g.node("Add", [s, c], "add2")
+        s = g.node("Add", [s, d], "add3")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL004"],
+    1,
+    "Residual x + Conv3x3(x) with no activation between: one Conv 3x3 (identity in its centre)",
+)
+def ll004_residual_x_plus_conv(rng):
+    def body(g, x):
+        h = g.conv("conv", x, 8, 8, k=3, pads=1)
+        s = g.node("Add", [x, h], "residual_add")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL004"],
+    1,
+    "Concat(Conv3x3(x), Conv1x1(x)) -> Conv 1x1 16->8: one Conv 3x3 8->8",
+)
+def ll004_concat_then_conv1x1(rng):
+    def body(g, x):
+        a = g.conv("conv3x3", x, 8, 8, k=3, pads=1)
+        b = g.conv("conv1x1", x, 8, 8, k=1)
+        c = g.node("Concat", [a, b], "concat", axis=1)
+        h = g.conv("fuse", c, 16, 8, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+# --------------------------------------------------------------------------- LL005
+
+
+@_sample(["LL005"], 1, "BatchNormalization left after a Conv 3x3 (not fused)")
+def ll005_conv_bn(rng):
+    def body(g, x):
+        h = g.conv("conv", x, 8, 8, k=3, pads=1)
+        h = g.bn("bn", h, 8)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL005"], 1, "Gemm followed by a per-feature Mul and Add by constants (an unfused affine)"
+)
+def ll005_gemm_mul_add(rng):
+    def body(g, x):
+        h = g.gemm("fc", x, 32, 16)
+        h = g.node("Mul", [h, g.const("scale", 1.0 + _randn(rng, 16))], "scale_mul")
+        h = g.node("Add", [h, g.const("shift", _randn(rng, 16))], "shift_add")
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [4, 32], [4, 16])
+
+
+@_sample(["LL005"], 1, "BatchNormalization after a ConvTranspose 3x3 stride 2 (not fused)")
+def ll005_convtranspose_bn(rng):
+    def body(g, x):
+        w = g.const("deconv.weight", _randn(rng, 8, 8, 3, 3))
+        b = g.const("deconv.bias", _randn(rng, 8))
+        h = g.node(
+            "ConvTranspose",
+            [x, w, b],
+            "deconv",
+            kernel_shape=[3, 3],
+            strides=[2, 2],
+            pads=[1, 1, 1, 1],
+            output_padding=[1, 1],
+        )
+        h = g.bn("bn", h, 8)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 8, 8], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "Per-channel Mul before a padded Conv 3x3: a pure scale is exact to absorb despite padding",
+)
+def ll005_scale_before_padded_conv(rng):
+    def body(g, x):
+        h = g.relu("relu_in", x)
+        scale = g.const("channel_scale", 1.0 + _randn(rng, 1, 8, 1, 1))
+        h = g.node("Mul", [h, scale], "scale_mul")
+        h = g.conv("conv", h, 8, 8, k=3, pads=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL005"], 1, "Explicit zero Pad node before an unpadded Conv 3x3: belongs in the conv's pads"
+)
+def ll005_pad_into_conv(rng):
+    def body(g, x):
+        h = g.relu("relu_in", x)
+        pads = g.const("pad.pads", np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64))
+        value = g.const("pad.value", np.array(0.0, dtype=np.float32))
+        h = g.node("Pad", [h, pads, value], "pad", mode="constant")
+        h = g.conv("conv", h, 8, 8, k=3, pads=0)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+# --------------------------------------------------------------------------- LL006
+
+
+@_sample(
+    ["LL001", "LL006"],
+    1,
+    "LeakyRelu(alpha=1) is the identity: it hides a Conv 1x1 -> Conv 1x1 chain",
+)
+def ll006_leakyrelu_alpha1(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=1)
+        h = g.node("LeakyRelu", [h], "leaky", alpha=1.0)
+        h = g.conv("conv2", h, 8, 8, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL006"], 2, "Relu of a Relu: the second is the identity (removing it leaves the two convs)"
+)
+def ll006_relu_after_relu(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.relu("relu1", h)
+        h = g.relu("relu1_again", h)
+        h = g.conv("conv2", h, 8, 8, k=3, pads=1)
+        return g.relu("relu2", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL001", "LL006"],
+    1,
+    "Clip with neither min nor max is the identity: it hides a Gemm -> Gemm chain",
+)
+def ll006_clip_no_bounds(rng):
+    def body(g, x):
+        h = g.gemm("fc1", x, 32, 32)
+        h = g.node("Clip", [h], "clip")
+        h = g.gemm("fc2", h, 32, 16)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [4, 32], [4, 16])
+
+
+@_sample(
+    ["LL001", "LL006"],
+    1,
+    "PRelu with all slopes 1 is the identity: it hides a Conv 1x1 -> Conv 1x1 chain",
+)
+def ll006_prelu_slope_one(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=1)
+        slope = g.const("prelu.slope", np.ones((8, 1, 1), dtype=np.float32))
+        h = g.node("PRelu", [h, slope], "prelu")
+        h = g.conv("conv2", h, 8, 8, k=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+# --------------------------------------------------------------------------- near misses
+
+
+@_sample([], None, "Near miss: Conv -> Relu -> Conv (a real nonlinearity)")
+def nm_relu_between(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.relu("relu", h)
+        return g.conv("conv2", h, 8, 8, k=3, pads=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample([], None, "Near miss: Conv -> MaxPool -> Conv (MaxPool is not linear)")
+def nm_maxpool_between(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.node("MaxPool", [h], "maxpool", kernel_shape=[2, 2], strides=[2, 2])
+        return g.conv("conv2", h, 8, 8, k=3, pads=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 8, 8])
+
+
+@_sample(
+    [],
+    None,
+    "Near miss: MatMul(x, W) with W a graph input (not a constant) -> MatMul with a constant",
+)
+def nm_weight_is_graph_input(rng):
+    g = Graph(rng)
+    g.input("x", [2, 16])
+    g.input("W", [16, 16])
+    h = g.node("MatMul", ["x", "W"], "matmul_dynamic")
+    g.node("MatMul", [h, g.const("fc.weight", _randn(rng, 16, 8))], "fc", outputs=["y"])
+    g.output("y", [2, 8])
+    return _model(g)
+
+
+@_sample(
+    [], None, "Near miss: attention, MatMul(q, k^T) and MatMul(probs, v) multiply two activations"
+)
+def nm_attention_matmul(rng):
+    def body(g, x):
+        q = g.matmul("q_proj", x, 16, 16)
+        k = g.matmul("k_proj", x, 16, 16)
+        v = g.matmul("v_proj", x, 16, 16)
+        kt = g.node("Transpose", [k], "k_transpose", perm=[0, 2, 1])
+        s = g.node("MatMul", [q, kt], "scores")
+        p = g.node("Softmax", [s], "softmax", axis=-1)
+        return g.node("MatMul", [p, v], "context")
+
+    return _simple(rng, body, [1, 4, 16], [1, 4, 16])
+
+
+@_sample(
+    [], None, "Near miss: MatMul -> LayerNormalization -> MatMul (LayerNorm uses input statistics)"
+)
+def nm_layernorm_between(rng):
+    def body(g, x):
+        h = g.matmul("fc1", x, 16, 32)
+        scale = g.const("ln.scale", 1.0 + _randn(rng, 32))
+        bias = g.const("ln.bias", _randn(rng, 32))
+        h = g.node("LayerNormalization", [h, scale, bias], "ln", axis=-1, epsilon=1e-5)
+        return g.matmul("fc2", h, 32, 16)
+
+    return _simple(rng, body, [2, 16], [2, 16])
+
+
+def _quantized_weight(g: Graph, name: str, w: np.ndarray) -> str:
+    """DequantizeLinear(int8 weight, per-tensor scale, zero point 0): a const float weight."""
+    scale = np.float32(np.abs(w).max() / 127.0)
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    return g.node(
+        "DequantizeLinear",
+        [
+            g.const(f"{name}_quantized", q),
+            g.const(f"{name}_scale", np.array(scale, dtype=np.float32)),
+            g.const(f"{name}_zero_point", np.array(0, dtype=np.int8)),
+        ],
+        f"{name}_dequantize",
+    )
+
+
+def _qdq(g: Graph, name: str, x: str, scale: float) -> str:
+    s = g.const(f"{name}.scale", np.array(scale, dtype=np.float32))
+    z = g.const(f"{name}.zero_point", np.array(0, dtype=np.int8))
+    q = g.node("QuantizeLinear", [x, s, z], f"{name}.quantize")
+    return g.node("DequantizeLinear", [q, s, z], f"{name}.dequantize")
+
+
+@_sample(
+    [], None, "Near miss: QDQ model, QuantizeLinear (rounding) between two Convs with int8 weights"
+)
+def nm_qdq_between(rng):
+    def body(g, x):
+        h = _qdq(g, "input_qdq", x, 0.05)
+        w1 = _quantized_weight(g, "conv1.weight", _randn(rng, 8, 8, 3, 3))
+        h = g.node(
+            "Conv",
+            [h, w1, g.const("conv1.bias", _randn(rng, 8))],
+            "conv1",
+            kernel_shape=[3, 3],
+            pads=[1, 1, 1, 1],
+        )
+        h = _qdq(g, "conv1_qdq", h, 0.02)
+        w2 = _quantized_weight(g, "conv2.weight", _randn(rng, 8, 8, 3, 3))
+        return g.node(
+            "Conv",
+            [h, w2, g.const("conv2.bias", _randn(rng, 8))],
+            "conv2",
+            kernel_shape=[3, 3],
+            pads=[1, 1, 1, 1],
+        )
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    [],
+    None,
+    "Near miss: GELU decomposed as x*(1+erf(x/sqrt2))*0.5 between two MatMul+Add layers",
+)
+def nm_gelu_decomposed(rng):
+    def body(g, x):
+        h = g.add_bias("fc1.add", g.matmul("fc1.matmul", x, 16, 32), 32)
+        d = g.node(
+            "Div", [h, g.const("gelu.sqrt2", np.array(np.sqrt(2.0), np.float32))], "gelu.div"
+        )
+        e = g.node("Erf", [d], "gelu.erf")
+        a = g.node("Add", [e, g.const("gelu.one", np.array(1.0, np.float32))], "gelu.add")
+        m = g.node("Mul", [h, a], "gelu.mul")
+        m = g.node("Mul", [m, g.const("gelu.half", np.array(0.5, np.float32))], "gelu.mul_half")
+        return g.add_bias("fc2.add", g.matmul("fc2.matmul", m, 32, 16), 16)
+
+    return _simple(rng, body, [2, 16], [2, 16])
+
+
+@_sample([], None, "Near miss: HardSwish decomposed as x*Clip(x+3, 0, 6)/6 between two Convs")
+def nm_hardswish_decomposed(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        a = g.node("Add", [h, g.const("hswish.three", np.array(3.0, np.float32))], "hswish.add")
+        c = g.node(
+            "Clip",
+            [
+                a,
+                g.const("hswish.min", np.array(0.0, np.float32)),
+                g.const("hswish.max", np.array(6.0, np.float32)),
+            ],
+            "hswish.clip",
+        )
+        m = g.node("Mul", [h, c], "hswish.mul")
+        d = g.node("Div", [m, g.const("hswish.six", np.array(6.0, np.float32))], "hswish.div")
+        return g.conv("conv2", d, 8, 8, k=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    [], None, "Near miss: a custom-domain op (com.example MyOp) between two Convs is a barrier"
+)
+def nm_custom_op_between(rng):
+    # MyOp ships as a model-local function (Tanh) only so that onnxruntime can run the model;
+    # to linlint it is an op of an unknown domain.
+    my_op = helper.make_function(
+        "com.example",
+        "MyOp",
+        ["X"],
+        ["Y"],
+        [helper.make_node("Tanh", ["X"], ["Y"], name="my_op_tanh")],
+        opset_imports=[helper.make_opsetid("", OPSET)],
+    )
+
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.node("MyOp", [h], "my_op", domain="com.example")
+        return g.conv("conv2", h, 8, 8, k=3, pads=1)
+
+    return _simple(
+        rng,
+        body,
+        [1, 8, 16, 16],
+        [1, 8, 16, 16],
+        opsets=[("com.example", 1)],
+        functions=[my_op],
+    )
+
+
+@_sample([], None, "Near miss: LeakyRelu(alpha=0.1) between two Convs is a real nonlinearity")
+def nm_leakyrelu_small_alpha(rng):
+    def body(g, x):
+        h = g.conv("conv1", x, 8, 8, k=3, pads=1)
+        h = g.node("LeakyRelu", [h], "leaky", alpha=0.1)
+        return g.conv("conv2", h, 8, 8, k=3, pads=1)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample([], None, "Near miss: If whose two branches are each Conv -> Relu -> Conv")
+def nm_if_branch_with_relu(rng):
+    main = Graph(rng)
+    main.input("x", [1, 8, 8, 8])
+    main.input("cond", [], TensorProto.BOOL)
+    branches = {}
+    for side in ("then", "else"):
+        g = Graph(rng)
+        h = g.conv(f"{side}_conv1", "x", 8, 8, k=3, pads=1)
+        h = g.relu(f"{side}_relu", h)
+        g.conv(f"{side}_conv2", h, 8, 8, k=1, out=f"y_{side}")
+        g.output(f"y_{side}", [1, 8, 8, 8])
+        branches[f"{side}_branch"] = g.graph(f"{side}_branch")
+    main.node("If", ["cond"], "branch", outputs=["y"], **branches)
+    main.output("y", [1, 8, 8, 8])
+    return _model(main)
+
+
+# --------------------------------------------------------------------------- RepVGG twins
+#
+# stem: Conv3x3 s2 + BN and Conv1x1 s2 + BN, added, Relu (4 -> 8 channels, 16x16 -> 8x8)
+# stage1: the same with stride 2 (8 -> 16 channels, 8x8 -> 4x4), no identity branch
+# stage2, stage3: Conv3x3 + BN, Conv1x1 + BN, identity BN, added, Relu (16 channels)
+# head: GlobalAveragePool -> Flatten -> Gemm 16 -> 10
+
+_REPVGG_BLOCKS = (  # name, c_in, c_out, stride
+    ("stem", 4, 8, 2),
+    ("stage1", 8, 16, 2),
+    ("stage2", 16, 16, 1),
+    ("stage3", 16, 16, 1),
+)
+_REPVGG_IN = [1, 4, 16, 16]
+_N_CLASSES = 10
+
+
+def _repvgg_params(rng: np.random.Generator) -> dict:
+    p: dict = {}
+    for name, c_in, c_out, stride in _REPVGG_BLOCKS:
+        block = {
+            "w3": _randn(rng, c_out, c_in, 3, 3),
+            "bn3": _bn_params(rng, c_out),
+            "w1": _randn(rng, c_out, c_in, 1, 1, scale=0.3),
+            "bn1": _bn_params(rng, c_out),
+        }
+        if c_in == c_out and stride == 1:
+            block["bn_id"] = _bn_params(rng, c_out)
+        p[name] = block
+    p["fc.weight"] = _randn(rng, _N_CLASSES, 16)
+    p["fc.bias"] = _randn(rng, _N_CLASSES)
+    return p
+
+
+def _bn_affine(bn: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """BatchNormalization as y = s*x + t per channel, in float64."""
+    s = bn["scale"].astype(np.float64) / np.sqrt(bn["var"].astype(np.float64) + BN_EPS)
+    t = bn["bias"].astype(np.float64) - bn["mean"].astype(np.float64) * s
+    return s, t
+
+
+def _repvgg_fuse(block: dict, c_in: int, c_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one Conv 3x3 (weight, bias) equal to the block's branches summed."""
+    s3, t3 = _bn_affine(block["bn3"])
+    s1, t1 = _bn_affine(block["bn1"])
+    w = block["w3"].astype(np.float64) * s3[:, None, None, None]
+    w[:, :, 1, 1] += block["w1"].astype(np.float64)[:, :, 0, 0] * s1[:, None]
+    b = t3 + t1
+    if "bn_id" in block:
+        si, ti = _bn_affine(block["bn_id"])
+        w[np.arange(c_out), np.arange(c_in), 1, 1] += si
+        b = b + ti
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def _classifier_head(g: Graph, h: str, p: dict) -> None:
+    h = g.node("GlobalAveragePool", [h], "head.pool")
+    h = g.node("Flatten", [h], "head.flatten", axis=1)
+    w, b = g.const("fc.weight", p["fc.weight"]), g.const("fc.bias", p["fc.bias"])
+    g.node("Gemm", [h, w, b], "fc", outputs=["logits"], transB=1)
+    g.output("logits", [1, _N_CLASSES])
+
+
+@_sample(
+    ["LL004"] * 4,
+    5,
+    "Small RepVGG net as trained (multi-branch blocks with BN): 4 foldable blocks + Gemm head",
+    seed_from="repvgg_net",
+)
+def repvgg_net_train(rng):
+    p = _repvgg_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _REPVGG_IN)
+    for name, c_in, c_out, stride in _REPVGG_BLOCKS:
+        blk = p[name]
+        a = g.conv(f"{name}.conv3x3", h, c_in, c_out, 3, 1, stride, bias=False, w=blk["w3"])
+        a = g.bn(f"{name}.bn3x3", a, c_out, blk["bn3"])
+        b = g.conv(f"{name}.conv1x1", h, c_in, c_out, 1, 0, stride, bias=False, w=blk["w1"])
+        b = g.bn(f"{name}.bn1x1", b, c_out, blk["bn1"])
+        s = g.node("Add", [a, b], f"{name}.add")
+        if "bn_id" in blk:
+            i = g.bn(f"{name}.bn_identity", h, c_out, blk["bn_id"])
+            s = g.node("Add", [s, i], f"{name}.add_identity")
+        h = g.relu(f"{name}.relu", s)
+    _classifier_head(g, h, p)
+    return _model(g)
+
+
+@_sample(
+    [],
+    None,
+    "repvgg_net_train re-parameterized by hand: one Conv 3x3 + Relu per block, same outputs",
+    seed_from="repvgg_net",
+)
+def repvgg_net_deploy(rng):
+    p = _repvgg_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _REPVGG_IN)
+    for name, c_in, c_out, stride in _REPVGG_BLOCKS:
+        w, b = _repvgg_fuse(p[name], c_in, c_out)
+        h = g.conv(f"{name}.conv", h, c_in, c_out, 3, 1, stride, w=w, b=b)
+        h = g.relu(f"{name}.relu", h)
+    _classifier_head(g, h, p)
+    return _model(g)
+
+
+# --------------------------------------------------------------------------- ExpandNets twins
+#
+# Three expanded layers, each Conv1x1 (no bias) -> Conv3x3 pad 1 -> Conv1x1, separated by
+# Relu, then GlobalAveragePool -> Flatten -> Gemm. The compact net has one Conv 3x3 per layer.
+
+_EXPAND_LAYERS = (  # name, c_in, c_expanded, c_out
+    ("layer1", 4, 16, 8),
+    ("layer2", 8, 16, 8),
+    ("layer3", 8, 16, 16),
+)
+_EXPAND_IN = [1, 4, 16, 16]
+
+
+def _expandnets_params(rng: np.random.Generator) -> dict:
+    p: dict = {}
+    for name, c_in, c_mid, c_out in _EXPAND_LAYERS:
+        p[name] = {
+            "w_expand": _randn(rng, c_mid, c_in, 1, 1, scale=0.3),
+            "w3": _randn(rng, c_mid, c_mid, 3, 3),
+            "b3": _randn(rng, c_mid),
+            "w_project": _randn(rng, c_out, c_mid, 1, 1, scale=0.3),
+            "b_project": _randn(rng, c_out),
+        }
+    p["fc.weight"] = _randn(rng, _N_CLASSES, 16)
+    p["fc.bias"] = _randn(rng, _N_CLASSES)
+    return p
+
+
+def _expandnets_fuse(layer: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Conv1x1 (no bias) -> Conv3x3 -> Conv1x1 as one Conv 3x3 (weight, bias)."""
+    we = layer["w_expand"].astype(np.float64)[:, :, 0, 0]
+    wp = layer["w_project"].astype(np.float64)[:, :, 0, 0]
+    w = np.einsum("om,mnuv,ni->oiuv", wp, layer["w3"].astype(np.float64), we)
+    b = wp @ layer["b3"].astype(np.float64) + layer["b_project"].astype(np.float64)
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+@_sample(
+    ["LL001"] * 3,
+    4,
+    "Small CNN as trained with ExpandNets: 3 layers of Conv1x1 -> Conv3x3 -> Conv1x1, + Gemm",
+    seed_from="expandnets_cnn",
+)
+def expandnets_cnn_train(rng):
+    p = _expandnets_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _EXPAND_IN)
+    for name, c_in, c_mid, c_out in _EXPAND_LAYERS:
+        lay = p[name]
+        h = g.conv(f"{name}.expand", h, c_in, c_mid, 1, bias=False, w=lay["w_expand"])
+        h = g.conv(f"{name}.conv3x3", h, c_mid, c_mid, 3, 1, w=lay["w3"], b=lay["b3"])
+        h = g.conv(f"{name}.project", h, c_mid, c_out, 1, w=lay["w_project"], b=lay["b_project"])
+        h = g.relu(f"{name}.relu", h)
+    _classifier_head(g, h, p)
+    return _model(g)
+
+
+@_sample(
+    [],
+    None,
+    "expandnets_cnn_train contracted by hand: 3 Conv 3x3 + Gemm, same outputs",
+    seed_from="expandnets_cnn",
+)
+def expandnets_cnn_deploy(rng):
+    p = _expandnets_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _EXPAND_IN)
+    for name, c_in, _c_mid, c_out in _EXPAND_LAYERS:
+        w, b = _expandnets_fuse(p[name])
+        h = g.conv(f"{name}.conv", h, c_in, c_out, 3, 1, w=w, b=b)
+        h = g.relu(f"{name}.relu", h)
+    _classifier_head(g, h, p)
+    return _model(g)
+
+
+# --------------------------------------------------------------------------- main
+
+#: train model stem -> its re-parameterized deploy twin
+TWINS: dict[str, str] = {
+    "repvgg_net_train": "repvgg_net_deploy",
+    "expandnets_cnn_train": "expandnets_cnn_deploy",
+}
+
+
+def build_model(stem: str) -> onnx.ModelProto:
+    """The model for one stem (a fresh, seeded build)."""
+    return _BUILDERS[stem]()
+
+
+def build(outdir: str | Path | None = None) -> list[Path]:
+    """Write every sample model into ``outdir`` (default: this folder); return the paths."""
+    out = Path(outdir) if outdir is not None else Path(__file__).resolve().parent
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for stem in EXPECTED:
+        path = out / f"{stem}.onnx"
+        path.write_bytes(build_model(stem).SerializeToString(deterministic=True))
+        written.append(path)
+    return written
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) > 1:
+        print("usage: python sample_models/build.py [OUTDIR]", file=sys.stderr)
+        return 2
+    paths = build(argv[0] if argv else None)
+    print(f"wrote {len(paths)} models to {paths[0].parent}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
