@@ -1,0 +1,344 @@
+"""One sweep over each graph: the abstract value of every tensor, then the regions.
+
+Every tensor gets one abstract value, in the file's node order:
+
+* **static** — data-independent: initializers, ``Constant``, ``Shape``, and ops of
+  static inputs (weights often arrive this way);
+* **affine of a source** — ``A·source + c`` for one upstream tensor (a graph
+  input or the output of a barrier);
+* **opaque** — a source for what follows.
+
+A *region* is the set of nodes that computes one affine tensor leaving the
+affine world (read by a barrier, a graph output, a subgraph) from its source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, numpy_helper
+
+from linlint.errors import LinlintError
+from linlint.optable import (
+    ACTIVATION_PRODUCTS,
+    DEFAULT_DOMAINS,
+    NONDETERMINISTIC,
+    NONNEGATIVE_OUTPUT,
+    SHAPE_ONLY,
+    TABLE,
+    Context,
+    Kind,
+    classify,
+)
+from linlint.regions import FlaggedNode
+
+AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
+SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
+
+
+@dataclass
+class NodeState:
+    index: int
+    node: NodeProto
+    name: str
+    kind: Kind | None  # None: a constant computation
+    data: tuple[str, ...] = ()  # the non-static inputs that carry the signal
+    why: str = ""
+
+
+@dataclass
+class GraphAnalysis:
+    name: str
+    graph: GraphProto
+    nodes: list[NodeState]
+    producer: dict[str, int]
+    consumers: dict[str, list[int]]
+    static: set[str]
+    source: dict[str, str]
+    affine: set[str]
+    outputs: set[str]
+    outer_refs: set[str]
+    initializers: dict[str, onnx.TensorProto]
+    flagged: list[FlaggedNode] = field(default_factory=list)
+    subgraphs: list[GraphAnalysis] = field(default_factory=list)
+    outer: GraphAnalysis | None = None
+    values: dict[str, np.ndarray | None] = field(default_factory=dict)
+    load_tensor: Callable[[onnx.TensorProto], np.ndarray | None] | None = None
+    opset: int = 1
+
+    def extends(self, tensor: str, consumer: int) -> bool:
+        state = self.nodes[consumer]
+        return state.kind in AFFINE_KINDS and tensor in state.data
+
+    def is_exit(self, tensor: str) -> bool:
+        if tensor in self.outputs or tensor in self.outer_refs:
+            return True
+        return any(not self.extends(tensor, c) for c in self.consumers.get(tensor, ()))
+
+    # -- constant values ------------------------------------------------------------------
+
+    def const_value(self, name: str, large: bool = False) -> np.ndarray | None:
+        """The value of a static tensor, or None when unknown (external, shape-derived)."""
+        if not name:
+            return None
+        key = (name, large)
+        if key in self.values:
+            return self.values[key]
+        value = self._compute_value(name, large)
+        self.values[key] = value
+        return value
+
+    def _compute_value(self, name: str, large: bool) -> np.ndarray | None:
+        if name in self.initializers:
+            tensor = self.initializers[name]
+            if not large and _numel(tensor) > SMALL_CONST:
+                return None
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                return self.load_tensor(tensor) if (large and self.load_tensor) else None
+            return numpy_helper.to_array(tensor)
+        if name not in self.producer:
+            if self.outer is not None:
+                return self.outer.const_value(name, large)
+            return None
+        state = self.nodes[self.producer[name]]
+        if state.kind is not None or name not in self.static:
+            return None
+        node = state.node
+        if node.op_type == "Constant":
+            return _constant_value(node)
+        inputs = [self.const_value(i, large) if i else None for i in node.input]
+        if any(v is None for i, v in zip(node.input, inputs, strict=True) if i):
+            return None
+        return _evaluate(node, inputs, self.opset, name)
+
+
+def _numel(tensor: onnx.TensorProto) -> int:
+    n = 1
+    for d in tensor.dims:
+        n *= d
+    return n
+
+
+def _constant_value(node: NodeProto) -> np.ndarray | None:
+    for a in node.attribute:
+        if a.name == "value":
+            return numpy_helper.to_array(a.t)
+        if a.name == "value_float":
+            return np.array(a.f, dtype=np.float32)
+        if a.name == "value_floats":
+            return np.array(list(a.floats), dtype=np.float32)
+        if a.name == "value_int":
+            return np.array(a.i, dtype=np.int64)
+        if a.name == "value_ints":
+            return np.array(list(a.ints), dtype=np.int64)
+    return None
+
+
+def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarray | None:
+    """Run one constant node with onnx's reference evaluator."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        names = [f"i{k}" if n else "" for k, n in enumerate(node.input)]
+        outs = [f"o{k}" if n else "" for k, n in enumerate(node.output)]
+        clone = onnx.helper.make_node(node.op_type, names, outs, domain=node.domain)
+        clone.attribute.extend(node.attribute)
+        feeds = {n: v for n, v in zip(names, inputs, strict=True) if n}
+        graph = onnx.helper.make_graph(
+            [clone], "const", [onnx.helper.make_tensor_value_info(n, 0, None) for n in feeds],
+            [onnx.helper.make_tensor_value_info(o, 0, None) for o in outs if o],
+        )
+        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
+        results = ReferenceEvaluator(model).run(None, feeds)
+        return np.asarray(results[list(node.output).index(want)])
+    except Exception:  # noqa: BLE001 - an unknown value only makes the analysis conservative
+        return None
+
+
+def display_name(node: NodeProto, index: int) -> str:
+    return node.name or f"#{index}"
+
+
+def _subgraphs(node: NodeProto) -> list[tuple[str, GraphProto]]:
+    found = []
+    for a in node.attribute:
+        if a.type == AttributeProto.GRAPH:
+            found.append((a.name, a.g))
+        elif a.type == AttributeProto.GRAPHS:
+            found.extend((f"{a.name}[{k}]", g) for k, g in enumerate(a.graphs))
+    return found
+
+
+def _free_names(graph: GraphProto) -> set[str]:
+    """Names a (sub)graph reads from the enclosing scope."""
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    defined |= {t.name for t in graph.sparse_initializer}
+    free: set[str] = set()
+    for node in graph.node:
+        for i in node.input:
+            if i and i not in defined:
+                free.add(i)
+        for _, sub in _subgraphs(node):
+            free |= {n for n in _free_names(sub) if n not in defined}
+        defined.update(o for o in node.output if o)
+    for o in graph.output:
+        if o.name not in defined:
+            free.add(o.name)
+    return free
+
+
+def default_opset(model: ModelProto) -> int:
+    for imp in model.opset_import:
+        if imp.domain in DEFAULT_DOMAINS:
+            return int(imp.version)
+    return 1
+
+
+def analyze_model(model: ModelProto, load_tensor=None) -> GraphAnalysis:
+    """Analyse the main graph and, recursively, every subgraph."""
+    return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
+
+
+def analyze_graph(
+    graph: GraphProto,
+    name: str,
+    opset: int,
+    outer: GraphAnalysis | None,
+    outer_static: set[str],
+    load_tensor=None,
+) -> GraphAnalysis:
+    initializers = {t.name: t for t in graph.initializer}
+    static: set[str] = set(initializers) | {t.name for t in graph.sparse_initializer}
+    source: dict[str, str] = {}
+    producer: dict[str, int] = {}
+    consumers: dict[str, list[int]] = {}
+    known: set[str] = set(static)
+    for inp in graph.input:
+        if inp.name not in static:
+            source[inp.name] = inp.name
+        known.add(inp.name)
+    where = f" in subgraph {name}" if name else ""
+    states: list[NodeState] = []
+    ga = GraphAnalysis(name, graph, states, producer, consumers, static, source, set(),
+                       {o.name for o in graph.output}, set(), initializers, outer=outer,
+                       load_tensor=load_tensor, opset=opset)
+    nonneg: set[str] = set()
+    all_outputs = {o for n in graph.node for o in n.output if o}
+
+    def is_static(t: str) -> bool:
+        return not t or t in static
+
+    ctx = Context(opset, is_static, ga.const_value, lambda t: t in nonneg)
+
+    for index, node in enumerate(graph.node):
+        label = display_name(node, index)
+        for t in node.input:
+            if not t or t in known:
+                continue
+            if t in outer_static:
+                static.add(t)
+            elif outer is not None and (t in outer.source or t in outer.static):
+                source[t] = t
+            elif t in all_outputs:
+                raise LinlintError(
+                    f"node {label} reads '{t}' before it is produced{where}: the graph is not "
+                    "topologically sorted or has a cycle"
+                )
+            else:
+                raise LinlintError(f"node {label} reads '{t}', which no node produces{where}")
+            known.add(t)
+        for t in node.input:
+            if t:
+                consumers.setdefault(t, []).append(index)
+        for t in node.output:
+            if not t:
+                continue
+            if t in known:
+                raise LinlintError(f"tensor '{t}' is produced twice (by node {label}){where}")
+            known.add(t)
+            producer[t] = index
+        subs = _subgraphs(node)
+        for _, sub in subs:
+            ga.outer_refs |= _free_names(sub)
+
+        dynamic = [t for t in node.input if t and t not in static]
+        default = node.domain in DEFAULT_DOMAINS
+        if default and node.op_type in SHAPE_ONLY:
+            static.update(o for o in node.output if o)
+            states.append(NodeState(index, node, label, None))
+            continue
+        foldable_const = (
+            default
+            and not subs
+            and node.op_type in TABLE
+            and node.op_type not in NONDETERMINISTIC
+            and (bool(node.input) or node.op_type == "Constant")
+            and not dynamic
+        )
+        if foldable_const:
+            static.update(o for o in node.output if o)
+            states.append(NodeState(index, node, label, None))
+            continue
+
+        kind, row, why = classify(node, ctx)
+        data: tuple[str, ...] = ()
+        if kind in (Kind.PARAM, Kind.PASS, Kind.IDENTITY):
+            data = tuple(node.input[i] for i in row.data if i < len(node.input) and node.input[i])
+            data = tuple(t for t in data if t not in static)
+            others = [t for t in dynamic if t not in data]
+            if len(data) != 1 or others:
+                kind, why = Kind.BARRIER, "an operand other than the data is not constant"
+        elif kind == Kind.JOIN:
+            data = tuple(dynamic)
+            if len({source[t] for t in data}) != 1:
+                kind, why = Kind.BARRIER, "joins tensors from different sources"
+        elif kind == Kind.MUL:
+            data = tuple(dynamic)
+            kind = Kind.PASS if len(data) == 1 else Kind.BARRIER
+        elif kind == Kind.DIV:
+            data = tuple(dynamic)
+            ok = len(data) == 1 and node.input[0] == data[0]
+            kind = Kind.PASS if ok else Kind.BARRIER
+        if (
+            kind in (Kind.PASS, Kind.JOIN)
+            and node.op_type in ("Mul", "Div", "Add", "Sub")
+            and len(data) == 1
+            and data[0] not in ga.affine
+            and data[0] in producer
+        ):
+            prev = states[producer[data[0]]]
+            if prev.kind == Kind.BARRIER and prev.node.op_type in ACTIVATION_PRODUCTS:
+                kind, why = Kind.BARRIER, "the constant tail of a decomposed activation"
+        if kind in AFFINE_KINDS:
+            src = source[data[0]]
+            for o in node.output:
+                if o:
+                    source[o] = src
+                    ga.affine.add(o)
+            if kind == Kind.IDENTITY:
+                ga.flagged.append(FlaggedNode(name, index, label, node.op_type, why))
+                if node.op_type == "Relu" or data[0] in nonneg:
+                    nonneg.update(o for o in node.output if o)
+        else:
+            kind = Kind.BARRIER
+            for o in node.output:
+                if o:
+                    source[o] = o
+            if default and node.op_type in NONNEGATIVE_OUTPUT:
+                nonneg.update(o for o in node.output if o)
+        states.append(NodeState(index, node, label, kind, data, why))
+
+        for attr_name, sub in subs:
+            sub_name = f"{name}/{label}/{attr_name}" if name else f"{label}/{attr_name}"
+            ga.subgraphs.append(
+                analyze_graph(sub, sub_name, opset, ga, static | outer_static, load_tensor)
+            )
+    for o in graph.output:
+        if o.name not in known:
+            if outer is not None:
+                continue
+            raise LinlintError(f"graph output '{o.name}' is not produced by any node{where}")
+    return ga

@@ -1,0 +1,71 @@
+"""check: load → analyse → regions → rules → findings, for one model or one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from onnx import ModelProto
+
+from linlint.analysis import GraphAnalysis, analyze_model
+from linlint.findings import Finding, Fix
+from linlint.plan import evaluate, find_regions
+from linlint.regions import Region
+from linlint.rules import ALL_RULES
+from linlint.shapes import ShapeOracle
+
+
+def iter_graphs(ga: GraphAnalysis):
+    yield ga
+    for sub in ga.subgraphs:
+        yield from iter_graphs(sub)
+
+
+def analyze_regions(
+    model: ModelProto, input_shapes: dict | None = None
+) -> tuple[GraphAnalysis, list[Region]]:
+    """The analysis of every graph and the evaluated regions (shapes only, no weights)."""
+    ga = analyze_model(model)
+    shapes = ShapeOracle(model, input_shapes)
+    regions = []
+    for g in iter_graphs(ga):
+        for raw in find_regions(g):
+            region, _ = evaluate(g, raw, shapes, numeric=False)
+            regions.append(region)
+    return ga, regions
+
+
+def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
+    findings: list[Finding] = []
+    for rid, region in enumerate(regions):
+        fix = Fix(region.exact, region.reason, region.macs_before, region.macs_after,
+                  region.params_before, region.params_after)
+        for rule in ALL_RULES:
+            message = rule.on_region(region)
+            if message:
+                findings.append(Finding(rule.code, rule.name, rule.level, message, file,
+                                        region.graph, region.nodes, fix, rid))
+    for g in iter_graphs(ga):
+        for node in g.flagged:
+            fix = Fix(True, "", 0, 0, 0, 0)
+            for rule in ALL_RULES:
+                message = rule.on_node(node)
+                if message:
+                    findings.append(Finding(rule.code, rule.name, rule.level, message, file,
+                                            node.graph, (node.name,), fix))
+    return findings
+
+
+def check_model(
+    model: ModelProto, *, file: str = "<model>", input_shapes: dict | None = None
+) -> list[Finding]:
+    """Every finding of every rule, at default levels."""
+    ga, regions = analyze_regions(model, input_shapes)
+    return findings_for(ga, regions, file)
+
+
+def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:
+    """Load one file without its external weights and check it."""
+    from linlint.loader import load_model
+
+    model = load_model(Path(path))
+    return check_model(model, file=str(path), input_shapes=input_shapes)

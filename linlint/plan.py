@@ -1,0 +1,200 @@
+"""From the analysis to regions, and from a region to its normal form and costs.
+
+``find_regions`` walks back from every tensor that leaves the affine world to
+its source. ``evaluate`` runs the region's nodes in order, each op absorbing
+itself into the normal form (``linlint.absorb`` holds the per-op rules), and
+reports exactness and the cost before and after folding. With
+``numeric=True`` the forms carry float64 weights: that is the fold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from linlint.absorb import ABSORBERS, NOOP_OPS, Evaluator, materialize
+from linlint.analysis import GraphAnalysis
+from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
+from linlint.optable import Kind
+from linlint.regions import Region
+from linlint.shapes import ShapeOracle
+
+
+@dataclass
+class RawRegion:
+    output: str
+    nodes: tuple[int, ...]
+    sources: tuple[str, ...]
+    blocked: str  # why the region cannot be folded as a whole ("" when it can)
+
+
+def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
+    """Every region of the graph that holds at least one parametric op."""
+    exits = [t for t in ga.affine if ga.is_exit(t)]
+    exits.sort(key=lambda t: ga.producer[t])
+    regions = []
+    for out in exits:
+        members: set[int] = set()
+        sources: list[str] = []
+        stack = [ga.producer[out]]
+        while stack:
+            j = stack.pop()
+            if j in members:
+                continue
+            members.add(j)
+            for t in ga.nodes[j].data:
+                if t not in ga.affine:
+                    if t not in sources:
+                        sources.append(t)
+                else:
+                    stack.append(ga.producer[t])
+        if not any(ga.nodes[j].kind == Kind.PARAM for j in members):
+            continue
+        blocked = ""
+        if len(sources) > 1:
+            blocked = "it mixes several inputs (" + ", ".join(sources) + ")"
+        for j in sorted(members):
+            if blocked:
+                break
+            for t in ga.nodes[j].node.output:
+                if not t or t == out:
+                    continue
+                if t in ga.outputs:
+                    blocked = f"intermediate tensor '{t}' is also a graph output"
+                    break
+                if t in ga.outer_refs:
+                    blocked = f"intermediate tensor '{t}' is also read by a subgraph"
+                    break
+                outside = [c for c in ga.consumers.get(t, ()) if c not in members]
+                if outside:
+                    blocked = (
+                        f"intermediate tensor '{t}' is also read by {ga.nodes[outside[0]].name}"
+                    )
+                    break
+        regions.append(RawRegion(out, tuple(sorted(members)), tuple(sources), blocked))
+    return regions
+
+
+def _label(ev: Evaluator, index: int) -> str:
+    node = ev.ga.nodes[index].node
+    if node.op_type in ("Conv", "ConvTranspose"):
+        shape = ev.const_shape(node.input[1])
+        if shape and len(shape) > 2:
+            return f"{node.op_type} {'x'.join(str(k) for k in shape[2:])}"
+    return node.op_type
+
+
+def _composes_to(form) -> str:
+    if isinstance(form, ConvForm):
+        extra = ""
+        if any(s > 1 for s in form.strides):
+            extra += ", stride " + "x".join(map(str, form.strides))
+        if any(d > 1 for d in form.dilations):
+            extra += ", dilation " + "x".join(map(str, form.dilations))
+        if form.groups > 1:
+            extra += f", {form.groups} groups"
+        k = "x".join(map(str, form.kernel))
+        return f"one Conv {k} ({form.cin}→{form.cout}{extra})"
+    if isinstance(form, ConvTransposeForm):
+        k = "x".join(map(str, form.kernel))
+        return f"one ConvTranspose {k} ({form.cin}→{form.cout})"
+    if isinstance(form, DenseForm):
+        op = "Gemm" if dense_uses_gemm(form) else "MatMul"
+        tail = " + Add" if form.offset and op == "MatMul" else ""
+        return f"one {op} ({form.din}→{form.dout}){tail}"
+    return "one affine map"
+
+
+def dense_uses_gemm(form: DenseForm) -> bool:
+    return form.used_gemm and form.rank == 2 and form.reshape_to is None
+
+
+def emitted_nodes(form) -> int:
+    if isinstance(form, DenseForm):
+        if dense_uses_gemm(form):
+            return 1
+        return 1 + int(form.offset) + int(form.reshape_to is not None)
+    return 1
+
+
+def evaluate(
+    ga: GraphAnalysis, raw: RawRegion, shapes: ShapeOracle, numeric: bool = False
+) -> tuple[Region, object]:
+    """The region's record for the rules, and (numeric) its final normal form."""
+    ev = Evaluator(ga, shapes, numeric)
+    ev.source = raw.sources[0] if len(raw.sources) == 1 else None
+    states = [ga.nodes[j] for j in raw.nodes]
+    n_params = sum(1 for s in states if s.kind == Kind.PARAM)
+    has_join = any(s.kind == Kind.JOIN and len(s.data) > 1 for s in states)
+    labels = [_label(ev, j) for j in raw.nodes]
+    if has_join:
+        description = f"{n_params}-op linear region with branches ({', '.join(labels)})"
+    else:
+        description = " → ".join(labels)
+    counted = [s for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS]
+    form = None
+    reason = raw.blocked
+    if not reason:
+        forms: dict[str, object] = {t: Pending() for t in raw.sources}
+        try:
+            for s in states:
+                absorb = ABSORBERS.get(s.node.op_type)
+                if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS:
+                    result = forms[s.data[0]]
+                elif absorb is None:
+                    raise NotFoldable(f"linlint does not fold through {s.node.op_type} ({s.name})")
+                else:
+                    result = absorb(ev, s, [forms[t] for t in s.data])
+                for o in s.node.output:
+                    if o:
+                        forms[o] = result
+            form = forms[raw.output]
+            if isinstance(form, Pending):
+                form = materialize(ev, form, None, None)
+        except NotFoldable as exc:
+            reason = str(exc)
+            form = None
+    macs_before = sum(ev.costs.get(j, (0, 0))[0] for j in raw.nodes)
+    params_before = sum(ev.costs.get(j, (0, 0))[1] for j in raw.nodes)
+    if form is None:
+        for s in states:
+            if s.kind == Kind.PARAM and s.index not in ev.costs:
+                m, p = ev.fallback_cost(s)
+                macs_before += m
+                params_before += p
+        macs_after, params_after, nodes_after = macs_before, params_before, len(counted)
+        composes_to = "one affine map"
+    else:
+        macs_after, params_after = form.macs(), form.params()
+        nodes_after = emitted_nodes(form)
+        composes_to = _composes_to(form)
+    region = Region(
+        graph=ga.name,
+        output=raw.output,
+        sources=raw.sources,
+        node_indices=raw.nodes,
+        nodes=tuple(s.name for s in states),
+        op_types=tuple(s.node.op_type for s in states),
+        n_params=n_params,
+        has_join=has_join,
+        exact=form is not None,
+        reason=reason if form is None else "",
+        description=description,
+        composes_to=composes_to,
+        macs_before=int(macs_before),
+        macs_after=int(macs_after),
+        params_before=int(params_before),
+        params_after=int(params_after),
+        nodes_before=len(counted),
+        nodes_after=nodes_after,
+    )
+    return region, form
+
+
+def prod(values) -> int:
+    return math.prod(int(v) for v in values)
+
+
+__all__ = ["RawRegion", "evaluate", "find_regions", "dense_uses_gemm", "emitted_nodes", "np"]

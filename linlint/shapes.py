@@ -1,0 +1,114 @@
+"""Tensor shapes, found lazily: declared types first, onnx shape inference only if needed.
+
+Shapes matter only where a finding needs spatial sizes or row counts, so
+nothing here runs until a region asks. Symbolic dims take their value from
+``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1.
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import ModelProto, TensorProto, ValueInfoProto
+
+Shape = tuple[int, ...]
+
+_KEEP_INLINE = 4096  # elements: small constants stay so inference can read Reshape targets
+
+
+def _dims(vi: ValueInfoProto) -> Shape | None:
+    t = vi.type
+    if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+        return None
+    return tuple(d.dim_value if d.HasField("dim_value") else 1 for d in t.tensor_type.shape.dim)
+
+
+def _numel(t: TensorProto) -> int:
+    n = 1
+    for d in t.dims:
+        n *= d
+    return n
+
+
+class ShapeOracle:
+    """Answers ``shape(name)`` for any tensor of the model, inferring at most once."""
+
+    def __init__(self, model: ModelProto, input_shapes: dict[str, Shape] | None = None) -> None:
+        self.model = model
+        self.input_shapes = dict(input_shapes or {})
+        self._known: dict[str, Shape] = {}
+        self._inferred = False
+        self._collect(model.graph, declared_only=True)
+
+    def _collect(self, graph: onnx.GraphProto, declared_only: bool) -> None:
+        for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+            if vi.name in self.input_shapes:
+                self._known[vi.name] = tuple(self.input_shapes[vi.name])
+                continue
+            dims = _dims(vi)
+            if dims is not None:
+                self._known.setdefault(vi.name, dims)
+        for t in graph.initializer:
+            self._known.setdefault(t.name, tuple(t.dims))
+        for node in graph.node:
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    self._collect(a.g, declared_only)
+                elif a.type == onnx.AttributeProto.GRAPHS:
+                    for g in a.graphs:
+                        self._collect(g, declared_only)
+
+    def shape(self, name: str) -> Shape | None:
+        if name in self._known:
+            return self._known[name]
+        if not self._inferred:
+            self._infer()
+        return self._known.get(name)
+
+    def _infer(self) -> None:
+        self._inferred = True
+        light = ModelProto()
+        light.CopyFrom(self.model) if _small(self.model) else _copy_without_weights(
+            self.model, light
+        )
+        for vi in light.graph.input:
+            fixed = self.input_shapes.get(vi.name)
+            tt = vi.type.tensor_type
+            if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+                continue
+            for k, d in enumerate(tt.shape.dim):
+                value = fixed[k] if fixed and k < len(fixed) else (
+                    d.dim_value if d.HasField("dim_value") else 1
+                )
+                d.Clear()
+                d.dim_value = int(value)
+        try:
+            inferred = onnx.shape_inference.infer_shapes(light, strict_mode=False, data_prop=True)
+        except Exception:  # noqa: BLE001 - shapes are an aid; without them costs use defaults
+            return
+        self._collect(inferred.graph, declared_only=False)
+
+
+def _small(model: ModelProto) -> bool:
+    return all(
+        _numel(t) <= _KEEP_INLINE and t.data_location != TensorProto.EXTERNAL
+        for t in model.graph.initializer
+    )
+
+
+def _copy_without_weights(model: ModelProto, out: ModelProto) -> None:
+    """A copy whose large initializers became typed graph inputs (no weight bytes copied)."""
+    graph = model.graph
+    out.ir_version = model.ir_version
+    out.opset_import.extend(model.opset_import)
+    g = out.graph
+    g.name = graph.name
+    g.node.extend(graph.node)
+    g.input.extend(graph.input)
+    g.output.extend(graph.output)
+    g.value_info.extend(graph.value_info)
+    declared = {vi.name for vi in graph.input}
+    for t in graph.initializer:
+        if _numel(t) <= _KEEP_INLINE and t.data_location != TensorProto.EXTERNAL:
+            g.initializer.append(t)
+        elif t.name not in declared:
+            g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))

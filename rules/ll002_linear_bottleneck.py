@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from linlint.regions import Region
+from linlint.rules.base import Rule
+
+
+class LinearBottleneck(Rule):
+    """Parametric ops that compose to one affine map, but folding them would cost more.
+
+    ## What it finds
+    Two or more parametric linear ops with no nonlinearity between them whose
+    exact composition would need more multiply-accumulates than the chain:
+    a low-rank factorization (1x1 down then 1x1 up, a Gemm through a narrow
+    width) or a factorized convolution (depthwise then pointwise).
+
+    ## Why it matters
+    The stack is still one affine map: it cannot express more than a single
+    layer. That can be a deliberate cost-saving design (MobileNetV2's linear
+    bottleneck), so this is a note, not a warning: check that no activation
+    was forgotten.
+
+    ## Example
+        Conv 1x1 (64→8) → Conv 1x1 (8→64)     # rank-8 map, cheaper than 64x64
+
+    ## Fix
+    Nothing, if the factorization is intended. If an activation is missing,
+    add it. `linlint fold --allow-growth` folds it into one op anyway.
+    """
+
+    code = "LL002"
+    name = "linear-bottleneck"
+    level = "note"
+    summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
+
+    def on_region(self, region: Region) -> str | None:
+        if region.n_params < 2 or not region.exact or region.macs_after <= region.macs_before:
+            return None
+        return (
+            f"{region.description} = {region.composes_to}, but folding would raise MACs "
+            f"{region.macs_before:,} → {region.macs_after:,}"
+        )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from linlint.regions import FlaggedNode
+from linlint.rules.base import Rule
+
+
+class IdentityActivation(Rule):
+    """An activation that is the identity on its input.
+
+    ## What it finds
+    LeakyRelu with alpha = 1, PRelu whose slopes are all 1, Clip without
+    bounds, and Relu applied to a tensor that is already non-negative (the
+    output of Relu, Sigmoid, Softmax, Exp or Abs).
+
+    ## Why it matters
+    The node costs a pass over the tensor and does nothing; worse, it hides
+    that the layers around it compose linearly (the chain it hides is
+    reported by LL001–LL004 too). It is often a typo (`alpha=1` for `0.1`).
+
+    ## Example
+        Conv → LeakyRelu(alpha=1.0) → Conv
+
+    ## Fix
+    Use the activation you meant, or run `linlint fold`, which removes the
+    node and folds the chain behind it.
+    """
+
+    code = "LL006"
+    name = "identity-activation"
+    level = "warning"
+    summary = "an activation that is linear on its input (LeakyRelu α=1, Clip without bounds, …)"
+
+    def on_node(self, node: FlaggedNode) -> str | None:
+        return f"{node.op_type} {node.name} is the identity: {node.why}"
