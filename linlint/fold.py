@@ -1,0 +1,267 @@
+"""fold: rewrite every exact, worthwhile region into one op, to a fixed point, then verify.
+
+A fold has a postcondition, part of its contract: the folded model computes
+the same outputs as the original under onnxruntime (``linlint.verify``).
+``fold_model`` checks it unless told not to and refuses the result otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import ModelProto
+
+from linlint.analysis import GraphAnalysis, analyze_model
+from linlint.checker import findings_for, iter_graphs
+from linlint.errors import LinlintError
+from linlint.findings import Finding
+from linlint.forms import NotFoldable
+from linlint.optable import Kind
+from linlint.plan import evaluate, find_regions
+from linlint.rewrite import Names, emit, prune, replace_nodes, unused_names
+from linlint.rules import FOLDABLE_CODES
+from linlint.shapes import ShapeOracle
+
+MAX_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Model-wide totals, before or after folding."""
+
+    param_ops: int
+    nodes: int
+    macs: int
+    params: int
+
+
+@dataclass(frozen=True)
+class FoldedRegion:
+    code: str
+    graph: str
+    nodes: tuple[str, ...]
+    ops_before: tuple[str, ...]
+    ops_after: tuple[str, ...]
+    macs_before: int
+    macs_after: int
+    params_before: int
+    params_after: int
+    message: str
+
+
+@dataclass
+class FoldResult:
+    """The folded model, what was folded, what remains, and the verification."""
+
+    model: ModelProto
+    folded: list[FoldedRegion]
+    remaining: list[Finding]
+    before: Costs
+    after: Costs
+    verification: object | None = None
+    refused: list[str] = field(default_factory=list)
+    base_dir: Path | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.folded)
+
+
+def _code_selected(code: str, select, ignore) -> bool:
+    def match(patterns) -> bool:
+        return any(code.upper().startswith(p.upper()) for p in patterns)
+
+    if select and not match(select):
+        return False
+    return not (ignore and match(ignore))
+
+
+def model_costs(model: ModelProto, input_shapes=None) -> Costs:
+    from linlint.absorb import Evaluator
+
+    ga = analyze_model(model)
+    shapes = ShapeOracle(model, input_shapes)
+    param_ops = nodes = macs = 0
+    for g in iter_graphs(ga):
+        ev = Evaluator(g, shapes, numeric=False)
+        nodes += len(g.nodes)
+        for s in g.nodes:
+            if s.kind == Kind.PARAM:
+                param_ops += 1
+                macs += ev.fallback_cost(s)[0]
+    params = 0
+    for g in iter_graphs(ga):
+        for t in g.graph.initializer:
+            params += math.prod(t.dims)
+    return Costs(param_ops, nodes, macs, params)
+
+
+def _weight_dtype(g: GraphAnalysis, indices) -> np.dtype:
+    for j in indices:
+        s = g.nodes[j]
+        if s.kind != Kind.PARAM:
+            continue
+        for t in s.node.input:
+            if t and t not in s.data:
+                tensor = _find_initializer(g, t)
+                if tensor is not None:
+                    return onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
+                value = g.const_value(t, large=True)
+                if value is not None:
+                    return np.asarray(value).dtype
+    return np.dtype(np.float32)
+
+
+def _find_initializer(g: GraphAnalysis | None, name: str):
+    while g is not None:
+        if name in g.initializers:
+            return g.initializers[name]
+        g = g.outer
+    return None
+
+
+def fold_model(
+    model: ModelProto | str | Path,
+    *,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    allow_growth: bool = False,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+    verify: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    seed: int = 0,
+    runs: int = 1,
+    inputs=None,
+) -> FoldResult:
+    """Fold the model (a copy; the argument is not changed) and verify the result."""
+    from linlint.loader import load_model, tensor_array
+
+    base_dir: Path | None = None
+    original_path: Path | None = None
+    if isinstance(model, (str, Path)):
+        original_path = Path(model)
+        if original_path.is_dir():
+            raise LinlintError("is a directory; fold takes one model file", str(model))
+        base_dir = original_path.parent
+        original = load_model(original_path)
+    else:
+        original = model
+    work = ModelProto()
+    work.CopyFrom(original)
+
+    def load_tensor(tensor):
+        if base_dir is None:
+            return None
+        return tensor_array(tensor, base_dir)
+
+    codes = set(FOLDABLE_CODES) | ({"LL002"} if allow_growth else set())
+    codes = {c for c in codes if _code_selected(c, select, ignore)}
+    before = model_costs(work, input_shapes)
+    keep = {id(g): unused_names(g) for g in _all_graphs(work.graph)}
+    names = Names(work)
+    folded: list[FoldedRegion] = []
+    for _ in range(MAX_ROUNDS):
+        changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded)
+        if not changed:
+            break
+    for g in _all_graphs(work.graph):
+        prune(g, keep.get(id(g), set()))
+    ga = analyze_model(work)
+    shapes = ShapeOracle(work, input_shapes)
+    regions = [evaluate(g, raw, shapes)[0] for g in iter_graphs(ga) for raw in find_regions(g)]
+    remaining = findings_for(ga, regions, str(original_path or "<model>"))
+    after = model_costs(work, input_shapes)
+    result = FoldResult(work, folded, remaining, before, after, base_dir=base_dir)
+    if verify and folded:
+        from linlint.verify import verify as run_verify
+
+        result.verification = run_verify(
+            original_path if original_path is not None else original, work,
+            inputs=inputs, rtol=rtol, atol=atol, seed=seed, runs=runs,
+            input_shapes=input_shapes, base_dir=base_dir,
+        )
+    return result
+
+
+def _all_graphs(graph: onnx.GraphProto):
+    yield graph
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from _all_graphs(a.g)
+            for g in a.graphs:
+                yield from _all_graphs(g)
+
+
+def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
+    ga = analyze_model(work, load_tensor=load_tensor)
+    shapes = ShapeOracle(work, input_shapes)
+    changed = False
+    for g in iter_graphs(ga):
+        taken: set[int] = set()
+        remove: set[int] = set()
+        inserts: dict[int, list] = {}
+        new_inits: list = []
+        for raw in find_regions(g):
+            if taken & set(raw.nodes):
+                continue
+            region, _ = evaluate(g, raw, shapes)
+            fired = [f for f in findings_for(g, [region], "") if f.code in codes]
+            if not fired:
+                continue
+            try:
+                region, form = evaluate(g, raw, shapes, numeric=True)
+            except NotFoldable:
+                continue
+            if form is None:
+                continue
+            dtype = _weight_dtype(g, raw.nodes)
+            last = g.producer[raw.output]
+            base = g.nodes[last].node.name or raw.output
+            nodes, inits = emit(form, raw.sources[0], raw.output, f"{base}_folded", dtype, names)
+            taken |= set(raw.nodes)
+            remove |= set(raw.nodes)
+            inserts[last] = nodes
+            new_inits.extend(inits)
+            folded.append(FoldedRegion(
+                fired[0].code, g.name, region.nodes, region.op_types,
+                tuple(n.op_type for n in nodes), region.macs_before, region.macs_after,
+                region.params_before, region.params_after, fired[0].message,
+            ))
+        if "LL006" in codes:
+            for flag in g.flagged:
+                if flag.index in taken:
+                    continue
+                node = g.nodes[flag.index].node
+                _bypass(g, flag.index, inserts, remove, names)
+                taken.add(flag.index)
+                folded.append(FoldedRegion(
+                    "LL006", g.name, (flag.name,), (node.op_type,), (), 0, 0, 0, 0,
+                    f"removed {node.op_type} {flag.name}: {flag.why}",
+                ))
+        if remove:
+            replace_nodes(g.graph, remove, inserts)
+            g.graph.initializer.extend(new_inits)
+            changed = True
+    return changed
+
+
+def _bypass(g: GraphAnalysis, index: int, inserts, remove, names: Names) -> None:
+    """Remove an identity activation: its consumers read its input instead."""
+    node = g.nodes[index].node
+    src, out = g.nodes[index].data[0], node.output[0]
+    if out in g.outputs or out in g.outer_refs:
+        inserts[index] = [onnx.helper.make_node("Identity", [src], [out],
+                                                name=names.fresh(f"{node.name or out}_identity"))]
+    else:
+        for consumer in g.consumers.get(out, ()):
+            n = g.nodes[consumer].node
+            for k, t in enumerate(n.input):
+                if t == out:
+                    n.input[k] = src
+    remove.add(index)

@@ -1,0 +1,160 @@
+"""Turn a folded normal form back into ONNX nodes, and edit the graph in place."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import GraphProto, helper, numpy_helper
+
+from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.plan import dense_uses_gemm
+
+
+class Names:
+    """Fresh, readable names that collide with nothing in the model."""
+
+    def __init__(self, model: onnx.ModelProto) -> None:
+        self.used: set[str] = set()
+        self._collect(model.graph)
+
+    def _collect(self, graph: GraphProto) -> None:
+        self.used.update(t.name for t in graph.initializer)
+        self.used.update(v.name for v in graph.input)
+        for node in graph.node:
+            self.used.update(node.output)
+            self.used.update(node.input)
+            if node.name:
+                self.used.add(node.name)
+            for a in node.attribute:
+                if a.type == onnx.AttributeProto.GRAPH:
+                    self._collect(a.g)
+                for g in a.graphs:
+                    self._collect(g)
+
+    def fresh(self, base: str) -> str:
+        name, k = base, 1
+        while name in self.used:
+            k += 1
+            name = f"{base}_{k}"
+        self.used.add(name)
+        return name
+
+
+def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Names):
+    """Nodes and initializers that compute ``output`` from ``source`` as ``form`` says."""
+    inits: list[onnx.TensorProto] = []
+
+    def const(suffix: str, value: np.ndarray, cast: bool = True) -> str:
+        name = names.fresh(f"{base}.{suffix}")
+        array = np.asarray(value, dtype=dtype) if cast else np.asarray(value)
+        inits.append(numpy_helper.from_array(array, name))
+        return name
+
+    if isinstance(form, ConvForm):
+        inputs = [source, const("weight", form.W)]
+        if form.b is not None and np.any(form.b != 0):
+            inputs.append(const("bias", form.b))
+        node = helper.make_node(
+            "Conv", inputs, [output], name=names.fresh(base),
+            kernel_shape=list(form.kernel), strides=list(form.strides),
+            pads=list(form.pads_begin) + list(form.pads_end),
+            dilations=list(form.dilations), group=form.groups,
+        )
+        return [node], inits
+    if isinstance(form, ConvTransposeForm):
+        inputs = [source, const("weight", form.W)]
+        if form.b is not None and np.any(form.b != 0):
+            inputs.append(const("bias", form.b))
+        node = helper.make_node("ConvTranspose", inputs, [output], name=names.fresh(base))
+        node.attribute.extend(form.node.attribute)
+        return [node], inits
+    assert isinstance(form, DenseForm)
+    w = form.weight()
+    has_bias = form.b is not None and bool(np.any(form.b != 0))
+    if dense_uses_gemm(form):
+        inputs = [source, const("weight", w)]
+        if has_bias:
+            inputs.append(const("bias", form.b))
+        return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base))], inits
+    nodes = []
+    last = output if not has_bias and form.reshape_to is None else names.fresh(f"{base}.matmul")
+    nodes.append(helper.make_node("MatMul", [source, const("weight", w)], [last],
+                                  name=names.fresh(base)))
+    if has_bias:
+        out = output if form.reshape_to is None else names.fresh(f"{base}.add")
+        nodes.append(helper.make_node("Add", [last, const("bias", form.b)], [out],
+                                      name=names.fresh(f"{base}_bias")))
+        last = out
+    if form.reshape_to is not None:
+        shape = const("shape", np.array(form.reshape_to, dtype=np.int64), cast=False)
+        nodes.append(helper.make_node("Reshape", [last, shape], [output],
+                                      name=names.fresh(f"{base}_reshape")))
+    return nodes, inits
+
+
+def replace_nodes(graph: GraphProto, remove: set[int], new_nodes: dict[int, list]) -> None:
+    """Drop the nodes at ``remove``; insert ``new_nodes[i]`` where node ``i`` stood."""
+    kept = []
+    for i, node in enumerate(graph.node):
+        kept.extend(new_nodes.get(i, ()))
+        if i not in remove:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+
+
+def _used_names(graph: GraphProto, used: set[str]) -> None:
+    for node in graph.node:
+        used.update(node.input)
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                _used_names(a.g, used)
+            for g in a.graphs:
+                _used_names(g, used)
+    used.update(o.name for o in graph.output)
+
+
+def unused_names(graph: GraphProto) -> set[str]:
+    """Initializers and node outputs nothing reads: left alone by ``prune``."""
+    used: set[str] = set()
+    _used_names(graph, used)
+    names = {t.name for t in graph.initializer} | {o for n in graph.node for o in n.output}
+    return names - used
+
+
+def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
+    """Remove constant nodes, initializers and value_info that the fold left unread."""
+    outer_used = keep
+    while True:
+        used: set[str] = set(outer_used or ())
+        _used_names(graph, used)
+        dead = [
+            i for i, n in enumerate(graph.node)
+            if n.output and all(o not in used for o in n.output if o)
+            and n.op_type in ("Constant", "ConstantOfShape", "Cast", "Identity", "Reshape",
+                              "Transpose", "Unsqueeze", "Squeeze", "Concat", "DequantizeLinear")
+            and all(inp in _static_names(graph) for inp in n.input if inp)
+        ]
+        if not dead:
+            break
+        replace_nodes(graph, set(dead), {})
+    used = set(outer_used or ())
+    _used_names(graph, used)
+    keep = [t for t in graph.initializer if t.name in used]
+    if len(keep) != len(graph.initializer):
+        del graph.initializer[:]
+        graph.initializer.extend(keep)
+    produced = {o for n in graph.node for o in n.output} | {i.name for i in graph.input}
+    produced |= {t.name for t in graph.initializer}
+    vis = [v for v in graph.value_info if v.name in produced]
+    if len(vis) != len(graph.value_info):
+        del graph.value_info[:]
+        graph.value_info.extend(vis)
+
+
+def _static_names(graph: GraphProto) -> set[str]:
+    static = {t.name for t in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" or (n.input and all(i in static for i in n.input if i)):
+            static.update(n.output)
+    return static
