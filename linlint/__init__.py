@@ -19,7 +19,7 @@ from linlint.regions import Region
 if TYPE_CHECKING:
     from onnx import ModelProto
 
-    from linlint.fold import FoldResult
+    from linlint.folding import FoldResult
     from linlint.verify import Verification
 
 __version__ = "0.1.0"
@@ -38,7 +38,7 @@ def check(
 
 def fold(model: str | Path | ModelProto, **options) -> FoldResult:
     """Fold every exact, worthwhile region; verified with onnxruntime unless verify=False."""
-    from linlint.fold import fold_model
+    from linlint.folding import fold_model
 
     return fold_model(model, **options)
 

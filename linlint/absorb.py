@@ -112,8 +112,9 @@ def conv_pads(node, kernel, strides, dilations, spatial) -> tuple[tuple, tuple]:
     return tuple(pads[:nd]), tuple(pads[nd:])
 
 
-def materialize(ev: Evaluator, pending: Pending, family: str | None, channels: int | None,
-                nd: int = 0):
+def materialize(
+    ev: Evaluator, pending: Pending, family: str | None, channels: int | None, nd: int = 0
+):
     """Turn waiting ops into a concrete form of ``family`` over ``channels``."""
     if family is None or channels is None:
         raise NotFoldable("the region has no parametric op to carry its normal form")
@@ -166,21 +167,34 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
             w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
             math.prod(w_shape) + (w_shape[0] if bias else 0),
         )
-        return f.then_pointwise(ev.value(node.input[1]), ev.value(bias) if bias else None,
-                                w_shape[0], has_bias)
+        return f.then_pointwise(
+            ev.value(node.input[1]), ev.value(bias) if bias else None, w_shape[0], has_bias
+        )
     if not isinstance(f, ConvForm):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Gemm/MatMul")
     pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial)
     out = tuple(
         out_size(n, k, st, d, a, b)
-        for n, k, st, d, a, b in zip(f.spatial, w_shape[2:], strides, dilations, pb, pe,
-                                     strict=True)
+        for n, k, st, d, a, b in zip(
+            f.spatial, w_shape[2:], strides, dilations, pb, pe, strict=True
+        )
     )
-    ev.costs[s.index] = (math.prod(w_shape) * math.prod(out),
-                         math.prod(w_shape) + (w_shape[0] if bias else 0))
-    return f.then_conv(tuple(w_shape), groups, strides, dilations, pb, pe,
-                       ev.value(node.input[1]), ev.value(bias) if bias else None, has_bias,
-                       s.name)
+    ev.costs[s.index] = (
+        math.prod(w_shape) * math.prod(out),
+        math.prod(w_shape) + (w_shape[0] if bias else 0),
+    )
+    return f.then_conv(
+        tuple(w_shape),
+        groups,
+        strides,
+        dilations,
+        pb,
+        pe,
+        ev.value(node.input[1]),
+        ev.value(bias) if bias else None,
+        has_bias,
+        s.name,
+    )
 
 
 def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
@@ -200,8 +214,15 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     outpad = _ints(node, "output_padding", nd, 0)
     pads = _ints(node, "pads", 2 * nd, 0)
     out_spatial = tuple(
-        max(1, strides[a] * (spatial[a] - 1) + outpad[a] + (w_shape[2 + a] - 1) * dilations[a]
-            + 1 - pads[a] - pads[nd + a])
+        max(
+            1,
+            strides[a] * (spatial[a] - 1)
+            + outpad[a]
+            + (w_shape[2 + a] - 1) * dilations[a]
+            + 1
+            - pads[a]
+            - pads[nd + a],
+        )
         for a in range(nd)
     )
     out_shape = ev.shapes.shape(node.output[0]) if attr(node, "output_shape") else None
@@ -210,8 +231,16 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     bias = node.input[2] if len(node.input) > 2 else ""
     cout = w_shape[1] * groups
     form = ConvTransposeForm(
-        w_shape[0], cout, groups, tuple(w_shape[2:]), {}, ev.nonzero(bias), spatial,
-        ev.value(node.input[1]), ev.value(bias) if bias else None, ev.numeric,
+        w_shape[0],
+        cout,
+        groups,
+        tuple(w_shape[2:]),
+        {},
+        ev.nonzero(bias),
+        spatial,
+        ev.value(node.input[1]),
+        ev.value(bias) if bias else None,
+        ev.numeric,
     )
     form.out_spatial = out_spatial
     form.node = node
@@ -309,8 +338,10 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
         width = f.cout
         rank = len(f.kernel) + 2
         padded = (1,) * (rank - len(shape)) + tuple(shape)
-        ok = len(shape) <= rank and all(d == 1 for i, d in enumerate(padded) if i != 1) and (
-            padded[1] in (1, width)
+        ok = (
+            len(shape) <= rank
+            and all(d == 1 for i, d in enumerate(padded) if i != 1)
+            and (padded[1] in (1, width))
         )
     if not ok:
         raise NotFoldable(f"the constant of {what} varies along more than the channel axis")
@@ -361,8 +392,9 @@ def absorb_join(ev: Evaluator, s: NodeState, forms: list):
     if not concrete:
         raise NotFoldable(f"the branches join at {s.name} before any parametric op")
     family, channels, nd = _family(concrete[0])
-    forms = [materialize(ev, f, family, channels, nd) if isinstance(f, Pending) else f
-             for f in forms]
+    forms = [
+        materialize(ev, f, family, channels, nd) if isinstance(f, Pending) else f for f in forms
+    ]
     if any(_family(f)[0] != family for f in forms):
         raise NotFoldable(f"{s.name} joins a Conv branch with a Gemm/MatMul branch")
     signs = [1.0] * len(forms)
@@ -395,8 +427,10 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
     else:
         pads = ev.small(node.input[1]) if len(node.input) > 1 else None
         value_t = ev.small(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-        value = 0.0 if value_t is None and not (len(node.input) > 2 and node.input[2]) else (
-            None if value_t is None else float(np.asarray(value_t).reshape(-1)[0])
+        value = (
+            0.0
+            if value_t is None and not (len(node.input) > 2 and node.input[2])
+            else (None if value_t is None else float(np.asarray(value_t).reshape(-1)[0]))
         )
         axes = ev.small(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     if pads is None or value is None:
@@ -421,8 +455,18 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} crops (negative pads)")
     c = f.cout
     w = np.ones((c, 1) + (1,) * f.nd) if ev.numeric else None
-    return f.then_conv((c, 1) + (1,) * f.nd, c, (1,) * f.nd, (1,) * f.nd, tuple(full_b[2:]),
-                       tuple(full_e[2:]), w, None, False, s.name)
+    return f.then_conv(
+        (c, 1) + (1,) * f.nd,
+        c,
+        (1,) * f.nd,
+        (1,) * f.nd,
+        tuple(full_b[2:]),
+        tuple(full_e[2:]),
+        w,
+        None,
+        False,
+        s.name,
+    )
 
 
 def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):

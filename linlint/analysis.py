@@ -148,7 +148,9 @@ def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarra
         clone.attribute.extend(node.attribute)
         feeds = {n: v for n, v in zip(names, inputs, strict=True) if n}
         graph = onnx.helper.make_graph(
-            [clone], "const", [onnx.helper.make_tensor_value_info(n, 0, None) for n in feeds],
+            [clone],
+            "const",
+            [onnx.helper.make_tensor_value_info(n, 0, None) for n in feeds],
             [onnx.helper.make_tensor_value_info(o, 0, None) for o in outs if o],
         )
         model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
@@ -222,9 +224,22 @@ def analyze_graph(
         known.add(inp.name)
     where = f" in subgraph {name}" if name else ""
     states: list[NodeState] = []
-    ga = GraphAnalysis(name, graph, states, producer, consumers, static, source, set(),
-                       {o.name for o in graph.output}, set(), initializers, outer=outer,
-                       load_tensor=load_tensor, opset=opset)
+    ga = GraphAnalysis(
+        name,
+        graph,
+        states,
+        producer,
+        consumers,
+        static,
+        source,
+        set(),
+        {o.name for o in graph.output},
+        set(),
+        initializers,
+        outer=outer,
+        load_tensor=load_tensor,
+        opset=opset,
+    )
     nonneg: set[str] = set()
     all_outputs = {o for n in graph.node for o in n.output if o}
 

@@ -34,24 +34,58 @@ def analyze_regions(
     return ga, regions
 
 
+def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
+    """What the region rules say about one region."""
+    fix = Fix(
+        region.exact,
+        region.reason,
+        region.macs_before,
+        region.macs_after,
+        region.params_before,
+        region.params_after,
+    )
+    findings = []
+    for rule in ALL_RULES:
+        message = rule.on_region(region)
+        if message:
+            findings.append(
+                Finding(
+                    rule.code,
+                    rule.name,
+                    rule.level,
+                    message,
+                    file,
+                    region.graph,
+                    region.nodes,
+                    fix,
+                    rid,
+                )
+            )
+    return findings
+
+
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
     findings: list[Finding] = []
     for rid, region in enumerate(regions):
-        fix = Fix(region.exact, region.reason, region.macs_before, region.macs_after,
-                  region.params_before, region.params_after)
-        for rule in ALL_RULES:
-            message = rule.on_region(region)
-            if message:
-                findings.append(Finding(rule.code, rule.name, rule.level, message, file,
-                                        region.graph, region.nodes, fix, rid))
+        findings.extend(region_findings(region, file, rid))
     for g in iter_graphs(ga):
         for node in g.flagged:
             fix = Fix(True, "", 0, 0, 0, 0)
             for rule in ALL_RULES:
                 message = rule.on_node(node)
                 if message:
-                    findings.append(Finding(rule.code, rule.name, rule.level, message, file,
-                                            node.graph, (node.name,), fix))
+                    findings.append(
+                        Finding(
+                            rule.code,
+                            rule.name,
+                            rule.level,
+                            message,
+                            file,
+                            node.graph,
+                            (node.name,),
+                            fix,
+                        )
+                    )
     return findings
 
 

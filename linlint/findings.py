@@ -46,6 +46,13 @@ class Finding:
 
     def with_level(self, level: str) -> Finding:
         return Finding(
-            self.code, self.name, level, self.message, self.file, self.graph, self.nodes,
-            self.fix, self.region_id,
+            self.code,
+            self.name,
+            level,
+            self.message,
+            self.file,
+            self.graph,
+            self.nodes,
+            self.fix,
+            self.region_id,
         )

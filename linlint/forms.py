@@ -63,10 +63,7 @@ def collapse_groups(dense: np.ndarray, groups: int) -> np.ndarray:
     cout, cin = dense.shape[:2]
     cin_g, cout_g = cin // groups, cout // groups
     return np.concatenate(
-        [
-            dense[g * cout_g : (g + 1) * cout_g, g * cin_g : (g + 1) * cin_g]
-            for g in range(groups)
-        ],
+        [dense[g * cout_g : (g + 1) * cout_g, g * cin_g : (g + 1) * cin_g] for g in range(groups)],
         axis=0,
     )
 
@@ -96,8 +93,21 @@ class ConvForm:
         one = (1,) * nd
         zero = (0,) * nd
         w = np.ones((channels, 1) + one) if numeric else None
-        return cls(channels, channels, channels, one, one, one, zero, zero, False, spatial, w,
-                   None, numeric)
+        return cls(
+            channels,
+            channels,
+            channels,
+            one,
+            one,
+            one,
+            zero,
+            zero,
+            False,
+            spatial,
+            w,
+            None,
+            numeric,
+        )
 
     @property
     def nd(self) -> int:
@@ -106,8 +116,10 @@ class ConvForm:
     @property
     def pointwise_linear(self) -> bool:
         """A 1x1 stride-1 map without offset: zero padding after it is padding before it."""
-        return all(k == 1 for k in self.kernel) and all(s == 1 for s in self.strides) and (
-            not self.offset
+        return (
+            all(k == 1 for k in self.kernel)
+            and all(s == 1 for s in self.strides)
+            and (not self.offset)
         )
 
     def _depthwise_pointwise(self) -> bool:
@@ -118,8 +130,8 @@ class ConvForm:
         )
 
     def macs(self) -> int:
-        return self.cout * (self.cin // self.groups) * math.prod(self.kernel) * math.prod(
-            self.spatial
+        return (
+            self.cout * (self.cin // self.groups) * math.prod(self.kernel) * math.prod(self.spatial)
         )
 
     def params(self) -> int:
@@ -150,14 +162,19 @@ class ConvForm:
             raise NotFoldable(f"{what} has {len(k2)} spatial axes, the source {self.nd}")
         padded = any(pads_begin) or any(pads_end)
         if padded and not self.pointwise_linear:
-            cause = "an offset (bias or shift)" if self.offset and all(
-                k == 1 for k in self.kernel
-            ) else "a spatial kernel or stride"
-            raise NotFoldable(f"{what} zero-pads a tensor computed with {cause}: the borders differ")
+            cause = (
+                "an offset (bias or shift)"
+                if self.offset and all(k == 1 for k in self.kernel)
+                else "a spatial kernel or stride"
+            )
+            raise NotFoldable(
+                f"{what} zero-pads a tensor computed with {cause}: the borders differ"
+            )
         spatial = tuple(
             out_size(n, k, s, d, pb, pe)
-            for n, k, s, d, pb, pe in zip(self.spatial, k2, strides, dilations, pads_begin,
-                                          pads_end, strict=True)
+            for n, k, s, d, pb, pe in zip(
+                self.spatial, k2, strides, dilations, pads_begin, pads_end, strict=True
+            )
         )
         s1, d1, k1 = self.strides, self.dilations, self.kernel
         span = [d1[a] * (k1[a] - 1) + s1[a] * dilations[a] * (k2[a] - 1) for a in range(self.nd)]
@@ -173,9 +190,20 @@ class ConvForm:
         else:
             pb, pe = self.pads_begin, self.pads_end
         offset = self.offset or has_bias
-        out = ConvForm(self.cin, cout, new_groups, kernel,
-                       tuple(a * b_ for a, b_ in zip(s1, strides, strict=True)), dil, pb, pe,
-                       offset, spatial, numeric=self.numeric, has_param=True)
+        out = ConvForm(
+            self.cin,
+            cout,
+            new_groups,
+            kernel,
+            tuple(a * b_ for a, b_ in zip(s1, strides, strict=True)),
+            dil,
+            pb,
+            pe,
+            offset,
+            spatial,
+            numeric=self.numeric,
+            has_param=True,
+        )
         if self.numeric and self._depthwise_pointwise():
             # x ↦ x·s[c] (+ t[c]) per channel, then the conv: scale the conv's input channels.
             scale = self.W.reshape(-1)  # [cin] (= cmid)
@@ -233,8 +261,10 @@ class ConvForm:
                 raise NotFoldable("branches have different output sizes")
         nd = first.nd
         starts = [[-f.pads_begin[a] for f in forms] for a in range(nd)]
-        ends = [[-f.pads_begin[a] + f.dilations[a] * (f.kernel[a] - 1) for f in forms]
-                for a in range(nd)]
+        ends = [
+            [-f.pads_begin[a] + f.dilations[a] * (f.kernel[a] - 1) for f in forms]
+            for a in range(nd)
+        ]
         dil, kernel, pb, pe = [], [], [], []
         for a in range(nd):
             lo, hi = min(starts[a]), max(ends[a])
@@ -252,9 +282,20 @@ class ConvForm:
             raise NotFoldable("the branches' pads do not centre their kernels")
         groups = 1 if concat else _gcd_all(f.groups for f in forms)
         cout = sum(f.cout for f in forms) if concat else first.cout
-        out = ConvForm(first.cin, cout, groups, tuple(kernel), first.strides, tuple(dil),
-                       tuple(pb), tuple(pe), any(f.offset for f in forms), first.spatial,
-                       numeric=first.numeric, has_param=any(f.has_param for f in forms))
+        out = ConvForm(
+            first.cin,
+            cout,
+            groups,
+            tuple(kernel),
+            first.strides,
+            tuple(dil),
+            tuple(pb),
+            tuple(pe),
+            any(f.offset for f in forms),
+            first.spatial,
+            numeric=first.numeric,
+            has_param=any(f.has_param for f in forms),
+        )
         if first.numeric:
             parts, biases = [], []
             for f, sign in zip(forms, signs, strict=True):
@@ -296,8 +337,11 @@ class ConvTransposeForm:
     node: object = None  # the original ConvTranspose node, whose attributes the fold keeps
 
     def macs(self) -> int:
-        return self.cin * (self.cout // self.groups) * math.prod(self.kernel) * math.prod(
-            self.in_spatial
+        return (
+            self.cin
+            * (self.cout // self.groups)
+            * math.prod(self.kernel)
+            * math.prod(self.in_spatial)
         )
 
     def params(self) -> int:
@@ -311,8 +355,9 @@ class ConvTransposeForm:
             s = np.ones(self.cout) if scale is None else np.broadcast_to(scale, (self.cout,))
             t = np.zeros(self.cout) if shift is None else np.broadcast_to(shift, (self.cout,))
             cin_g, cout_g = self.cin // self.groups, self.cout // self.groups
-            per_in = np.stack([s[(i // cin_g) * cout_g : (i // cin_g + 1) * cout_g]
-                               for i in range(self.cin)])
+            per_in = np.stack(
+                [s[(i // cin_g) * cout_g : (i // cin_g + 1) * cout_g] for i in range(self.cin)]
+            )
             out.W = self.W * per_in.reshape(per_in.shape + (1,) * (self.W.ndim - 2))
             out.b = (np.zeros(self.cout) if self.b is None else self.b) * s + t
         return out
@@ -390,13 +435,20 @@ class DenseForm:
             if f.reshape_to != first.reshape_to:
                 raise NotFoldable("branches reshape differently")
         dout = sum(f.dout for f in forms) if concat else first.dout
-        out = replace(first, dout=dout, offset=any(f.offset for f in forms),
-                      has_param=any(f.has_param for f in forms),
-                      used_gemm=any(f.used_gemm for f in forms), eye=False)
+        out = replace(
+            first,
+            dout=dout,
+            offset=any(f.offset for f in forms),
+            has_param=any(f.has_param for f in forms),
+            used_gemm=any(f.used_gemm for f in forms),
+            eye=False,
+        )
         if first.numeric:
             ws = [sign * f.weight() for f, sign in zip(forms, signs, strict=True)]
-            bs = [sign * (np.zeros(f.dout) if f.b is None else f.b)
-                  for f, sign in zip(forms, signs, strict=True)]
+            bs = [
+                sign * (np.zeros(f.dout) if f.b is None else f.b)
+                for f, sign in zip(forms, signs, strict=True)
+            ]
             out.W = np.concatenate(ws, axis=1) if concat else sum(ws)
             out.b = np.concatenate(bs) if concat else sum(bs)
         return out

@@ -257,8 +257,15 @@ for _name in BARRIERS:
 
 #: Ops whose output depends on more than the values of their inputs: never constant-folded.
 NONDETERMINISTIC = frozenset(
-    {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
-     "Bernoulli", "Dropout"}
+    {
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+        "Multinomial",
+        "Bernoulli",
+        "Dropout",
+    }
 )
 #: Ops whose output is data-independent (depends only on the input's shape).
 SHAPE_ONLY = frozenset({"Shape", "Size"})

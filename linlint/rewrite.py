@@ -55,10 +55,15 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
         if form.b is not None and np.any(form.b != 0):
             inputs.append(const("bias", form.b))
         node = helper.make_node(
-            "Conv", inputs, [output], name=names.fresh(base),
-            kernel_shape=list(form.kernel), strides=list(form.strides),
+            "Conv",
+            inputs,
+            [output],
+            name=names.fresh(base),
+            kernel_shape=list(form.kernel),
+            strides=list(form.strides),
             pads=list(form.pads_begin) + list(form.pads_end),
-            dilations=list(form.dilations), group=form.groups,
+            dilations=list(form.dilations),
+            group=form.groups,
         )
         return [node], inits
     if isinstance(form, ConvTransposeForm):
@@ -78,17 +83,24 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
         return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base))], inits
     nodes = []
     last = output if not has_bias and form.reshape_to is None else names.fresh(f"{base}.matmul")
-    nodes.append(helper.make_node("MatMul", [source, const("weight", w)], [last],
-                                  name=names.fresh(base)))
+    nodes.append(
+        helper.make_node("MatMul", [source, const("weight", w)], [last], name=names.fresh(base))
+    )
     if has_bias:
         out = output if form.reshape_to is None else names.fresh(f"{base}.add")
-        nodes.append(helper.make_node("Add", [last, const("bias", form.b)], [out],
-                                      name=names.fresh(f"{base}_bias")))
+        nodes.append(
+            helper.make_node(
+                "Add", [last, const("bias", form.b)], [out], name=names.fresh(f"{base}_bias")
+            )
+        )
         last = out
     if form.reshape_to is not None:
         shape = const("shape", np.array(form.reshape_to, dtype=np.int64), cast=False)
-        nodes.append(helper.make_node("Reshape", [last, shape], [output],
-                                      name=names.fresh(f"{base}_reshape")))
+        nodes.append(
+            helper.make_node(
+                "Reshape", [last, shape], [output], name=names.fresh(f"{base}_reshape")
+            )
+        )
     return nodes, inits
 
 
@@ -129,10 +141,23 @@ def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
         used: set[str] = set(outer_used or ())
         _used_names(graph, used)
         dead = [
-            i for i, n in enumerate(graph.node)
-            if n.output and all(o not in used for o in n.output if o)
-            and n.op_type in ("Constant", "ConstantOfShape", "Cast", "Identity", "Reshape",
-                              "Transpose", "Unsqueeze", "Squeeze", "Concat", "DequantizeLinear")
+            i
+            for i, n in enumerate(graph.node)
+            if n.output
+            and all(o not in used for o in n.output if o)
+            and n.op_type
+            in (
+                "Constant",
+                "ConstantOfShape",
+                "Cast",
+                "Identity",
+                "Reshape",
+                "Transpose",
+                "Unsqueeze",
+                "Squeeze",
+                "Concat",
+                "DequantizeLinear",
+            )
             and all(inp in _static_names(graph) for inp in n.input if inp)
         ]
         if not dead:

@@ -76,8 +76,10 @@ class ShapeOracle:
             if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
                 continue
             for k, d in enumerate(tt.shape.dim):
-                value = fixed[k] if fixed and k < len(fixed) else (
-                    d.dim_value if d.HasField("dim_value") else 1
+                value = (
+                    fixed[k]
+                    if fixed and k < len(fixed)
+                    else (d.dim_value if d.HasField("dim_value") else 1)
                 )
                 d.Clear()
                 d.dim_value = int(value)

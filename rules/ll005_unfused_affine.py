@@ -30,7 +30,9 @@ class UnfusedAffine(Rule):
     code = "LL005"
     name = "unfused-affine"
     level = "warning"
-    summary = "BatchNormalization or per-channel constant Mul/Add/Sub/Div absorbable by a parametric op"
+    summary = (
+        "BatchNormalization or per-channel constant Mul/Add/Sub/Div absorbable by a parametric op"
+    )
 
     def on_region(self, region: Region) -> str | None:
         if region.has_join or region.n_params != 1 or not region.worth_folding:

@@ -16,7 +16,7 @@ import onnx
 from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
-from linlint.checker import findings_for, iter_graphs
+from linlint.checker import findings_for, iter_graphs, region_findings
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.forms import NotFoldable
@@ -181,9 +181,15 @@ def fold_model(
         from linlint.verify import verify as run_verify
 
         result.verification = run_verify(
-            original_path if original_path is not None else original, work,
-            inputs=inputs, rtol=rtol, atol=atol, seed=seed, runs=runs,
-            input_shapes=input_shapes, base_dir=base_dir,
+            original_path if original_path is not None else original,
+            work,
+            inputs=inputs,
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+            runs=runs,
+            input_shapes=input_shapes,
+            base_dir=base_dir,
         )
     return result
 
@@ -211,7 +217,7 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
             if taken & set(raw.nodes):
                 continue
             region, _ = evaluate(g, raw, shapes)
-            fired = [f for f in findings_for(g, [region], "") if f.code in codes]
+            fired = [f for f in region_findings(region, "") if f.code in codes]
             if not fired:
                 continue
             try:
@@ -228,11 +234,20 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
             remove |= set(raw.nodes)
             inserts[last] = nodes
             new_inits.extend(inits)
-            folded.append(FoldedRegion(
-                fired[0].code, g.name, region.nodes, region.op_types,
-                tuple(n.op_type for n in nodes), region.macs_before, region.macs_after,
-                region.params_before, region.params_after, fired[0].message,
-            ))
+            folded.append(
+                FoldedRegion(
+                    fired[0].code,
+                    g.name,
+                    region.nodes,
+                    region.op_types,
+                    tuple(n.op_type for n in nodes),
+                    region.macs_before,
+                    region.macs_after,
+                    region.params_before,
+                    region.params_after,
+                    fired[0].message,
+                )
+            )
         if "LL006" in codes:
             for flag in g.flagged:
                 if flag.index in taken:
@@ -240,10 +255,20 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
                 node = g.nodes[flag.index].node
                 _bypass(g, flag.index, inserts, remove, names)
                 taken.add(flag.index)
-                folded.append(FoldedRegion(
-                    "LL006", g.name, (flag.name,), (node.op_type,), (), 0, 0, 0, 0,
-                    f"removed {node.op_type} {flag.name}: {flag.why}",
-                ))
+                folded.append(
+                    FoldedRegion(
+                        "LL006",
+                        g.name,
+                        (flag.name,),
+                        (node.op_type,),
+                        (),
+                        0,
+                        0,
+                        0,
+                        0,
+                        f"removed {node.op_type} {flag.name}: {flag.why}",
+                    )
+                )
         if remove:
             replace_nodes(g.graph, remove, inserts)
             g.graph.initializer.extend(new_inits)
@@ -256,8 +281,11 @@ def _bypass(g: GraphAnalysis, index: int, inserts, remove, names: Names) -> None
     node = g.nodes[index].node
     src, out = g.nodes[index].data[0], node.output[0]
     if out in g.outputs or out in g.outer_refs:
-        inserts[index] = [onnx.helper.make_node("Identity", [src], [out],
-                                                name=names.fresh(f"{node.name or out}_identity"))]
+        inserts[index] = [
+            onnx.helper.make_node(
+                "Identity", [src], [out], name=names.fresh(f"{node.name or out}_identity")
+            )
+        ]
     else:
         for consumer in g.consumers.get(out, ()):
             n = g.nodes[consumer].node
