@@ -122,6 +122,7 @@ def materialize(
     if family == "conv":
         spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)
+        form.static = bool(shape and len(shape) == nd + 2) and ev.shapes.static
     else:
         rank = len(shape) if shape else None
         rows = math.prod(shape[1:-1]) if shape and len(shape) > 2 else 1

@@ -68,6 +68,32 @@ def collapse_groups(dense: np.ndarray, groups: int) -> np.ndarray:
     )
 
 
+def conv_nd(image, w, groups, strides, dilations, pads_begin, pads_end) -> np.ndarray:
+    """A plain float64 convolution (no bias) of one image [c, *spatial]: for border maps."""
+    c = image.shape[0]
+    nd = image.ndim - 1
+    padded = np.pad(image, [(0, 0)] + list(zip(pads_begin, pads_end, strict=True)))
+    dense = expand_groups(np.asarray(w, dtype=np.float64), groups, c)
+    kernel = dense.shape[2:]
+    out_shape = tuple(
+        (padded.shape[1 + a] - dilations[a] * (kernel[a] - 1) - 1) // strides[a] + 1
+        for a in range(nd)
+    )
+    out = np.zeros((dense.shape[0],) + out_shape)
+    for j in itertools.product(*(range(k) for k in kernel)):
+        window = tuple(
+            slice(
+                dilations[a] * j[a],
+                dilations[a] * j[a] + strides[a] * (out_shape[a] - 1) + 1,
+                strides[a],
+            )
+            for a in range(nd)
+        )
+        tap = dense[(slice(None), slice(None)) + j]
+        out += np.tensordot(tap, padded[(slice(None),) + window], axes=([1], [0]))
+    return out
+
+
 @dataclass
 class ConvForm:
     """``y = conv(x, W, b)`` from the source; spatial sizes track the costs."""
@@ -86,6 +112,9 @@ class ConvForm:
     b: np.ndarray | None = None  # [cout]
     numeric: bool = False
     has_param: bool = False
+    static: bool = False  # spatial sizes are fixed by the model: border maps are allowed
+    corr: bool = False  # carries an additive border-correction map
+    C: np.ndarray | None = None  # [cout, *spatial], the map (numeric)
 
     @classmethod
     def identity(cls, channels: int, spatial: tuple[int, ...], numeric: bool) -> ConvForm:
@@ -135,9 +164,10 @@ class ConvForm:
         )
 
     def params(self) -> int:
-        return self.cout * (self.cin // self.groups) * math.prod(self.kernel) + (
-            self.cout if self.offset else 0
-        )
+        weights = self.cout * (self.cin // self.groups) * math.prod(self.kernel)
+        bias = self.cout if self.offset else 0
+        border_map = self.cout * math.prod(self.spatial) if self.corr else 0
+        return weights + bias + border_map
 
     # -- series ---------------------------------------------------------------------------
 
@@ -161,7 +191,9 @@ class ConvForm:
         if len(k2) != self.nd:
             raise NotFoldable(f"{what} has {len(k2)} spatial axes, the source {self.nd}")
         padded = any(pads_begin) or any(pads_end)
-        if padded and not self.pointwise_linear:
+        pointwise = all(k == 1 for k in self.kernel) and all(s == 1 for s in self.strides)
+        use_map = padded and pointwise and self.offset and self.static
+        if padded and not self.pointwise_linear and not use_map:
             cause = (
                 "an offset (bias or shift)"
                 if self.offset and all(k == 1 for k in self.kernel)
@@ -189,7 +221,7 @@ class ConvForm:
             pe = tuple(p + q for p, q in zip(self.pads_end, pads_end, strict=True))
         else:
             pb, pe = self.pads_begin, self.pads_end
-        offset = self.offset or has_bias
+        offset = has_bias if use_map else (self.offset or has_bias)
         out = ConvForm(
             self.cin,
             cout,
@@ -203,7 +235,21 @@ class ConvForm:
             spatial,
             numeric=self.numeric,
             has_param=True,
+            static=self.static,
+            corr=self.corr or use_map,
         )
+        if self.numeric:
+            image = None
+            if use_map:
+                image = np.broadcast_to(
+                    self.b.reshape((-1,) + (1,) * self.nd), (self.cout,) + self.spatial
+                )
+            if self.C is not None:
+                image = self.C if image is None else image + self.C
+            if image is not None:
+                out.C = conv_nd(image, w, groups, strides, dilations, pads_begin, pads_end)
+            if use_map:
+                self = replace(self, b=None)
         if self.numeric and self._depthwise_pointwise():
             # x ↦ x·s[c] (+ t[c]) per channel, then the conv: scale the conv's input channels.
             scale = self.W.reshape(-1)  # [cin] (= cmid)
@@ -242,6 +288,8 @@ class ConvForm:
             t = np.zeros(self.cout) if shift is None else np.broadcast_to(shift, (self.cout,))
             out.W = self.W * s.reshape((-1,) + (1,) * (self.W.ndim - 1))
             out.b = (np.zeros(self.cout) if self.b is None else self.b) * s + t
+            if self.C is not None:
+                out.C = self.C * s.reshape((-1,) + (1,) * self.nd)
         return out
 
     # -- parallel -------------------------------------------------------------------------
@@ -295,7 +343,15 @@ class ConvForm:
             first.spatial,
             numeric=first.numeric,
             has_param=any(f.has_param for f in forms),
+            static=all(f.static for f in forms),
+            corr=any(f.corr for f in forms),
         )
+        if first.numeric and out.corr:
+            maps = [
+                sign * (np.zeros((f.cout,) + f.spatial) if f.C is None else f.C)
+                for f, sign in zip(forms, signs, strict=True)
+            ]
+            out.C = np.concatenate(maps) if concat else sum(maps)
         if first.numeric:
             parts, biases = [], []
             for f, sign in zip(forms, signs, strict=True):

@@ -96,7 +96,8 @@ def _composes_to(form) -> str:
         if form.groups > 1:
             extra += f", {form.groups} groups"
         k = "x".join(map(str, form.kernel))
-        return f"one Conv {k} ({form.cin}→{form.cout}{extra})"
+        tail = " + a border-correction Add" if form.corr else ""
+        return f"one Conv {k} ({form.cin}→{form.cout}{extra}){tail}"
     if isinstance(form, ConvTransposeForm):
         k = "x".join(map(str, form.kernel))
         return f"one ConvTranspose {k} ({form.cin}→{form.cout})"
@@ -116,6 +117,8 @@ def emitted_nodes(form) -> int:
         if dense_uses_gemm(form):
             return 1
         return 1 + int(form.offset) + int(form.reshape_to is not None)
+    if isinstance(form, ConvForm) and form.corr:
+        return 2
     return 1
 
 
@@ -180,7 +183,13 @@ def evaluate(
         n_params=n_params,
         has_join=has_join,
         exact=form is not None,
-        reason=reason if form is None else "",
+        reason=reason
+        if form is None
+        else (
+            "exact with a constant border-correction map (Conv + Add)"
+            if isinstance(form, ConvForm) and form.corr
+            else ""
+        ),
         description=description,
         composes_to=composes_to,
         macs_before=int(macs_before),

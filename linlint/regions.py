@@ -35,11 +35,11 @@ class Region:
 
     @property
     def worth_folding(self) -> bool:
-        """Exact, no more MACs, and fewer nodes: folding makes the model cheaper."""
+        """Exact, no more MACs, and fewer nodes or fewer MACs: folding makes it cheaper."""
         return (
             self.exact
             and self.macs_after <= self.macs_before
-            and self.nodes_after < self.nodes_before
+            and (self.nodes_after < self.nodes_before or self.macs_after < self.macs_before)
         )
 
 

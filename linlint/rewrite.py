@@ -54,10 +54,11 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
         inputs = [source, const("weight", form.W)]
         if form.b is not None and np.any(form.b != 0):
             inputs.append(const("bias", form.b))
+        conv_out = output if form.C is None else names.fresh(f"{base}.conv")
         node = helper.make_node(
             "Conv",
             inputs,
-            [output],
+            [conv_out],
             name=names.fresh(base),
             kernel_shape=list(form.kernel),
             strides=list(form.strides),
@@ -65,7 +66,13 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
             dilations=list(form.dilations),
             group=form.groups,
         )
-        return [node], inits
+        if form.C is None:
+            return [node], inits
+        border = const("border", form.C[None])
+        add = helper.make_node(
+            "Add", [conv_out, border], [output], name=names.fresh(f"{base}_border")
+        )
+        return [node, add], inits
     if isinstance(form, ConvTransposeForm):
         inputs = [source, const("weight", form.W)]
         if form.b is not None and np.any(form.b != 0):

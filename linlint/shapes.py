@@ -38,6 +38,8 @@ class ShapeOracle:
         self._known: dict[str, Shape] = {}
         self._inferred = False
         self._collect(model.graph, declared_only=True)
+        #: Whether every graph input has fixed dims (then all shapes are the model's own).
+        self.static = all(_declared_static(vi, self.input_shapes) for vi in model.graph.input)
 
     def _collect(self, graph: onnx.GraphProto, declared_only: bool) -> None:
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
@@ -88,6 +90,15 @@ class ShapeOracle:
         except Exception:  # noqa: BLE001 - shapes are an aid; without them costs use defaults
             return
         self._collect(inferred.graph, declared_only=False)
+
+
+def _declared_static(vi: ValueInfoProto, overrides: dict) -> bool:
+    dims = _dims(vi)
+    if dims is None:
+        return False
+    tt = vi.type.tensor_type
+    fixed = all(d.HasField("dim_value") for d in tt.shape.dim)
+    return fixed and (vi.name not in overrides or tuple(overrides[vi.name]) == dims)
 
 
 def _small(model: ModelProto) -> bool:

@@ -442,7 +442,8 @@ def ll003_intermediate_is_output(rng):
 @_sample(
     ["LL003"],
     None,
-    "Add(Conv 3x3(x), Conv 3x3(Conv 1x1 with bias(x))): the bias meets zero padding",
+    "Add(Conv 3x3(x), Conv 3x3(Conv 1x1 with bias(x))) on a dynamic image size: the bias meets "
+    "zero padding and no fixed border map can correct it",
 )
 def ll003_branch_offset_before_padded_conv(rng):
     def body(g, x):
@@ -451,6 +452,21 @@ def ll003_branch_offset_before_padded_conv(rng):
         b = g.conv("conv_b2", b, 8, 8, k=3, pads=1)
         s = g.node("Add", [a, b], "add")
         return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, "height", "width"], [1, 8, "height", "width"])
+
+
+@_sample(
+    ["LL001"],
+    1,
+    "Conv 1x1 with bias -> Conv 3x3 pad 1 on a fixed 16x16 image: exact as one Conv 3x3 plus an "
+    "Add of a constant border-correction map",
+)
+def ll001_biased_1x1_into_padded_3x3(rng):
+    def body(g, x):
+        h = g.conv("expand", x, 8, 16, k=1, bias=True)
+        h = g.conv("conv3x3", h, 16, 8, k=3, pads=1)
+        return g.relu("relu", h)
 
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
 

@@ -36,7 +36,7 @@ def _feeds(model: onnx.ModelProto, seed: int, cond: bool = True) -> dict[str, np
     feeds = {}
     for value in model.graph.input:
         tensor_type = value.type.tensor_type
-        shape = [d.dim_value for d in tensor_type.shape.dim]
+        shape = [d.dim_value if d.HasField("dim_value") else 16 for d in tensor_type.shape.dim]
         dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
         if dtype == np.bool_:
             feeds[value.name] = np.full(shape, cond, dtype=np.bool_)
