@@ -19,7 +19,6 @@ from linlint.analysis import GraphAnalysis, analyze_model
 from linlint.checker import findings_for, iter_graphs, region_findings
 from linlint.errors import LinlintError
 from linlint.findings import Finding
-from linlint.forms import NotFoldable
 from linlint.optable import Kind
 from linlint.plan import evaluate, find_regions
 from linlint.rewrite import Names, emit, prune, replace_nodes, unused_names
@@ -165,8 +164,9 @@ def fold_model(
     keep = {id(g): unused_names(g) for g in _all_graphs(work.graph)}
     names = Names(work)
     folded: list[FoldedRegion] = []
+    refused: list[str] = []
     for _ in range(MAX_ROUNDS):
-        changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded)
+        changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused)
         if not changed:
             break
     for g in _all_graphs(work.graph):
@@ -177,6 +177,7 @@ def fold_model(
     remaining = findings_for(ga, regions, str(original_path or "<model>"))
     after = model_costs(work, input_shapes)
     result = FoldResult(work, folded, remaining, before, after, base_dir=base_dir)
+    result.refused = list(dict.fromkeys(refused))
     if verify and folded:
         from linlint.verify import verify as run_verify
 
@@ -204,7 +205,7 @@ def _all_graphs(graph: onnx.GraphProto):
                 yield from _all_graphs(g)
 
 
-def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
+def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) -> bool:
     ga = analyze_model(work, load_tensor=load_tensor)
     shapes = ShapeOracle(work, input_shapes)
     changed = False
@@ -220,11 +221,10 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded) -> bool:
             fired = [f for f in region_findings(region, "") if f.code in codes]
             if not fired:
                 continue
-            try:
-                region, form = evaluate(g, raw, shapes, numeric=True)
-            except NotFoldable:
-                continue
+            region, form = evaluate(g, raw, shapes, numeric=True)
             if form is None:
+                where = f" in {g.name}" if g.name else ""
+                refused.append(f"{' → '.join(region.nodes)}{where}: {region.reason}")
                 continue
             dtype = _weight_dtype(g, raw.nodes)
             last = g.producer[raw.output]
