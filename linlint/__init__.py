@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from onnx import ModelProto
 
     from linlint.folding import FoldResult
-    from linlint.verify import Verification
+    from linlint.verification import Verification
 
 __version__ = "0.1.0"
 
@@ -45,7 +45,7 @@ def fold(model: str | Path | ModelProto, **options) -> FoldResult:
 
 def verify(original, candidate, **options) -> Verification:
     """Run both models on the same inputs with onnxruntime and compare every output."""
-    from linlint.verify import verify as _verify
+    from linlint.verification import verify as _verify
 
     return _verify(original, candidate, **options)
 

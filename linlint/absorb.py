@@ -70,8 +70,14 @@ class Evaluator:
         v = self.small(name)
         return v is None or bool(np.any(v != 0))
 
-    def source_shape(self) -> tuple[int, ...] | None:
-        return self.shapes.shape(self.source) if self.source else None
+    def source_shape(self, infer: bool = True) -> tuple[int, ...] | None:
+        """The source's shape: declared, or derived locally, or (``infer``) by inference."""
+        if not self.source:
+            return None
+        found = self.shapes.local(self.ga, self.source)
+        if found is None and infer:
+            found = self.shapes.shape(self.source)
+        return found
 
     def fallback_cost(self, s: NodeState) -> tuple[int, int]:
         node = s.node
@@ -118,7 +124,7 @@ def materialize(
     """Turn waiting ops into a concrete form of ``family`` over ``channels``."""
     if family is None or channels is None:
         raise NotFoldable("the region has no parametric op to carry its normal form")
-    shape = ev.source_shape()
+    shape = ev.source_shape(infer=family == "conv")
     if family == "conv":
         spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)

@@ -35,6 +35,8 @@ from linlint.optable import (
 )
 from linlint.regions import FlaggedNode
 
+#: Default-domain ops whose attributes hold subgraphs.
+GRAPH_OPS = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
 
@@ -241,7 +243,6 @@ def analyze_graph(
         opset=opset,
     )
     nonneg: set[str] = set()
-    all_outputs = {o for n in graph.node for o in n.output if o}
 
     def is_static(t: str) -> bool:
         return not t or t in static
@@ -249,15 +250,19 @@ def analyze_graph(
     ctx = Context(opset, is_static, ga.const_value, lambda t: t in nonneg)
 
     for index, node in enumerate(graph.node):
-        label = display_name(node, index)
-        for t in node.input:
+        ins = tuple(node.input)
+        outs = tuple(node.output)
+        op = node.op_type
+        domain = node.domain
+        label = node.name or f"#{index}"
+        for t in ins:
             if not t or t in known:
                 continue
             if t in outer_static:
                 static.add(t)
             elif outer is not None and (t in outer.source or t in outer.static):
                 source[t] = t
-            elif t in all_outputs:
+            elif t in {o for n in graph.node for o in n.output if o}:
                 raise LinlintError(
                     f"node {label} reads '{t}' before it is produced{where}: the graph is not "
                     "topologically sorted or has a cycle"
@@ -265,43 +270,52 @@ def analyze_graph(
             else:
                 raise LinlintError(f"node {label} reads '{t}', which no node produces{where}")
             known.add(t)
-        for t in node.input:
+        for t in ins:
             if t:
-                consumers.setdefault(t, []).append(index)
-        for t in node.output:
+                if t in consumers:
+                    consumers[t].append(index)
+                else:
+                    consumers[t] = [index]
+        for t in outs:
             if not t:
                 continue
             if t in known:
                 raise LinlintError(f"tensor '{t}' is produced twice (by node {label}){where}")
             known.add(t)
             producer[t] = index
-        subs = _subgraphs(node)
+        subs = (
+            _subgraphs(node)
+            if node.attribute
+            and op in GRAPH_OPS
+            or (domain not in DEFAULT_DOMAINS and node.attribute)
+            else ()
+        )
         for _, sub in subs:
             ga.outer_refs |= _free_names(sub)
 
-        dynamic = [t for t in node.input if t and t not in static]
-        default = node.domain in DEFAULT_DOMAINS
-        if default and node.op_type in SHAPE_ONLY:
-            static.update(o for o in node.output if o)
+        dynamic = [t for t in ins if t and t not in static]
+        default = domain in DEFAULT_DOMAINS
+        if default and op in SHAPE_ONLY:
+            static.update(o for o in outs if o)
             states.append(NodeState(index, node, label, None))
             continue
         foldable_const = (
             default
             and not subs
-            and node.op_type in TABLE
-            and node.op_type not in NONDETERMINISTIC
-            and (bool(node.input) or node.op_type == "Constant")
+            and op in TABLE
+            and op not in NONDETERMINISTIC
+            and (bool(ins) or op == "Constant")
             and not dynamic
         )
         if foldable_const:
-            static.update(o for o in node.output if o)
+            static.update(o for o in outs if o)
             states.append(NodeState(index, node, label, None))
             continue
 
         kind, row, why = classify(node, ctx)
         data: tuple[str, ...] = ()
         if kind in (Kind.PARAM, Kind.PASS, Kind.IDENTITY):
-            data = tuple(node.input[i] for i in row.data if i < len(node.input) and node.input[i])
+            data = tuple(ins[i] for i in row.data if i < len(ins) and ins[i])
             data = tuple(t for t in data if t not in static)
             others = [t for t in dynamic if t not in data]
             if len(data) != 1 or others:
@@ -315,11 +329,11 @@ def analyze_graph(
             kind = Kind.PASS if len(data) == 1 else Kind.BARRIER
         elif kind == Kind.DIV:
             data = tuple(dynamic)
-            ok = len(data) == 1 and node.input[0] == data[0]
+            ok = len(data) == 1 and ins[0] == data[0]
             kind = Kind.PASS if ok else Kind.BARRIER
         if (
             kind in (Kind.PASS, Kind.JOIN)
-            and node.op_type in ("Mul", "Div", "Add", "Sub")
+            and op in ("Mul", "Div", "Add", "Sub")
             and len(data) == 1
             and data[0] not in ga.affine
             and data[0] in producer
@@ -329,21 +343,21 @@ def analyze_graph(
                 kind, why = Kind.BARRIER, "the constant tail of a decomposed activation"
         if kind in AFFINE_KINDS:
             src = source[data[0]]
-            for o in node.output:
+            for o in outs:
                 if o:
                     source[o] = src
                     ga.affine.add(o)
             if kind == Kind.IDENTITY:
-                ga.flagged.append(FlaggedNode(name, index, label, node.op_type, why))
-                if node.op_type == "Relu" or data[0] in nonneg:
-                    nonneg.update(o for o in node.output if o)
+                ga.flagged.append(FlaggedNode(name, index, label, op, why))
+                if op == "Relu" or data[0] in nonneg:
+                    nonneg.update(o for o in outs if o)
         else:
             kind = Kind.BARRIER
-            for o in node.output:
+            for o in outs:
                 if o:
                     source[o] = o
-            if default and node.op_type in NONNEGATIVE_OUTPUT:
-                nonneg.update(o for o in node.output if o)
+            if default and op in NONNEGATIVE_OUTPUT:
+                nonneg.update(o for o in outs if o)
         states.append(NodeState(index, node, label, kind, data, why))
 
         for attr_name, sub in subs:

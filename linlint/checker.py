@@ -8,7 +8,7 @@ from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
 from linlint.findings import Finding, Fix
-from linlint.plan import evaluate, find_regions
+from linlint.plan import could_fire, evaluate, find_regions
 from linlint.regions import Region
 from linlint.rules import ALL_RULES
 from linlint.shapes import ShapeOracle
@@ -29,6 +29,8 @@ def analyze_regions(
     regions = []
     for g in iter_graphs(ga):
         for raw in find_regions(g):
+            if not could_fire(g, raw):
+                continue
             region, _ = evaluate(g, raw, shapes, numeric=False)
             regions.append(region)
     return ga, regions

@@ -20,7 +20,7 @@ from linlint.checker import findings_for, iter_graphs, region_findings
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.optable import Kind
-from linlint.plan import evaluate, find_regions
+from linlint.plan import could_fire, evaluate, find_regions
 from linlint.rewrite import Names, emit, prune, replace_nodes, unused_names
 from linlint.rules import FOLDABLE_CODES
 from linlint.shapes import ShapeOracle
@@ -173,13 +173,18 @@ def fold_model(
         prune(g, keep.get(id(g), set()))
     ga = analyze_model(work)
     shapes = ShapeOracle(work, input_shapes)
-    regions = [evaluate(g, raw, shapes)[0] for g in iter_graphs(ga) for raw in find_regions(g)]
+    regions = [
+        evaluate(g, raw, shapes)[0]
+        for g in iter_graphs(ga)
+        for raw in find_regions(g)
+        if could_fire(g, raw)
+    ]
     remaining = findings_for(ga, regions, str(original_path or "<model>"))
     after = model_costs(work, input_shapes)
     result = FoldResult(work, folded, remaining, before, after, base_dir=base_dir)
     result.refused = list(dict.fromkeys(refused))
     if verify and folded:
-        from linlint.verify import verify as run_verify
+        from linlint.verification import verify as run_verify
 
         result.verification = run_verify(
             original_path if original_path is not None else original,
@@ -215,7 +220,7 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
         inserts: dict[int, list] = {}
         new_inits: list = []
         for raw in find_regions(g):
-            if taken & set(raw.nodes):
+            if taken & set(raw.nodes) or not could_fire(g, raw):
                 continue
             region, _ = evaluate(g, raw, shapes)
             fired = [f for f in region_findings(region, "") if f.code in codes]

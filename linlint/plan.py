@@ -78,6 +78,26 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
     return regions
 
 
+def could_fire(ga: GraphAnalysis, raw: RawRegion) -> bool:
+    """False for regions no rule can fire on: one parametric op with nothing it could absorb
+    to save a node (a MatMul and its bias Add, a Conv and a Reshape). A cheap pre-filter."""
+    states = [ga.nodes[j] for j in raw.nodes]
+    params = [s for s in states if s.kind == Kind.PARAM]
+    if len(params) != 1 or raw.blocked:
+        return len(params) >= 2 or (bool(params) and not raw.blocked)
+    if any(s.kind == Kind.JOIN and len(s.data) > 1 for s in states):
+        return True
+    ops = [
+        s.node.op_type for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS
+    ]
+    floor = 1
+    if params[0].node.op_type in ("MatMul", "Einsum") and ("Add" in ops or "Sub" in ops):
+        floor += 1
+    if "Reshape" in ops or "Flatten" in ops:
+        floor += 1
+    return len(ops) > floor
+
+
 def _label(ev: Evaluator, index: int) -> str:
     node = ev.ga.nodes[index].node
     if node.op_type in ("Conv", "ConvTranspose"):
@@ -179,6 +199,7 @@ def evaluate(
         macs_after, params_after = form.macs(), form.params()
         nodes_after = emitted_nodes(form)
         composes_to = _composes_to(form)
+        _remember_shape(ev, raw.output, form)
     region = Region(
         graph=ga.name,
         output=raw.output,
@@ -206,6 +227,16 @@ def evaluate(
         nodes_after=nodes_after,
     )
     return region, form
+
+
+def _remember_shape(ev: Evaluator, output: str, form) -> None:
+    source = ev.source_shape(infer=False)
+    if not source:
+        return
+    if isinstance(form, ConvForm):
+        ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial))
+    elif isinstance(form, DenseForm) and form.reshape_to is None:
+        ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,))
 
 
 def prod(values) -> int:

@@ -66,6 +66,33 @@ class ShapeOracle:
             self._infer()
         return self._known.get(name)
 
+    def declared(self, name: str) -> Shape | None:
+        """A shape known without running inference (declared, or remembered)."""
+        return self._known.get(name)
+
+    def remember(self, name: str, shape: Shape) -> None:
+        self._known.setdefault(name, tuple(int(d) for d in shape))
+
+    def local(self, ga, name: str, depth: int = 0) -> Shape | None:
+        """The shape of ``name`` from its producers' inputs, walking back through ops that
+        keep or broadcast shapes: no global inference. None when that is not enough."""
+        known = self._known.get(name)
+        if known is not None or depth > 32 or name not in ga.producer:
+            return known
+        node = ga.nodes[ga.producer[name]].node
+        inputs = [i for i in node.input if i]
+        if node.op_type in SAME_SHAPE and inputs:
+            found = self.local(ga, inputs[0], depth + 1)
+        elif node.op_type in BROADCAST and inputs:
+            shapes = [self.local(ga, i, depth + 1) for i in inputs]
+            shapes = [s for s in shapes if s is not None]
+            found = _broadcast(shapes) if shapes else None
+        else:
+            found = None
+        if found is not None:
+            self._known[name] = found
+        return found
+
     def _infer(self) -> None:
         self._inferred = True
         light = ModelProto()
@@ -90,6 +117,22 @@ class ShapeOracle:
         except Exception:  # noqa: BLE001 - shapes are an aid; without them costs use defaults
             return
         self._collect(inferred.graph, declared_only=False)
+
+
+SAME_SHAPE = frozenset(
+    """Relu LeakyRelu PRelu Sigmoid Tanh Elu Selu Celu Gelu Softplus Softsign HardSigmoid
+    HardSwish Mish Swish Erf Exp Log Abs Neg Sqrt Clip Softmax LogSoftmax LayerNormalization
+    InstanceNormalization GroupNormalization RMSNormalization BatchNormalization LRN Dropout
+    Identity Cast QuantizeLinear DequantizeLinear Round Floor Ceil Reciprocal ThresholdedRelu
+    Sign Shrink Hardmax""".split()
+)
+BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where"})
+
+
+def _broadcast(shapes: list[Shape]) -> Shape:
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    return tuple(max(dims) for dims in zip(*padded, strict=True))
 
 
 def _declared_static(vi: ValueInfoProto, overrides: dict) -> bool:
