@@ -107,6 +107,32 @@ def _label(ev: Evaluator, index: int) -> str:
     return node.op_type
 
 
+_SHORT = {"BatchNormalization": "BN", "AveragePool": "AvgPool"}
+
+
+def _branches(ev: Evaluator, raw: RawRegion) -> list[str]:
+    """One label per branch leaving the source: the ops along it up to the first join."""
+    ga = ev.ga
+    members = set(raw.nodes)
+    branches = []
+    for src in raw.sources:
+        for start in ga.consumers.get(src, ()):
+            if start not in members:
+                continue
+            steps, j = [], start
+            while True:
+                state = ga.nodes[j]
+                if state.kind == Kind.JOIN and len(state.data) > 1:
+                    break
+                steps.append(_SHORT.get(state.node.op_type, _label(ev, j)))
+                nxt = [c for c in ga.consumers.get(state.node.output[0], ()) if c in members]
+                if len(nxt) != 1:
+                    break
+                j = nxt[0]
+            branches.append(" → ".join(steps) or "identity")
+    return branches
+
+
 def _composes_to(form) -> str:
     if isinstance(form, ConvForm):
         extra = ""
@@ -154,7 +180,10 @@ def evaluate(
     has_join = any(s.kind == Kind.JOIN and len(s.data) > 1 for s in states)
     labels = [_label(ev, j) for j in raw.nodes]
     if has_join:
-        description = f"{n_params}-op linear region with branches ({', '.join(labels)})"
+        branches = _branches(ev, raw)
+        joins = [s.node.op_type for s in states if s.kind == Kind.JOIN and len(s.data) > 1]
+        how = "concatenated" if "Concat" in joins else "summed"
+        description = f"{len(branches)} linear branches ({'; '.join(branches)}) {how}"
     else:
         description = " → ".join(labels)
     counted = [s for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS]
