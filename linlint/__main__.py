@@ -1,0 +1,6 @@
+"""``python -m linlint``: the same as the ``linlint`` command."""
+
+from linlint.cli import main
+
+if __name__ == "__main__":
+    main()

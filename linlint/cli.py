@@ -1,0 +1,796 @@
+"""The ``linlint`` command: ``check``, ``rules``, ``explain`` and ``verify`` (ruff's CLI contract).
+
+Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage, config,
+input or internal errors (one line on stderr, no traceback unless
+``LINLINT_DEBUG=1``).
+
+Start-up stays light: this module imports only typer and linlint's small
+modules; onnx, numpy, onnxruntime and rich are imported inside the commands
+that use them. A new command reuses the shared pieces:
+
+* option types ``PathsArg``, ``SelectOption``, ``IgnoreOption``,
+  ``ExtendSelectOption``, ``FailOnOption``, ``InputShapeOption``,
+  ``FormatOption``, ``OutputOption``, ``ConfigOption``, ``IsolatedOption``,
+  ``JobsOption``, ``NoProgressOption``;
+* ``resolve_settings(...)`` → ``Settings`` (config file + flags: enabled
+  rules per file, levels, fail-on, input shapes);
+* ``guard()`` turns ``LinlintError`` and unexpected exceptions into the
+  one-line error and exit 2; ``error_line(message)`` prints such a line;
+* ``emit_report(...)`` renders findings and writes them (stdout or
+  ``--output``, atomically); ``exit_code(...)`` applies ``--exit-zero``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from linlint.errors import LinlintError
+
+if TYPE_CHECKING:
+    from linlint.findings import Finding
+    from linlint.selection import Settings
+
+DEBUG_ENV = "LINLINT_DEBUG"
+
+
+# --------------------------------------------------------------------------- light option parsing
+#
+# Recent typer (0.29 here) coerces every non-flag parameter with a pydantic TypeAdapter,
+# and importing pydantic costs about as much as half of ``import onnx``. Our
+# parameters are plain (str, int, float, Path, Enum, and lists of them), so
+# commands get a small converter instead. Anything else, or a typer whose
+# internals look different, keeps typer's own coercion.
+
+
+def _light_converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
+    """A converter from command-line text for a plain annotation, or None."""
+    if getattr(info, "parser", None) is not None:
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        members = list(annotation)
+        sensitive = getattr(info, "case_sensitive", True)
+
+        def choice(value: Any) -> Any:
+            if isinstance(value, annotation):
+                return value
+            text = str(value) if sensitive else str(value).lower()
+            for member in members:
+                if (member.value if sensitive else str(member.value).lower()) == text:
+                    return member
+            names = ", ".join(repr(m.value) for m in members)
+            raise ValueError(f"{value!r} is not one of {names}.")
+
+        return choice
+    if annotation in (int, float):
+        if getattr(info, "clamp", False):
+            return None
+        low, high = getattr(info, "min", None), getattr(info, "max", None)
+        noun = "integer" if annotation is int else "number"
+
+        def number(value: Any) -> Any:
+            try:
+                result = annotation(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not a valid {noun}.") from None
+            if (low is not None and result < low) or (high is not None and result > high):
+                bounds = " and ".join(
+                    b
+                    for b in (
+                        f">= {low}" if low is not None else "",
+                        f"<= {high}" if high is not None else "",
+                    )
+                    if b
+                )
+                raise ValueError(f"{value} is not in the range: must be {bounds}.")
+            return result
+
+        return number
+    if annotation is str:
+        return lambda value: value if isinstance(value, str) else str(value)
+    if annotation is bool:
+        return _to_bool
+    if annotation is Path:
+        plain_path = not (
+            getattr(info, "exists", False)
+            or getattr(info, "resolve_path", False)
+            or getattr(info, "allow_dash", False)
+            or getattr(info, "path_type", None) is not None
+            or not getattr(info, "file_okay", True)
+            or not getattr(info, "dir_okay", True)
+            or getattr(info, "writable", False)
+        )
+        return (lambda value: Path(value)) if plain_path else None
+    return None
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if text in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(f"{value!r} is not a valid boolean.")
+
+
+@functools.cache
+def _light_runtime_class() -> type | None:
+    """A typer RuntimeParam that applies a plain converter, or None on another typer."""
+    try:
+        from typer._coercion import RuntimeParam
+    except ImportError:
+        return None
+
+    class LightRuntimeParam(RuntimeParam):
+        def __init__(self, parameter_info: Any, annotation: Any, convert, many: bool) -> None:
+            object.__setattr__(self, "parameter_info", parameter_info)
+            object.__setattr__(self, "annotation", annotation)
+            object.__setattr__(self, "convert", convert)
+            object.__setattr__(self, "many", many)
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            try:
+                if self.many:
+                    values = value if isinstance(value, (list, tuple)) else [value]
+                    return [self.convert(v) for v in values]
+                return self.convert(value)
+            except ValueError as error:
+                raise typer.BadParameter(str(error), ctx=ctx, param=param) from None
+
+    return LightRuntimeParam
+
+
+def _install_light_coercion(params: Sequence[Any]) -> None:
+    """Give plain parameters the light converter (those typer has not coerced yet)."""
+    light = _light_runtime_class()
+    if light is None:
+        return
+    for param in params:
+        descriptor = getattr(param, "type_descriptor", None)
+        if descriptor is None or getattr(param, "_runtime_param", "absent") is not None:
+            continue
+        if getattr(descriptor, "file_annotation", None) is not None:
+            continue
+        annotation, info = descriptor.annotation, descriptor.parameter_info
+        many = typing.get_origin(annotation) is list
+        if many:
+            args = typing.get_args(annotation)
+            annotation = args[0] if len(args) == 1 else None
+        convert = _light_converter(annotation, info)
+        if convert is not None:
+            param._runtime_param = light(info, descriptor.annotation, convert, many)
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _install_light_coercion(params)
+        return params
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)
+        _install_light_coercion(params)
+        return params
+
+
+class _Typer(typer.Typer):
+    """A Typer whose commands parse plain options without pydantic (see above)."""
+
+    def command(self, *args: Any, cls: type | None = None, **kwargs: Any):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+app = _Typer(
+    name="linlint",
+    cls=_Group,
+    help="Find, fold and verify stacked linear layers with no nonlinearity between them in ONNX "
+    "models.",
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+class ListFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Level(str, Enum):
+    note = "note"
+    warning = "warning"
+    error = "error"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def error_line(message: str, *, internal: bool = False) -> None:
+    """Print ``linlint: error: MESSAGE`` (or ``internal error``) as one line on stderr."""
+    kind = "internal error" if internal else "error"
+    text = " ".join(str(message).split())
+    sys.stderr.write(f"linlint: {kind}: {text}\n")
+    sys.stderr.flush()
+
+
+def internal_message(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Run a command body: ``LinlintError`` and unexpected exceptions become one line and exit 2."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except LinlintError as error:
+        error_line(str(error))
+        raise typer.Exit(2) from None
+    except Exception as error:
+        if _debug():
+            raise
+        error_line(internal_message(error), internal=True)
+        raise typer.Exit(2) from None
+
+
+# --------------------------------------------------------------------------- option parsing
+
+
+def _codes_callback(value: list[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from linlint.selection import parse_codes
+
+    try:
+        return parse_codes(value)
+    except LinlintError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
+def parse_shapes(values: Sequence[str] | None) -> dict[str, tuple[int, ...]]:
+    """``["x=1x3x224x224", ...]`` as ``{"x": (1, 3, 224, 224)}`` (a later name wins)."""
+    if not values:
+        return {}
+    from linlint.inputs import parse_input_shape
+
+    return dict(parse_input_shape(text) for text in values)
+
+
+def _shapes_callback(value: list[str] | None) -> list[str] | None:
+    try:
+        parse_shapes(value)
+    except LinlintError as error:
+        raise typer.BadParameter(str(error)) from None
+    return value
+
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="PATHS", help="ONNX model files, or folders searched recursively for *.onnx."
+    ),
+]
+SelectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--select",
+        metavar="CODES",
+        callback=_codes_callback,
+        help="Enable only these rules: comma-separated codes or prefixes (LL001, LL00, LL, ALL).",
+    ),
+]
+IgnoreOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--ignore",
+        metavar="CODES",
+        callback=_codes_callback,
+        help="Disable these rules (codes or prefixes, comma-separated).",
+    ),
+]
+ExtendSelectOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extend-select",
+        metavar="CODES",
+        callback=_codes_callback,
+        help="Enable these rules on top of the selection (codes or prefixes).",
+    ),
+]
+FailOnOption = Annotated[
+    Level | None,
+    typer.Option(
+        "--fail-on",
+        case_sensitive=False,
+        help="Exit 1 when a finding reaches this level. [default: warning]",
+    ),
+]
+ExitZeroOption = Annotated[
+    bool,
+    typer.Option("--exit-zero", help="Exit 0 even when findings remain (errors still exit 2)."),
+]
+InputShapeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-shape",
+        metavar="NAME=DIMS",
+        callback=_shapes_callback,
+        help="Shape of a graph input with symbolic dims, e.g. input=1x3x224x224 (repeatable).",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", "--output-format", case_sensitive=False, help="Report format."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        help="Read settings from FILE (a pyproject.toml with [tool.linlint], or a TOML file "
+        "with the same keys) instead of the nearest pyproject.toml.",
+    ),
+]
+IsolatedOption = Annotated[
+    bool,
+    typer.Option("--isolated", help="Ignore all configuration files."),
+]
+JobsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        "-j",
+        metavar="N",
+        min=1,
+        help="Check files in N processes. [default: the number of CPUs]",
+    ),
+]
+NoProgressOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-progress",
+        help="Never show the progress bar (it shows only on a terminal, outside CI, for 5+ files).",
+    ),
+]
+
+
+def resolve_settings(
+    paths: Sequence[str | Path],
+    *,
+    config: Path | None = None,
+    isolated: bool = False,
+    select: tuple[str, ...] | None = None,
+    ignore: tuple[str, ...] | None = None,
+    extend_select: tuple[str, ...] | None = None,
+    fail_on: str | Level | None = None,
+    input_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> Settings:
+    """Config file (nearest pyproject.toml, or ``config``) overlaid by the command-line flags."""
+    from linlint.config import discover_config
+    from linlint.selection import Layer, Settings, resolve_enabled
+
+    cfg = discover_config([Path(p) for p in paths], explicit=config, isolated=isolated)
+    cli_layer = Layer(
+        tuple(select) if select is not None else None,
+        tuple(ignore or ()),
+        tuple(extend_select or ()),
+    )
+    level = fail_on.value if isinstance(fail_on, Level) else fail_on
+    return Settings(
+        enabled=resolve_enabled([cfg.layer, cli_layer]),
+        fail_on=level or cfg.fail_on or "warning",
+        levels=cfg.levels,
+        per_file_ignores=cfg.per_file_ignores,
+        base=cfg.base,
+        input_shapes={**cfg.input_shapes, **(input_shapes or {})},
+        config_path=cfg.path,
+    )
+
+
+def emit_report(
+    fmt: OutputFormat | str,
+    findings: Sequence[Finding],
+    *,
+    output: Path | None = None,
+    files: Sequence[str | Path] | None = None,
+    errors: Sequence[tuple[str, str]] = (),
+) -> None:
+    """Render the report and write it to ``output`` (atomically) or stdout."""
+    from linlint.report import render, write_output
+
+    name = fmt.value if isinstance(fmt, OutputFormat) else fmt
+    color = output is None and name == "text" and _stdout_is_terminal()
+    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=color)
+    write_output(text, output)
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def exit_code(
+    settings: Settings, findings: Sequence[Finding], *, exit_zero: bool, errors: int
+) -> int:
+    """2 when some file failed, else 1 when a finding reaches ``fail_on`` (unless ``exit_zero``)."""
+    if errors:
+        return 2
+    if exit_zero:
+        return 0
+    return 1 if settings.fails(findings) else 0
+
+
+# --------------------------------------------------------------------------- check
+
+
+def check_one(
+    path: str, input_shapes: dict[str, tuple[int, ...]]
+) -> tuple[list[Finding] | None, str | None, bool]:
+    """Check one file (in this or a worker process): ``(findings, error message, internal)``."""
+    from linlint.checker import check_file
+
+    try:
+        return check_file(Path(path), input_shapes=input_shapes or None), None, False
+    except LinlintError as error:
+        message = str(error) if error.path else f"{path}: {error}"
+        return None, message, False
+    except Exception as error:
+        if _debug():
+            raise
+        return None, f"{path}: {internal_message(error)}", True
+
+
+def _star_check(args: tuple[str, dict]) -> tuple[list[Finding] | None, str | None, bool]:
+    return check_one(*args)
+
+
+def run_checks(
+    files: Sequence[Path],
+    input_shapes: dict[str, tuple[int, ...]],
+    *,
+    jobs: int,
+    show_progress: bool = True,
+) -> list[tuple[list[Finding] | None, str | None, bool]]:
+    """Check every file, in a process pool when there are several files and ``jobs > 1``.
+
+    Results come back in the order of ``files``.
+    """
+    from linlint.progress import progress
+
+    tasks = [(str(path), input_shapes) for path in files]
+    results = []
+    with progress(len(tasks), "Checking", enabled=show_progress) as advance:
+        workers = min(jobs, len(tasks))
+        if workers <= 1:
+            for task in tasks:
+                results.append(_star_check(task))
+                advance(label=Path(task[0]).name)
+            return results
+        from concurrent.futures import ProcessPoolExecutor
+
+        chunksize = max(1, min(16, len(tasks) // (workers * 8)))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for task, result in zip(
+                tasks, pool.map(_star_check, tasks, chunksize=chunksize), strict=True
+            ):
+                results.append(result)
+                advance(label=Path(task[0]).name)
+    return results
+
+
+@app.command()
+def check(
+    paths: PathsArg,
+    output_format: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+    select: SelectOption = None,
+    ignore: IgnoreOption = None,
+    extend_select: ExtendSelectOption = None,
+    fail_on: FailOnOption = None,
+    exit_zero: ExitZeroOption = False,
+    input_shape: InputShapeOption = None,
+    jobs: JobsOption = None,
+    config: ConfigOption = None,
+    isolated: IsolatedOption = False,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Check ONNX models for linear redundancy and report the findings.
+
+    Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
+    """
+    with guard():
+        from linlint.loader import discover
+
+        settings = resolve_settings(
+            paths,
+            config=config,
+            isolated=isolated,
+            select=select,
+            ignore=ignore,
+            extend_select=extend_select,
+            fail_on=fail_on,
+            input_shapes=parse_shapes(input_shape),
+        )
+        files: list[Path] = []
+        seen: set[Path] = set()
+        errors: list[tuple[str, str]] = []
+        for raw in paths:
+            try:
+                found = discover([raw])
+            except LinlintError as error:
+                errors.append((str(raw), str(error)))
+                error_line(str(error))
+                continue
+            for found_file in found:
+                if found_file not in seen:
+                    seen.add(found_file)
+                    files.append(found_file)
+
+        results = run_checks(
+            files,
+            settings.input_shapes,
+            jobs=jobs or os.cpu_count() or 1,
+            show_progress=not no_progress,
+        )
+        findings: list[Finding] = []
+        checked: list[Path] = []
+        for path, (raw_findings, message, internal) in zip(files, results, strict=True):
+            if message is not None:
+                errors.append((str(path), message))
+                error_line(message, internal=internal)
+                continue
+            checked.append(path)
+            findings.extend(settings.apply(raw_findings or [], path))
+        emit_report(output_format, findings, output=output, files=checked, errors=errors)
+    raise typer.Exit(exit_code(settings, findings, exit_zero=exit_zero, errors=len(errors)))
+
+
+# --------------------------------------------------------------------------- rules / explain
+
+
+@app.command()
+def rules(
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", "--output-format", case_sensitive=False)
+    ] = ListFormat.text,
+) -> None:
+    """List every rule: code, name, default level and summary."""
+    with guard():
+        from linlint.report import doc_summary
+        from linlint.rules import ALL_RULES
+
+        if output_format is ListFormat.json:
+            import json
+
+            rows = [
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level,
+                    "summary": r.summary,
+                    "description": doc_summary(r.doc),
+                }
+                for r in ALL_RULES
+            ]
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        header = ("CODE", "NAME", "LEVEL", "SUMMARY")
+        table = [header] + [(r.code, r.name, r.level, r.summary) for r in ALL_RULES]
+        widths = [max(len(row[i]) for row in table) for i in range(3)]
+        for row in table:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            typer.echo("  ".join([*cells, row[3]]).rstrip())
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(metavar="CODE", help="A rule code (LL001) or name.")],
+) -> None:
+    """Print one rule's documentation."""
+    with guard():
+        from linlint.rules import ALL_RULES, get_rule
+
+        rule = get_rule(code.strip()) or next(
+            (r for r in ALL_RULES if r.name == code.strip().lower()), None
+        )
+        if rule is None:
+            known = ", ".join(r.code for r in ALL_RULES)
+            raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
+        typer.echo(f"{rule.code} {rule.name} (default level: {rule.level})")
+        typer.echo("")
+        typer.echo(rule.doc)
+
+
+app.command("rule", hidden=True)(explain)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+@app.command()
+def verify(
+    original: Annotated[Path, typer.Argument(metavar="ORIGINAL", help="The reference model.")],
+    candidate: Annotated[
+        Path, typer.Argument(metavar="CANDIDATE", help="The model to compare with it.")
+    ],
+    inputs: Annotated[
+        Path | None,
+        typer.Option("--inputs", metavar="FILE.npz", help="Run on these arrays (by input name)."),
+    ] = None,
+    rtol: Annotated[
+        float | None,
+        typer.Option(metavar="FLOAT", min=0.0, help="Relative tolerance. [default: by dtype]"),
+    ] = None,
+    atol: Annotated[
+        float | None,
+        typer.Option(
+            metavar="FLOAT",
+            min=0.0,
+            help="Absolute tolerance. [default: by dtype, scaled to the output]",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the random inputs.")] = 0,
+    runs: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Sets of random inputs to compare on.")
+    ] = 1,
+    benchmark: Annotated[
+        bool, typer.Option("--benchmark", help="Also time both models (median latency).")
+    ] = False,
+    input_shape: InputShapeOption = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", "--output-format", case_sensitive=False)
+    ] = ListFormat.text,
+) -> None:
+    """Run two models on the same inputs with onnxruntime and compare every output.
+
+    Exit 0 when all outputs are equal within tolerance, 1 when they differ, 2 on errors.
+    """
+    with guard():
+        from linlint.verification import verify as run_verify
+
+        result = run_verify(
+            original,
+            candidate,
+            inputs=inputs,
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+            runs=runs,
+            benchmark=benchmark,
+            input_shapes=parse_shapes(input_shape) or None,
+        )
+        if output_format is ListFormat.json:
+            typer.echo(_verification_json(result))
+        else:
+            typer.echo(_verification_text(result), nl=False)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _verification_text(result) -> str:
+    lines = []
+    for c in result.outputs:
+        shape = "x".join(str(d) for d in c.shape) if c.shape else "scalar"
+        if c.problem:
+            lines.append(f"  {c.name} [{shape}]: {c.problem}  DIFFERS")
+            continue
+        verdict = "ok" if c.ok else "DIFFERS"
+        lines.append(
+            f"  {c.name} [{shape}]: max abs {c.max_abs:.2e}, max rel {c.max_rel:.2e} "
+            f"(atol {c.atol:.1e}, rtol {c.rtol:.1e})  {verdict}"
+        )
+    if result.latency_original_ms is not None and result.latency_candidate_ms is not None:
+        ratio = result.latency_candidate_ms / result.latency_original_ms
+        lines.append(
+            f"latency (median): original {result.latency_original_ms:.3f} ms, "
+            f"candidate {result.latency_candidate_ms:.3f} ms, ratio {ratio:.2f} "
+            f"(candidate/original)"
+        )
+    lines.append(result.summary())
+    return "\n".join(lines) + "\n"
+
+
+def _verification_json(result) -> str:
+    import json
+    import math
+
+    def number(value: float | None) -> float | str | None:
+        if value is None or math.isfinite(value):
+            return value
+        return str(value)
+
+    data = {
+        "ok": result.ok,
+        "runs": result.runs,
+        "problem": result.problem,
+        "outputs": [
+            {
+                "name": c.name,
+                "shape": list(c.shape),
+                "max_abs": number(c.max_abs),
+                "max_rel": number(c.max_rel),
+                "atol": c.atol,
+                "rtol": c.rtol,
+                "ok": c.ok,
+                "problem": c.problem,
+            }
+            for c in result.outputs
+        ],
+        "latency_original_ms": result.latency_original_ms,
+        "latency_candidate_ms": result.latency_candidate_ms,
+    }
+    return json.dumps(data, indent=2)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        from linlint import __version__
+
+        typer.echo(f"linlint {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """Find, fold and verify stacked linear layers with no nonlinearity between them."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1."""
+    try:
+        app(args=list(argv) if argv is not None else None, prog_name="linlint")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("linlint: interrupted\n")
+        sys.exit(130)
+    except LinlintError as error:
+        error_line(str(error))
+        sys.exit(2)
+    except Exception as error:
+        if _debug():
+            raise
+        error_line(internal_message(error), internal=True)
+        sys.exit(2)

@@ -1,0 +1,218 @@
+"""``[tool.linlint]`` in pyproject.toml: find it, read it, check every key.
+
+The configuration comes from the nearest ``pyproject.toml`` with a
+``[tool.linlint]`` table, searched upward from the first path on the command
+line (files without the table are skipped, as ruff does), or from
+``--config FILE`` (a pyproject.toml, or any TOML file whose top level holds
+the same keys). Keys::
+
+    [tool.linlint]
+    select = ["LL"]                  # codes or prefixes; default: every rule
+    ignore = ["LL003"]
+    extend-select = []
+    fail-on = "warning"              # note | warning | error
+    levels = { LL002 = "warning" }   # per-rule (or prefix) level overrides
+    per-file-ignores = { "models/legacy/*.onnx" = ["LL003"] }   # globs relative to this file
+    input-shapes = { x = [1, 3, 224, 224] }
+
+Every mistake is a ``LinlintError`` that names the file and the key.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from linlint.errors import LinlintError
+from linlint.selection import Layer, check_level, parse_codes
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+PYPROJECT = "pyproject.toml"
+SECTION = "tool.linlint"
+KEYS = (
+    "select",
+    "ignore",
+    "extend-select",
+    "fail-on",
+    "levels",
+    "per-file-ignores",
+    "input-shapes",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """The checked contents of one ``[tool.linlint]`` table (empty when there is none)."""
+
+    path: Path | None = None
+    select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    fail_on: str | None = None
+    levels: tuple[tuple[str, str], ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def base(self) -> Path | None:
+        """The folder per-file-ignores globs are relative to."""
+        return self.path.parent if self.path is not None else None
+
+    @property
+    def layer(self) -> Layer:
+        return Layer(self.select, self.ignore, self.extend_select)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise LinlintError("config file not found", str(path)) from None
+    except IsADirectoryError:
+        raise LinlintError("config path is a directory, not a TOML file", str(path)) from None
+    except OSError as error:
+        raise LinlintError(f"cannot read config: {error.strerror or error}", str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise LinlintError(f"invalid TOML: {error}", str(path)) from None
+
+
+def _section(data: dict[str, Any]) -> dict[str, Any] | None:
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "linlint" in tool:
+        return tool["linlint"]
+    return None
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a ``[tool.linlint]`` table, from ``start`` upward."""
+    start = start.resolve()
+    folder = start if start.is_dir() else start.parent
+    for candidate in (folder, *folder.parents):
+        pyproject = candidate / PYPROJECT
+        if pyproject.is_file() and _section(_read_toml(pyproject)) is not None:
+            return pyproject
+    return None
+
+
+class _Checker:
+    """Type checks for one file's table; every error names the file and the key."""
+
+    def __init__(self, path: Path, prefix: str) -> None:
+        self.path = path
+        self.prefix = prefix
+
+    def fail(self, key: str, message: str) -> LinlintError:
+        return LinlintError(f"invalid config key '{self.prefix}{key}': {message}", str(self.path))
+
+    def codes(self, key: str, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"expected a list of rule codes, got {value!r}")
+        try:
+            return parse_codes(value)
+        except LinlintError as error:
+            raise self.fail(key, str(error)) from None
+
+    def table(self, key: str, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a table, got {value!r}")
+        return value
+
+    def level(self, key: str, value: Any) -> str:
+        try:
+            return check_level(value, what="the level")
+        except LinlintError as error:
+            raise self.fail(key, str(error)) from None
+
+    def shape(self, key: str, value: Any) -> tuple[int, ...]:
+        if isinstance(value, str):
+            parts = value.lower().split("x")
+            if all(p.strip().isdigit() for p in parts):
+                value = [int(p) for p in parts]
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        ):
+            raise self.fail(key, f"expected a list of positive integers, got {value!r}")
+        return tuple(value)
+
+
+def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlint.") -> Config:
+    """Check a ``[tool.linlint]`` table (already parsed) and turn it into a ``Config``."""
+    check = _Checker(path, prefix)
+    if not isinstance(data, dict):
+        raise LinlintError(f"'{prefix.rstrip('.')}' must be a table", str(path))
+    values: dict[str, Any] = {}
+    for raw_key, value in data.items():
+        key = raw_key.replace("_", "-")
+        if key not in KEYS:
+            raise LinlintError(
+                f"unknown config key '{prefix}{raw_key}' (known: {', '.join(KEYS)})", str(path)
+            )
+        if key in values:
+            raise check.fail(raw_key, "given twice (as snake_case and kebab-case)")
+        values[key] = value
+
+    select = check.codes("select", values["select"]) if "select" in values else None
+    ignore = check.codes("ignore", values.get("ignore", []))
+    extend = check.codes("extend-select", values.get("extend-select", []))
+    fail_on = check.level("fail-on", values["fail-on"]) if "fail-on" in values else None
+
+    levels = []
+    for selector, level in check.table("levels", values.get("levels", {})).items():
+        codes = check.codes(f"levels.{selector}", selector)
+        if len(codes) != 1:
+            raise check.fail(f"levels.{selector}", "expected one rule code or prefix per key")
+        levels.append((codes[0], check.level(f"levels.{selector}", level)))
+
+    per_file = []
+    ignores = check.table("per-file-ignores", values.get("per-file-ignores", {}))
+    for pattern, codes in ignores.items():
+        per_file.append((pattern, check.codes(f"per-file-ignores.{pattern}", codes)))
+
+    shapes = {
+        name: check.shape(f"input-shapes.{name}", dims)
+        for name, dims in check.table("input-shapes", values.get("input-shapes", {})).items()
+    }
+    return Config(
+        path=path,
+        select=select,
+        ignore=ignore,
+        extend_select=extend,
+        fail_on=fail_on,
+        levels=tuple(levels),
+        per_file_ignores=tuple(per_file),
+        input_shapes=shapes,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read one config file: a pyproject.toml's ``[tool.linlint]``, or a TOML file's top level."""
+    data = _read_toml(path)
+    section = _section(data)
+    if section is not None:
+        return parse_config(section, path)
+    if path.name == PYPROJECT:
+        return Config(path=path)
+    return parse_config(data, path, prefix="")
+
+
+def discover_config(
+    paths: list[str] | list[Path], *, explicit: Path | None = None, isolated: bool = False
+) -> Config:
+    """The configuration for a run: ``explicit`` if given, else the nearest one, else none."""
+    if explicit is not None:
+        return load_config(Path(explicit))
+    if isolated or not paths:
+        return Config()
+    found = find_config(Path(paths[0]))
+    return load_config(found) if found is not None else Config()

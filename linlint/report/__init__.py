@@ -1,0 +1,118 @@
+"""Reporters: one module per output format, each with ``render(findings, *, root, ...) -> str``.
+
+The reporters share the keyword arguments ``root`` (paths are shown relative
+to it; default: the current folder), ``files`` (the files that were checked)
+and ``errors`` (``(file, message)`` for files that could not be checked);
+``text`` also takes ``color``. ``write_output`` puts a rendered report on
+stdout or, atomically, into a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from linlint.errors import LinlintError
+from linlint.findings import Finding
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def render(
+    fmt: str,
+    findings: Sequence[Finding],
+    *,
+    root: Path | None = None,
+    files: Sequence[str | Path] | None = None,
+    errors: Sequence[tuple[str, str]] = (),
+    color: bool = False,
+) -> str:
+    """Render ``findings`` in one of ``FORMATS``."""
+    if fmt not in FORMATS:
+        raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
+    module = importlib.import_module(f"linlint.report.{fmt}")
+    options = {"root": root, "files": files, "errors": errors}
+    if fmt == "text":
+        options["color"] = color
+    return module.render(list(findings), **options)
+
+
+def display_path(file: str | Path, root: Path | None = None) -> str:
+    """A finding's file as shown to users: relative to ``root`` when inside it, ``/``-separated."""
+    path = Path(file)
+    if path.is_absolute():
+        base = (root or Path.cwd()).resolve()
+        try:
+            path = path.resolve().relative_to(base)
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def nodes_text(finding: Finding) -> str:
+    """The finding's nodes in order, joined by arrows."""
+    return " → ".join(finding.nodes)
+
+
+def doc_summary(doc: str) -> str:
+    """A rule docstring's first paragraph, on one line."""
+    paragraph = doc.strip().split("\n\n", 1)[0]
+    return " ".join(paragraph.split())
+
+
+def doc_section(doc: str, title: str) -> str:
+    """The text of one ``## Title`` section of a rule docstring ('' when absent)."""
+    lines = doc.splitlines()
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith("## "):
+            if inside:
+                break
+            inside = line[3:].strip().lower() == title.lower()
+            continue
+        if inside:
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def write_output(text: str, output: str | Path | None) -> None:
+    """Write a report to ``output`` atomically (temporary file, then rename), or to stdout."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output)
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise LinlintError("cannot write report: folder does not exist", str(target))
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise LinlintError(f"cannot write report: {error.strerror or error}", str(target)) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        if target.exists():
+            try:
+                os.chmod(temp, target.stat().st_mode & 0o7777)
+            except OSError:
+                pass
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temp, 0o666 & ~umask)
+        os.replace(temp, target)
+    except OSError as error:
+        Path(temp).unlink(missing_ok=True)
+        raise LinlintError(f"cannot write report: {error.strerror or error}", str(target)) from None
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["FORMATS", "display_path", "doc_section", "doc_summary", "render", "write_output"]

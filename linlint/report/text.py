@@ -1,0 +1,125 @@
+"""Text: findings grouped by file, each with its nodes and what a fold would buy, then a summary.
+
+Plain text unless ``color`` is set (the CLI sets it when stdout is a
+terminal); only then is rich imported. Example::
+
+    m.onnx: LL001 [warning] redundant-linear-chain: Conv 3x3 → Conv 1x1 = one Conv 3x3 (8→8)
+      conv1 → conv2
+      fix: exact, MACs 82,944 → 73,728, params 656 → 584
+
+    Found 1 finding (1 warning) in 1 of 1 file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from linlint.findings import LEVELS, Finding
+from linlint.report import display_path, nodes_text
+
+_STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def fix_text(finding: Finding) -> str:
+    """``exact`` or ``not exact (why)``, then MACs and params before → after when known."""
+    fix = finding.fix
+    parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
+    if fix.macs_before or fix.macs_after:
+        parts.append(f"MACs {fix.macs_before:,} → {fix.macs_after:,}")
+    if fix.params_before or fix.params_after:
+        parts.append(f"params {fix.params_before:,} → {fix.params_after:,}")
+    return ", ".join(parts)
+
+
+def location_text(finding: Finding) -> str:
+    where = f"in graph {finding.graph}: " if finding.graph else ""
+    return where + nodes_text(finding)
+
+
+def summary(
+    findings: Sequence[Finding], files: Sequence[str | Path] | None, errors: Sequence
+) -> str:
+    """``Found 3 findings (2 warnings, 1 note) in 2 of 5 files.`` or ``All checked: ...``."""
+    flagged = len({f.file for f in findings})
+    total = len(files) if files is not None else flagged
+    failed = f" {plural(len(errors), 'file')} could not be checked." if errors else ""
+    if not findings:
+        if errors:
+            return f"No findings in {plural(total, 'file')};{failed}"
+        return f"All checked: no findings in {plural(total, 'file')}."
+    counts = [
+        plural(sum(f.level == level for f in findings), level)
+        for level in reversed(LEVELS)
+        if any(f.level == level for f in findings)
+    ]
+    return (
+        f"Found {plural(len(findings), 'finding')} ({', '.join(counts)}) "
+        f"in {flagged:,} of {plural(total, 'file')}.{failed}"
+    )
+
+
+def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.file, []).append(finding)
+    return list(groups.values())
+
+
+def _plain(findings, root, files, errors) -> str:
+    blocks = []
+    for group in _groups(findings):
+        lines = []
+        for f in group:
+            path = display_path(f.file, root)
+            lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
+            lines.append(f"  {location_text(f)}")
+            lines.append(f"  fix: {fix_text(f)}")
+        blocks.append("\n".join(lines))
+    blocks.append(summary(findings, files, errors))
+    return "\n\n".join(blocks) + "\n"
+
+
+def _rich(findings, root, files, errors) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, force_terminal=True, color_system="standard", highlight=False, soft_wrap=True
+    )
+    for group in _groups(findings):
+        for f in group:
+            line = Text()
+            line.append(display_path(f.file, root), style="bold")
+            line.append(": ")
+            line.append(f.code, style=f"bold {_STYLES.get(f.level, '')}")
+            line.append(f" [{f.level}] ", style=_STYLES.get(f.level, ""))
+            line.append(f.name, style="dim")
+            line.append(f": {f.message}")
+            console.print(line)
+            console.print(Text(f"  {location_text(f)}", style="blue"))
+            console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
+        console.print()
+    style = "bold red" if errors else "bold yellow" if findings else "bold green"
+    console.print(Text(summary(findings, files, errors), style=style))
+    return buffer.getvalue()
+
+
+def render(
+    findings: list[Finding],
+    *,
+    root: Path | None = None,
+    files: Sequence[str | Path] | None = None,
+    errors: Sequence[tuple[str, str]] = (),
+    color: bool = False,
+) -> str:
+    """The text report; ``color`` renders it with rich (terminal escapes)."""
+    if color:
+        return _rich(findings, root, files, errors)
+    return _plain(findings, root, files, errors)
