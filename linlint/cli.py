@@ -754,6 +754,201 @@ def _verification_json(result) -> str:
     return json.dumps(data, indent=2)
 
 
+# --------------------------------------------------------------------------- fold
+
+
+@app.command()
+def fold(
+    models: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="MODELS", help="ONNX model file(s); several only with --in-place/--diff."
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", metavar="OUT", help="Write the folded model here."),
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Overwrite MODEL (only after verification).")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print what would change; write nothing.")
+    ] = False,
+    select: SelectOption = None,
+    ignore: IgnoreOption = None,
+    extend_select: ExtendSelectOption = None,
+    allow_growth: Annotated[
+        bool,
+        typer.Option("--allow-growth", help="Also fold LL002 chains, though MACs grow."),
+    ] = False,
+    no_verify: Annotated[
+        bool, typer.Option("--no-verify", help="Skip the onnxruntime check (not advised).")
+    ] = False,
+    inputs: Annotated[
+        Path | None,
+        typer.Option("--inputs", metavar="FILE.npz", help="Verify on these arrays."),
+    ] = None,
+    rtol: Annotated[float | None, typer.Option(metavar="FLOAT", min=0.0)] = None,
+    atol: Annotated[float | None, typer.Option(metavar="FLOAT", min=0.0)] = None,
+    seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the random inputs.")] = 0,
+    runs: Annotated[
+        int, typer.Option(metavar="N", min=1, help="Sets of random inputs to verify on.")
+    ] = 2,
+    input_shape: InputShapeOption = None,
+    output_format: Annotated[
+        ListFormat, typer.Option("--format", "--output-format", case_sensitive=False)
+    ] = ListFormat.text,
+    config: ConfigOption = None,
+    isolated: IsolatedOption = False,
+    no_progress: NoProgressOption = False,
+) -> None:
+    """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
+
+    Exit 0 when no warning-level finding remains, 1 when some do (they could not be
+    folded), 2 on errors or when verification fails (then nothing is written).
+    """
+    with guard():
+        if sum([out is not None, in_place, diff]) != 1:
+            raise LinlintError("give exactly one of -o OUT, --in-place or --diff")
+        if out is not None and len(models) != 1:
+            raise LinlintError("-o OUT takes one model; use --in-place for several")
+        settings = resolve_settings(
+            models,
+            config=config,
+            isolated=isolated,
+            select=select,
+            ignore=ignore,
+            extend_select=extend_select,
+            input_shapes=parse_shapes(input_shape),
+        )
+    options = dict(
+        allow_growth=allow_growth,
+        verify=not no_verify,
+        inputs=inputs,
+        rtol=rtol,
+        atol=atol,
+        seed=seed,
+        runs=runs,
+    )
+    code = 0
+    for model in models:
+        try:
+            with guard():
+                target = model if in_place else out
+                code = max(
+                    code,
+                    _fold_one(model, target, diff, settings, options, output_format, no_progress),
+                )
+        except typer.Exit as exit_:
+            code = max(code, exit_.exit_code)
+    raise typer.Exit(code)
+
+
+def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
+    """Fold one file, print its report, write it unless told not to; the exit code."""
+    from linlint.folding import fold_model
+    from linlint.progress import stages
+
+    if model.is_dir():
+        raise LinlintError("is a directory; fold takes model files", str(model))
+    if not model.exists():
+        raise LinlintError("no such file or directory", str(model))
+    in_place = target == model
+    with stages(enabled=not no_progress) as stage:
+        result = fold_model(
+            model,
+            codes=settings.enabled_for(model),
+            input_shapes=settings.input_shapes or None,
+            on_stage=stage,
+            **options,
+        )
+        verified = result.verification
+        failed = verified is not None and not verified.ok
+        written = None
+        if not diff and not failed and target is not None and (result.changed or not in_place):
+            from linlint.writer import save_model
+
+            stage("Writing")
+            save_model(result.model, target, base_dir=result.base_dir)
+            written = target
+    remaining = settings.apply(result.remaining, model)
+    if output_format is ListFormat.json:
+        typer.echo(_fold_json(result, remaining, written))
+    else:
+        typer.echo(_fold_text(model, result, remaining, written, diff), nl=False)
+    if failed:
+        raise LinlintError(
+            f"verification failed, nothing written: {verified.summary()}", str(model)
+        )
+    return 1 if settings.fails(remaining) else 0
+
+
+def _fold_text(model: Path, result, remaining, written, diff: bool) -> str:
+    lines = []
+    for r in result.folded:
+        where = f"{r.graph}: " if r.graph else ""
+        after = " + ".join(r.ops_after) if r.ops_after else "(removed)"
+        cost = ""
+        if r.macs_before or r.macs_after:
+            cost = (
+                f"  MACs {r.macs_before:,} → {r.macs_after:,},"
+                f" params {r.params_before:,} → {r.params_after:,}"
+            )
+        lines.append(
+            f"{model}: {r.code} folded {where}{' → '.join(r.nodes)}: "
+            f"{_op_counts(r.ops_before)} → {after}{cost}"
+        )
+    for reason in result.refused:
+        lines.append(f"{model}: not folded: {reason}")
+    b, a = result.before, result.after
+    if result.changed:
+        lines.append(
+            f"{model}: parametric ops {b.param_ops} → {a.param_ops}, nodes {b.nodes} → {a.nodes},"
+            f" MACs {b.macs:,} → {a.macs:,}, params {b.params:,} → {a.params:,}"
+        )
+    if result.verification is not None:
+        lines.append(f"{model}: {result.verification.summary()}")
+    elif result.changed:
+        lines.append("not verified (--no-verify)")
+    for f in remaining:
+        lines.append(f"{model}: {f.code} [{f.level}] {f.name}: {f.message} (remains)")
+    if not result.changed:
+        lines.append(f"{model}: nothing to fold")
+    elif diff:
+        lines.append(f"{model}: --diff, nothing written")
+    elif written is not None:
+        lines.append(f"{model}: wrote {written}")
+    return "\n".join(lines) + "\n"
+
+
+def _op_counts(ops) -> str:
+    """``Conv, BatchNormalization, Conv`` as ``2 Conv + BatchNormalization``."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    return " + ".join(f"{n} {op}" if n > 1 else op for op, n in counts.items())
+
+
+def _fold_json(result, remaining, written) -> str:
+    import json
+    from dataclasses import asdict
+
+    verification = None
+    if result.verification is not None:
+        verification = {"ok": result.verification.ok, "summary": result.verification.summary()}
+    data = {
+        "folded": [asdict(r) for r in result.folded],
+        "refused": list(result.refused),
+        "before": asdict(result.before),
+        "after": asdict(result.after),
+        "verification": verification,
+        "remaining": [f.to_dict() for f in remaining],
+        "written": str(written) if written is not None else None,
+    }
+    return json.dumps(data, indent=2)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

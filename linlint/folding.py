@@ -136,8 +136,17 @@ def fold_model(
     seed: int = 0,
     runs: int = 1,
     inputs=None,
+    codes: frozenset[str] | set[str] | None = None,
+    on_stage=None,
 ) -> FoldResult:
-    """Fold the model (a copy; the argument is not changed) and verify the result."""
+    """Fold the model (a copy; the argument is not changed) and verify the result.
+
+    ``codes`` (the rules enabled for this file, e.g. from the CLI's settings)
+    replaces ``select``/``ignore``; only foldable rules among them fold.
+    ``on_stage(text)`` is told when a new step starts (for a progress display).
+    """
+    stage = on_stage or (lambda text: None)
+    stage("Analysing")
     from linlint.loader import load_model, tensor_array
 
     base_dir: Path | None = None
@@ -158,13 +167,17 @@ def fold_model(
             return None
         return tensor_array(tensor, base_dir)
 
-    codes = set(FOLDABLE_CODES) | ({"LL002"} if allow_growth else set())
-    codes = {c for c in codes if _code_selected(c, select, ignore)}
+    foldable = set(FOLDABLE_CODES) | ({"LL002"} if allow_growth else set())
+    if codes is not None:
+        codes = foldable & set(codes)
+    else:
+        codes = {c for c in foldable if _code_selected(c, select, ignore)}
     before = model_costs(work, input_shapes)
     keep = {id(g): unused_names(g) for g in _all_graphs(work.graph)}
     names = Names(work)
     folded: list[FoldedRegion] = []
     refused: list[str] = []
+    stage("Folding")
     for _ in range(MAX_ROUNDS):
         changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused)
         if not changed:
@@ -186,6 +199,7 @@ def fold_model(
     if verify and folded:
         from linlint.verification import verify as run_verify
 
+        stage("Verifying with onnxruntime")
         result.verification = run_verify(
             original_path if original_path is not None else original,
             work,

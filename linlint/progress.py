@@ -81,3 +81,19 @@ def progress(
                 bar.update(task, advance=count, label=label)
 
         yield advance
+
+
+@contextmanager
+def stages(
+    *, enabled: bool = True, stream: TextIO | None = None
+) -> Iterator[Callable[[str], None]]:
+    """Yield ``stage(text)``: a spinner naming the current step of one long job (fold's
+    analysis, folding, verification, writing), on a terminal only."""
+    stream = sys.stderr if stream is None else stream
+    if not should_show(MIN_ITEMS, stream=stream, enabled=enabled):
+        yield lambda text: None
+        return
+    from rich.console import Console
+
+    with Console(file=stream).status("") as status:
+        yield lambda text: status.update(text)

@@ -73,11 +73,13 @@ def git_env(tmp_path) -> dict[str, str]:
     return env
 
 
-def make_repo(path: Path, env: dict[str, str]) -> Path:
+def make_repo(path: Path, env: dict[str, str], hook_id: str = "linlint") -> Path:
     """A git repo whose pre-commit config runs the shipped hook from this checkout."""
     path.mkdir()
-    hook = {k: v for k, v in shipped_hook().items() if k not in ("minimum_pre_commit_version",)}
-    hook.update(language="system", entry=f"{sys.executable} -m linlint check")
+    shipped = shipped_hook(hook_id)
+    hook = {k: v for k, v in shipped.items() if k not in ("minimum_pre_commit_version",)}
+    command = shipped["entry"].removeprefix("linlint ")
+    hook.update(language="system", entry=f"{sys.executable} -m linlint {command}")
     config = {"repos": [{"repo": "local", "hooks": [hook]}]}
     (path / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     git(path, env, "init", "-q")
@@ -124,3 +126,26 @@ def test_committing_a_clean_model_passes_the_hook(tmp_path, git_env):
     assert done.returncode == 0, output
     assert re.search(r"linlint\.+Passed", output), output
     assert git(repo, git_env, "log", "--oneline").stdout.count("\n") == 2
+
+
+def test_manifest_declares_the_fold_hook_that_fixes_in_place():
+    hook = shipped_hook("linlint-fold")
+    assert hook["entry"] == "linlint fold --in-place"
+    assert hook["files"] == shipped_hook()["files"]
+
+
+def test_fold_hook_rewrites_the_model_then_the_next_run_passes(tmp_path, git_env):
+    repo = make_repo(tmp_path / "repo", git_env, hook_id="linlint-fold")
+    original = (SAMPLES / "ll001_conv1x1_conv1x1.onnx").read_bytes()
+    first = commit_model(repo, git_env, "ll001_conv1x1_conv1x1.onnx")
+    assert first.returncode != 0, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout + first.stderr
+    folded = (repo / "model.onnx").read_bytes()
+    assert folded != original
+    import onnx
+
+    assert sum(n.op_type == "Conv" for n in onnx.load_from_string(folded).graph.node) == 1
+    git(repo, git_env, "add", "model.onnx")
+    second = git(repo, git_env, "commit", "-m", "folded")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.search(r"linlint fold\.+Passed", second.stdout + second.stderr)
