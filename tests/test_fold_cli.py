@@ -1,0 +1,108 @@
+"""The fold command: what it writes, when, and what it exits with."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from conftest import SAMPLES
+
+
+def run(*args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "linlint", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
+
+
+def test_fold_writes_a_verified_model_and_exits_0(tmp_path):
+    out = tmp_path / "folded.onnx"
+    done = run("fold", SAMPLES / "ll004_repvgg_block.onnx", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert "verified:" in done.stdout
+    assert "parametric ops 2 → 1" in done.stdout
+    assert [n.op_type for n in onnx.load(out).graph.node] == ["Conv", "Relu"]
+
+
+def test_diff_prints_the_change_and_writes_nothing(tmp_path):
+    model = tmp_path / "m.onnx"
+    shutil.copy(SAMPLES / "ll001_conv1x1_conv1x1.onnx", model)
+    before = model.read_bytes()
+    done = run("fold", model, "--diff")
+    assert done.returncode == 0, done.stderr
+    assert "LL001 folded conv1 → conv2" in done.stdout
+    assert "nothing written" in done.stdout
+    assert model.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_in_place_rewrites_the_input_only_when_something_folds(tmp_path):
+    redundant, clean = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    shutil.copy(SAMPLES / "ll005_conv_bn.onnx", redundant)
+    shutil.copy(SAMPLES / "nm_relu_between.onnx", clean)
+    clean_bytes = clean.read_bytes()
+    done = run("fold", "--in-place", redundant, clean)
+    assert done.returncode == 0, done.stderr
+    assert "BatchNormalization" not in [n.op_type for n in onnx.load(redundant).graph.node]
+    assert clean.read_bytes() == clean_bytes
+
+
+def test_failed_verification_writes_nothing_and_exits_2(tmp_path):
+    model = tmp_path / "m.onnx"
+    shutil.copy(SAMPLES / "ll001_expandnets_1x1_3x3_1x1.onnx", model)
+    before = model.read_bytes()
+    done = run("fold", model, "--in-place", "--rtol", "0", "--atol", "0")
+    assert done.returncode == 2
+    assert "verification failed, nothing written" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert model.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+def test_warnings_that_could_not_be_folded_exit_1(tmp_path):
+    model = onnx.load(SAMPLES / "ll001_conv1x1_conv1x1.onnx")
+    weight = model.graph.initializer[0]
+    values = numpy_helper.to_array(weight).copy()
+    values.flat[0] = np.nan
+    weight.CopyFrom(numpy_helper.from_array(values, weight.name))
+    path = tmp_path / "nan.onnx"
+    onnx.save(model, path)
+    done = run("fold", path, "-o", tmp_path / "out.onnx")
+    assert done.returncode == 1, done.stderr
+    assert "not folded" in done.stdout and "NaN or Inf" in done.stdout
+    assert "LL001" in done.stdout
+
+
+def test_notes_that_remain_do_not_fail_the_run(tmp_path):
+    done = run("fold", SAMPLES / "ll002_linear_bottleneck_1x1.onnx", "-o", tmp_path / "o.onnx")
+    assert done.returncode == 0, done.stderr
+    assert "LL002" in done.stdout and "nothing to fold" in done.stdout
+
+
+def test_allow_growth_folds_linear_bottlenecks(tmp_path):
+    out = tmp_path / "o.onnx"
+    done = run("fold", SAMPLES / "ll002_linear_bottleneck_1x1.onnx", "-o", out, "--allow-growth")
+    assert done.returncode == 0, done.stderr
+    assert sum(n.op_type == "Conv" for n in onnx.load(out).graph.node) == 1
+
+
+def test_json_output_lists_folds_totals_and_verification(tmp_path):
+    done = run(
+        "fold", SAMPLES / "ll005_gemm_mul_add.onnx", "--diff", "--format", "json", cwd=tmp_path
+    )
+    data = json.loads(done.stdout)
+    assert [f["code"] for f in data["folded"]] == ["LL005"]
+    assert data["before"]["nodes"] > data["after"]["nodes"]
+    assert data["verification"]["ok"] is True
+    assert data["written"] is None
+
+
+def test_output_and_in_place_are_exclusive():
+    done = run("fold", SAMPLES / "ll005_conv_bn.onnx", "--in-place", "-o", "x.onnx")
+    assert done.returncode == 2
+    assert "exactly one of" in done.stderr
