@@ -184,6 +184,8 @@ def fold_model(
             break
     for g in _all_graphs(work.graph):
         prune(g, keep.get(id(g), set()))
+    if work.ir_version < 4:
+        _declare_initializers_as_inputs(work.graph)
     ga = analyze_model(work)
     shapes = ShapeOracle(work, input_shapes)
     regions = [
@@ -212,6 +214,14 @@ def fold_model(
             base_dir=base_dir,
         )
     return result
+
+
+def _declare_initializers_as_inputs(graph: onnx.GraphProto) -> None:
+    """IR < 4 requires every initializer to be a graph input too: declare the new ones."""
+    declared = {i.name for i in graph.input}
+    for t in graph.initializer:
+        if t.name not in declared:
+            graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, t.dims))
 
 
 def _all_graphs(graph: onnx.GraphProto):

@@ -144,9 +144,11 @@ def unused_names(graph: GraphProto) -> set[str]:
 def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
     """Remove constant nodes, initializers and value_info that the fold left unread."""
     outer_used = keep
+    initializers_before = {t.name for t in graph.initializer}
     while True:
         used: set[str] = set(outer_used or ())
         _used_names(graph, used)
+        static = _static_names(graph)
         dead = [
             i
             for i, n in enumerate(graph.node)
@@ -165,7 +167,7 @@ def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
                 "Concat",
                 "DequantizeLinear",
             )
-            and all(inp in _static_names(graph) for inp in n.input if inp)
+            and all(inp in static for inp in n.input if inp)
         ]
         if not dead:
             break
@@ -176,6 +178,13 @@ def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
     if len(keep) != len(graph.initializer):
         del graph.initializer[:]
         graph.initializer.extend(keep)
+    # Old exports (IR < 4) list every initializer as a graph input too: drop those
+    # whose initializer is gone; real inputs are never touched.
+    gone = initializers_before - {t.name for t in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in gone]
+    if len(inputs) != len(graph.input):
+        del graph.input[:]
+        graph.input.extend(inputs)
     produced = {o for n in graph.node for o in n.output} | {i.name for i in graph.input}
     produced |= {t.name for t in graph.initializer}
     vis = [v for v in graph.value_info if v.name in produced]
