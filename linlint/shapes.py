@@ -37,6 +37,7 @@ class ShapeOracle:
         self.input_shapes = dict(input_shapes or {})
         self._known: dict[str, Shape] = {}
         self._inferred = False
+        self._missing: set[str] = set()  # names ``local`` could not resolve
         self._collect(model.graph, declared_only=True)
         #: Whether every graph input has fixed dims (then all shapes are the model's own).
         self.static = all(_declared_static(vi, self.input_shapes) for vi in model.graph.input)
@@ -77,7 +78,7 @@ class ShapeOracle:
         """The shape of ``name`` from its producers' inputs, walking back through ops that
         keep or broadcast shapes: no global inference. None when that is not enough."""
         known = self._known.get(name)
-        if known is not None or depth > 32 or name not in ga.producer:
+        if known is not None or depth > 32 or name not in ga.producer or name in self._missing:
             return known
         node = ga.nodes[ga.producer[name]].node
         inputs = [i for i in node.input if i]
@@ -91,6 +92,8 @@ class ShapeOracle:
             found = None
         if found is not None:
             self._known[name] = found
+        else:
+            self._missing.add(name)
         return found
 
     def _infer(self) -> None:
