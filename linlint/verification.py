@@ -11,6 +11,7 @@ pays for it. Nothing here prints.
 
 from __future__ import annotations
 
+import math
 import statistics
 import tempfile
 import time
@@ -177,7 +178,9 @@ def _session(prepared: _Prepared, *, optimize: bool) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    # Fatal only: a failing run raises, and its message becomes our one-line error; at the
+    # default level onnxruntime would also print it to stderr, a second (coloured) line.
+    options.log_severity_level = 4
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if prepared.data_folder is not None:
@@ -432,6 +435,14 @@ def verify(
                         comparison = _compare(key, ref, flat_b[key], rtol, atol)
                     per_output.setdefault(key, []).append(comparison)
         outputs = tuple(_merge(comparisons) for comparisons in per_output.values())
+        if outputs and all(math.prod(c.shape) == 0 for c in outputs):
+            return Verification(
+                False,
+                outputs,
+                len(input_sets),
+                problem="every output is empty (a zero-sized dimension), so running the "
+                "models compares no values",
+            )
         ok = all(c.ok for c in outputs)
         latencies: tuple[float | None, float | None] = (None, None)
         if benchmark:

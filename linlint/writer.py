@@ -106,6 +106,7 @@ def _skeleton_copy(source: Message, target: Message, on_tensor: TensorHandler) -
 
 
 def _is_read_only(path: Path) -> bool:
+    """No write permission bit set, or no write access: even root leaves such a file alone."""
     mode = path.stat().st_mode
     return not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) or not os.access(path, os.W_OK)
 
@@ -116,7 +117,7 @@ def _check_target(out_path: Path, data_path: Path | None, shown: str) -> None:
         raise LinlintError(f"cannot write: folder '{folder}' does not exist", shown)
     if not folder.is_dir():
         raise LinlintError(f"cannot write: '{folder}' is not a folder", shown)
-    if not os.access(folder, os.W_OK | os.X_OK):
+    if not os.access(folder, os.W_OK | os.X_OK) or _is_read_only(folder):
         raise LinlintError(f"cannot write: folder '{folder}' is not writable", shown)
     for target in (out_path, data_path):
         if target is None or not target.exists():
