@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
+import onnx
 
 from linlint.analysis import GraphAnalysis, NodeState
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending, out_size
@@ -499,30 +500,69 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     return f.then_conv((c, 1) + kernel, c, strides, dilations, pb, pe, w, None, False, s.name)
 
 
+def _axes(ev: Evaluator, node) -> list[int] | None:
+    value = attr(node, "axes")
+    if value is None and len(node.input) > 1 and node.input[1]:
+        value = ev.small(node.input[1])
+        if value is None:
+            return None
+    return [int(a) for a in np.ravel(value)] if value is not None else []
+
+
 def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
-    """Reshapes that keep the last axis are transparent to a DenseForm."""
+    """Shape ops that keep the last axis commute with a DenseForm: they are re-applied
+    after the folded MatMul, in order (the Reshape target's width patched)."""
     node = s.node
-    out_shape = ev.shapes.shape(node.output[0])
-    in_shape = ev.shapes.shape(node.input[0])
+    op = node.op_type
     f = forms[0]
     if isinstance(f, Pending):
-        if out_shape and in_shape and out_shape[-1:] == in_shape[-1:]:
-            return Pending(f.ops + [s])
-        raise NotFoldable(f"{s.name} changes the last axis")
+        return Pending(f.ops + [s])
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reshapes a Conv output")
-    if node.op_type == "Reshape":
+    keeps = False
+    rank = None
+    extra: tuple = ()
+    patch = False
+    if op == "Reshape":
         target = ev.small(node.input[1])
         if target is None:
             raise NotFoldable(f"the target shape of {s.name} is not known before run time")
-        target = tuple(int(t) for t in np.ravel(target))
-        if not target or target[-1] != f.dout or 0 in target or target.count(-1) > 1:
+        target = [int(t) for t in np.ravel(target)]
+        rank = len(target)
+        if target and target[-1] == f.dout:
+            keeps, patch = True, True
+        elif target and target[-1] == 0 and f.rank == rank and not attr(node, "allowzero", 0):
+            keeps = True
+        extra = (tuple(target),)
+    elif op == "Flatten":
+        axis = int(attr(node, "axis", 1))
+        keeps = f.rank is not None and axis in (-1, f.rank - 1)
+        rank = 2
+    elif op in ("Squeeze", "Unsqueeze"):
+        axes = _axes(ev, node)
+        if axes is not None and f.rank is not None:
+            out_rank = f.rank - len(axes) if op == "Squeeze" else f.rank + len(axes)
+            norm = {a % (f.rank if op == "Squeeze" else out_rank) for a in axes}
+            last = f.rank - 1 if op == "Squeeze" else out_rank - 1
+            keeps = bool(axes) and last not in norm
+            rank = out_rank
+            if len(node.input) > 1 and node.input[1]:
+                extra = (tuple(axes),)
+    if op == "Squeeze" and not _axes(ev, node):
+        raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
+    if not keeps:
+        in_shape = ev.shapes.shape(node.input[0])
+        out_shape = ev.shapes.shape(node.output[0])
+        if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
             raise NotFoldable(f"{s.name} changes the last axis")
-    else:
-        if not out_shape or out_shape[-1] != f.dout or len(out_shape) != 2:
-            raise NotFoldable(f"{s.name} changes the last axis")
-        target = (-1, f.dout)
-    return replace(f, reshape_to=target, rank=len(target))
+        rank = len(out_shape)
+    attrs = []
+    for a in node.attribute:
+        copy = onnx.AttributeProto()
+        copy.CopyFrom(a)
+        attrs.append(copy)
+    step = (op, attrs, extra, patch)
+    return replace(f, tail=f.tail + (step,), rank=rank)
 
 
 ABSORBERS: dict[str, Callable] = {
@@ -543,4 +583,6 @@ ABSORBERS: dict[str, Callable] = {
     "AveragePool": absorb_avgpool,
     "Reshape": absorb_reshape,
     "Flatten": absorb_reshape,
+    "Squeeze": absorb_reshape,
+    "Unsqueeze": absorb_reshape,
 }

@@ -7,6 +7,7 @@ from pathlib import Path
 from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
+from linlint.errors import LinlintError
 from linlint.findings import Finding, Fix
 from linlint.plan import could_fire, evaluate, find_regions
 from linlint.regions import Region
@@ -104,4 +105,9 @@ def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Fi
     from linlint.loader import load_model
 
     model = load_model(Path(path))
-    return check_model(model, file=str(path), input_shapes=input_shapes)
+    try:
+        return check_model(model, file=str(path), input_shapes=input_shapes)
+    except LinlintError as error:
+        if error.path is None:
+            raise LinlintError(str(error), str(path)) from None
+        raise

@@ -878,9 +878,7 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
     else:
         typer.echo(_fold_text(model, result, remaining, written, diff), nl=False)
     if failed:
-        raise LinlintError(
-            f"verification failed, nothing written: {verified.summary()}", str(model)
-        )
+        raise LinlintError(f"nothing written: {verified.summary()}", str(model))
     return 1 if settings.fails(remaining) else 0
 
 

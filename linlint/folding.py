@@ -147,6 +147,44 @@ def fold_model(
     """
     stage = on_stage or (lambda text: None)
     stage("Analysing")
+    try:
+        return _fold_model(
+            model,
+            select=select,
+            ignore=ignore,
+            allow_growth=allow_growth,
+            input_shapes=input_shapes,
+            verify=verify,
+            rtol=rtol,
+            atol=atol,
+            seed=seed,
+            runs=runs,
+            inputs=inputs,
+            codes=codes,
+            stage=stage,
+        )
+    except LinlintError as error:
+        if error.path is None and isinstance(model, (str, Path)):
+            raise LinlintError(str(error), str(model)) from None
+        raise
+
+
+def _fold_model(
+    model,
+    *,
+    select,
+    ignore,
+    allow_growth,
+    input_shapes,
+    verify,
+    rtol,
+    atol,
+    seed,
+    runs,
+    inputs,
+    codes,
+    stage,
+) -> FoldResult:
     from linlint.loader import load_model, tensor_array
 
     base_dir: Path | None = None

@@ -39,7 +39,7 @@ def _gcd_all(values) -> int:
 
 
 def out_size(length: int, k: int, s: int, d: int, pb: int, pe: int) -> int:
-    return max(1, (length + pb + pe - d * (k - 1) - 1) // s + 1)
+    return max(0, (length + pb + pe - d * (k - 1) - 1) // s + 1)
 
 
 def expand_groups(w: np.ndarray, groups: int, cin: int) -> np.ndarray:
@@ -445,7 +445,10 @@ class DenseForm:
     b: np.ndarray | None = None
     numeric: bool = False
     has_param: bool = False
-    reshape_to: tuple[int, ...] | None = None
+    #: Shape ops that only move leading axes, re-applied after the MatMul in order:
+    #: ``(op_type, attributes, constant inputs, patch_last)``; ``patch_last`` marks a
+    #: Reshape target whose last entry is the feature width, set to ``dout`` on emission.
+    tail: tuple = ()
     used_gemm: bool = False
     eye: bool = False  # W is the identity, not stored
 
@@ -488,7 +491,7 @@ class DenseForm:
         for f in forms[1:]:
             if f.din != first.din or (not concat and f.dout != first.dout):
                 raise NotFoldable("branches have different widths")
-            if f.reshape_to != first.reshape_to:
+            if [t[:1] + t[3:] for t in f.tail] != [t[:1] + t[3:] for t in first.tail]:
                 raise NotFoldable("branches reshape differently")
         dout = sum(f.dout for f in forms) if concat else first.dout
         out = replace(

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+import numpy as np
 from onnx import NodeProto, helper
 
 
@@ -91,7 +92,17 @@ def _clip(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
     if ctx.opset < 11:
         has_bounds = any(a.name in ("min", "max") for a in node.attribute)
     else:
-        has_bounds = bool(_input(node, 1) or _input(node, 2))
+        bounds = []
+        for i, infinite in ((1, -np.inf), (2, np.inf)):
+            name = _input(node, i)
+            if name:
+                value = ctx.const_value(name)
+                bounds.append(
+                    value is None
+                    or np.ravel(value).size != 1
+                    or float(np.ravel(value)[0]) != infinite
+                )
+        has_bounds = any(bounds)
     if not has_bounds:
         return Kind.IDENTITY, "Clip without min or max is the identity"
     return Kind.BARRIER, ""

@@ -156,14 +156,14 @@ def _composes_to(form) -> str:
 
 
 def dense_uses_gemm(form: DenseForm) -> bool:
-    return form.used_gemm and form.rank == 2 and form.reshape_to is None
+    return form.used_gemm and form.rank == 2 and not form.tail
 
 
 def emitted_nodes(form) -> int:
     if isinstance(form, DenseForm):
         if dense_uses_gemm(form):
             return 1
-        return 1 + int(form.offset) + int(form.reshape_to is not None)
+        return 1 + int(form.offset) + len(form.tail)
     if isinstance(form, ConvForm) and form.corr:
         return 2
     return 1
@@ -264,7 +264,7 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
         return
     if isinstance(form, ConvForm):
         ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial))
-    elif isinstance(form, DenseForm) and form.reshape_to is None:
+    elif isinstance(form, DenseForm) and not form.tail:
         ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,))
 
 

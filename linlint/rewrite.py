@@ -88,26 +88,24 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
         if has_bias:
             inputs.append(const("bias", form.b))
         return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base))], inits
-    nodes = []
-    last = output if not has_bias and form.reshape_to is None else names.fresh(f"{base}.matmul")
-    nodes.append(
-        helper.make_node("MatMul", [source, const("weight", w)], [last], name=names.fresh(base))
-    )
+    steps = [("MatMul", [const("weight", w)], [], base)]
     if has_bias:
-        out = output if form.reshape_to is None else names.fresh(f"{base}.add")
-        nodes.append(
-            helper.make_node(
-                "Add", [last, const("bias", form.b)], [out], name=names.fresh(f"{base}_bias")
-            )
-        )
+        steps.append(("Add", [const("bias", form.b)], [], f"{base}_bias"))
+    for op, attrs, extra, patch_last in form.tail:
+        inputs = []
+        for value in extra:
+            value = np.array(value, dtype=np.int64)
+            if patch_last:
+                value[-1] = form.dout
+            inputs.append(const(op.lower(), value, cast=False))
+        steps.append((op, inputs, attrs, f"{base}_{op.lower()}"))
+    nodes, last = [], source
+    for k, (op, inputs, attrs, name) in enumerate(steps):
+        out = output if k == len(steps) - 1 else names.fresh(f"{name}.out")
+        node = helper.make_node(op, [last, *inputs], [out], name=names.fresh(name))
+        node.attribute.extend(attrs)
+        nodes.append(node)
         last = out
-    if form.reshape_to is not None:
-        shape = const("shape", np.array(form.reshape_to, dtype=np.int64), cast=False)
-        nodes.append(
-            helper.make_node(
-                "Reshape", [last, shape], [output], name=names.fresh(f"{base}_reshape")
-            )
-        )
     return nodes, inits
 
 

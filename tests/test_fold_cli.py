@@ -58,7 +58,7 @@ def test_failed_verification_writes_nothing_and_exits_2(tmp_path):
     before = model.read_bytes()
     done = run("fold", model, "--in-place", "--rtol", "0", "--atol", "0")
     assert done.returncode == 2
-    assert "verification failed, nothing written" in done.stderr
+    assert "nothing written: verification failed" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert model.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
