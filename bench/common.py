@@ -16,6 +16,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,16 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PY = sys.executable
+# Timed processes get Python's bytecode cache, as any normal install has: a private cache
+# folder, so nothing is written next to linlint's sources. (This machine sets
+# PYTHONDONTWRITEBYTECODE=1, which makes every process recompile linlint's modules.)
+PYCACHE = Path(tempfile.gettempdir()) / "linlint-bench-pycache"
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+ENV["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+NO_PYCACHE_ENV = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONPYCACHEPREFIX"},
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
 
 # --------------------------------------------------------------------------- report pieces
 
@@ -201,9 +212,11 @@ with open(report, "w") as f:
 
 
 def run(cmd: Sequence[str], *, cwd: str | Path | None = None, env: dict | None = None) -> Run:
-    """Run a command to completion: wall time, its own peak RSS (``wait4``), exit code, output."""
-    import tempfile
+    """Run a command to completion: wall time, its own peak RSS (``wait4``), exit code, output.
 
+    ``env`` defaults to ``ENV`` (this environment with the bytecode cache on).
+    """
+    env = ENV if env is None else env
     with (
         tempfile.TemporaryFile() as out,
         tempfile.TemporaryFile() as err,
@@ -374,13 +387,21 @@ def machine() -> list[tuple[str, str]]:
         ("onnxoptimizer", _version("onnxoptimizer")),
         ("onnxslim", _version("onnxslim")),
         ("BLAS environment", ", ".join(env) or "none set"),
+        (
+            "bytecode cache",
+            "on for every timed process (`PYTHONPYCACHEPREFIX`, a private folder)"
+            + (
+                "; this machine sets PYTHONDONTWRITEBYTECODE=1, which the start-up table also shows"
+                if os.environ.get("PYTHONDONTWRITEBYTECODE")
+                else ""
+            ),
+        ),
     ]
 
 
 def standalone(run_fn, description: str) -> None:
     """``main()`` of a benchmark script: parse ``--quick``/``--work``, run, print the section."""
     import argparse
-    import tempfile
 
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="smallest sizes only (for CI)")

@@ -19,7 +19,7 @@ import models
 from common import PY, Section, Target, fmt_s, fmt_x, median
 
 FILES, QUICK_FILES = 200, 20
-ROUNDS, QUICK_ROUNDS = 5, 1
+ROUNDS, QUICK_ROUNDS = 9, 1
 
 
 def run(quick: bool, work: Path) -> Section:

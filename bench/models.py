@@ -43,6 +43,7 @@ TAG = "#BLOCK#"  # 7 characters, replaced by the block's 7-digit index
 PREV = "#PREVB#"  # the previous block of the same tower
 OFF_WIDTH = 16  # external-data offsets are written as 16 digits
 ALIGN = 64
+GAIN = 1.0  # weight variance × fan-in of random conv-tower weights: activations stay O(1)
 
 
 def _off_token(k: int) -> str:
@@ -99,8 +100,8 @@ class RandomWeights:
         self.sizes: list[int] = []
 
     def make(self, name: str, shape: tuple[int, ...], init: str, scale: float) -> TensorProto:
-        if init == "ones":
-            a = 1 + 0.1 * self.rng.standard_normal(shape)
+        if init == "ones":  # around ``scale``
+            a = scale * (1 + 0.1 * self.rng.standard_normal(shape))
         elif init == "positive":
             a = self.rng.uniform(0.5, 1.5, shape)
         else:
@@ -114,9 +115,11 @@ class RandomWeights:
 class Block:
     """The nodes and weights of one block; tensor names carry the block's tag."""
 
-    def __init__(self, tag: str, weights) -> None:
+    def __init__(self, tag: str, weights, gain: float = 2.0, gamma: float = 1.0) -> None:
         self.tag = tag
         self.weights = weights
+        self.gain = gain  # weight variance × fan-in (2: He init)
+        self.gamma = gamma  # BatchNormalization scales are drawn around this
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[TensorProto] = []
         self.out = f"b{tag}/out"
@@ -133,14 +136,14 @@ class Block:
         name = self.t(suffix)
         if scale is None:
             fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
-            scale = math.sqrt(2.0 / max(fan_in, 1))
+            scale = math.sqrt(self.gain / max(fan_in, 1))
         self.inits.append(self.weights.make(name, shape, init, scale))
         return name
 
     def bn(self, x: str, c: int, suffix: str, out: str | None = None) -> str:
         args = [
             x,
-            self.w(f"{suffix}.g", (c,), "ones"),
+            self.w(f"{suffix}.g", (c,), "ones", self.gamma),
             self.w(f"{suffix}.b", (c,), "normal", 0.05),
             self.w(f"{suffix}.m", (c,), "normal", 0.05),
             self.w(f"{suffix}.v", (c,), "positive"),
@@ -219,7 +222,7 @@ def transformer_block(kind: str, b: Block, x: str, dims: Dims) -> None:
         return b.node("Add", [y, bias], out or b.t(f"{suffix}.add"))
 
     def ln(inp: str, suffix: str) -> str:
-        g, beta = b.w(f"{suffix}.g", (d,), "ones"), b.w(f"{suffix}.b", (d,), "normal", 0.02)
+        g, beta = b.w(f"{suffix}.g", (d,), "ones", 1.0), b.w(f"{suffix}.b", (d,), "normal", 0.02)
         return b.node("LayerNormalization", [inp, g, beta], b.t(suffix), axis=-1, epsilon=1e-5)
 
     h = ln(x, "ln1")
@@ -382,15 +385,13 @@ def hybrid(
         raise ValueError(weights)
     location = path.stem + ".weights"
     head_w = ExternalWeights(location)
-    graph_head, graph_tail, stem_conv, stem_tr, tail_conv, tail_tr = _frame(
-        dims, head_w, conv_kinds, tr_kinds
-    )
+    graph_head, graph_tail, stem_conv, stem_tr = _frame(dims, head_w, conv_kinds, tr_kinds)
     builders = {}
-    for kind in set(conv_kinds):
+    for kind in dict.fromkeys(conv_kinds):
         builders[("c", kind)] = _Template(
             lambda b, k=kind: conv_block(k, b, f"b{PREV}/out", dims), location
         )
-    for kind in set(tr_kinds):
+    for kind in dict.fromkeys(tr_kinds):
         builders[("t", kind)] = _Template(
             lambda b, k=kind: transformer_block(k, b, f"b{PREV}/out", dims), location
         )
@@ -424,7 +425,6 @@ def hybrid(
     counts: dict[str, int] = {}
     for _, kind in order:
         counts[kind] = counts.get(kind, 0) + 1
-    del tail_conv, tail_tr
     return ModelInfo(path, nodes, base, counts)
 
 
@@ -485,19 +485,19 @@ def _frame(dims: Dims, weights, conv_kinds, tr_kinds):
     h.node("Gemm", [both, w, h.w("fc.b", (10,), "normal", 0.02)], "logits")
     tail.node.extend(h.nodes)
     tail.initializer.extend(h.inits)
-    return head, tail, stem_conv, stem_tr, last_conv, last_tr
+    return head, tail, stem_conv, stem_tr
 
 
 def _hybrid_direct(path: Path, dims, conv_kinds, tr_kinds, seed) -> ModelInfo:
     rng = np.random.default_rng(seed)
     weights = RandomWeights(rng)
-    head, tail, stem_conv, stem_tr, _, _ = _frame(dims, weights, conv_kinds, tr_kinds)
+    head, tail, stem_conv, stem_tr = _frame(dims, weights, conv_kinds, tr_kinds)
     graph = onnx.GraphProto()
     graph.CopyFrom(head)
     prev = {"c": stem_conv, "t": stem_tr}
     order = [("c", k) for k in conv_kinds] + [("t", k) for k in tr_kinds]
     for i, (tower, kind) in enumerate(order, start=2):
-        b = Block(_tag(i), weights)
+        b = Block(_tag(i), weights, gain=GAIN, gamma=0.7)
         x = f"b{_tag(prev[tower])}/out"
         (conv_block if tower == "c" else transformer_block)(kind, b, x, dims)
         graph.node.extend(b.nodes)
@@ -542,7 +542,7 @@ def repvgg(
     for width, count in stages:
         for j in range(count):
             stride = 2 if j == 0 else 1
-            b = Block(f"{index:07d}", weights)
+            b = Block(f"{index:07d}", weights, gain=1.0, gamma=0.7)  # activations stay O(1)
             y3 = b.bn(b.conv(x, cin, width, 3, "conv3x3", stride, bias=False), width, "bn3x3")
             y1 = b.conv(x, cin, width, 1, "conv1x1", stride, bias=False)
             y1 = b.bn(y1, width, "bn1x1")

@@ -120,9 +120,9 @@ def _ort_offline(src: Path, out: Path) -> Path:
 # --------------------------------------------------------------------------- structure
 
 
-def _const_names(graph) -> set[str]:
-    """Initializers, Constant outputs, and outputs of nodes whose inputs are all constant."""
-    const = {t.name for t in graph.initializer}
+def _const_names(graph, outer: frozenset = frozenset()) -> set[str]:
+    """Initializers (here or outside), Constant outputs, outputs of all-constant nodes."""
+    const = set(outer) | {t.name for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" or (
             node.input
@@ -143,8 +143,8 @@ def _const_shapes(graph) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-def _param_nodes(graph) -> list:
-    const = _const_names(graph)
+def _param_nodes(graph, const: set[str] | None = None) -> list:
+    const = _const_names(graph) if const is None else const
     out = []
     for node in graph.node:
         if node.op_type not in PARAM_OPS:
@@ -161,14 +161,14 @@ def _param_nodes(graph) -> list:
     return out
 
 
-def _subgraphs(graph):
-    yield graph
+def _graphs(graph, outer: frozenset = frozenset()):
+    """Every graph with the names constant in it (a subgraph sees its parents' constants)."""
+    const = _const_names(graph, outer)
+    yield graph, const
     for node in graph.node:
         for a in node.attribute:
-            if a.type == 5:
-                yield from _subgraphs(a.g)
-            for g in a.graphs:
-                yield from _subgraphs(g)
+            for sub in ([a.g] if a.type == 5 else []) + list(a.graphs):
+                yield from _graphs(sub, frozenset(const))
 
 
 def _attr(node, name: str, default):
@@ -229,14 +229,16 @@ def structure(path: Path, feeds: dict) -> dict:
     import onnxruntime as ort
 
     model = onnx.load(str(path))
-    graphs = list(_subgraphs(model.graph))
-    param = [n for g in graphs for n in _param_nodes(g)]
+    walked = list(_graphs(model.graph))
+    graphs = [g for g, _ in walked]
+    param = [n for g, const in walked for n in _param_nodes(g, const)]
     main_param = _param_nodes(model.graph)
     wanted = []
-    for node in main_param:
+    inits = {t.name for t in model.graph.initializer}
+    inputs = {i.name for i in model.graph.input}
+    for node in main_param:  # outputs, and operands computed at run time (weights too)
         wanted.append(node.output[0])
-        if node.op_type == "ConvTranspose":
-            wanted.append(node.input[0])
+        wanted += [i for i in node.input if i and i not in inits and i not in inputs]
     present = {o.name for o in model.graph.output}
     for name in dict.fromkeys(wanted):
         if name not in present:
@@ -253,8 +255,10 @@ def structure(path: Path, feeds: dict) -> dict:
         names = [o.name for o in sess.get_outputs()]
         for name, value in zip(names, sess.run(names, feeds), strict=True):
             shapes[name] = tuple(getattr(value, "shape", ()))
-        const_shapes = _const_shapes(model.graph)
+        const_shapes = {**shapes, **_const_shapes(model.graph)}
         macs = sum(_macs(n, shapes, const_shapes) for n in main_param)
+        if len(main_param) != len(param):
+            macs = None  # ops inside If/Loop bodies: their MACs are not counted here
     except Exception:  # noqa: BLE001 - a model ORT cannot run has no MAC count here
         macs = None
     return {
@@ -283,11 +287,12 @@ def _feeds(path: Path) -> dict:
         shape = [d.dim_value if d.HasField("dim_value") else 1 for d in tt.shape.dim]
         dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
         if dtype.kind == "f":
-            feeds[vi.name] = rng.standard_normal(shape).astype(dtype)
+            value = rng.standard_normal(shape)
         elif dtype.kind == "b":
-            feeds[vi.name] = rng.random(shape) < 0.5
+            value = rng.random(shape) < 0.5
         else:
-            feeds[vi.name] = rng.integers(0, 4, shape).astype(dtype)
+            value = rng.integers(0, 4, shape)
+        feeds[vi.name] = np.asarray(value, dtype=dtype)
     return feeds
 
 
@@ -314,7 +319,7 @@ def latencies(paths: dict[str, Path], feeds: dict, budget: float, lo: int, hi: i
             )
             outs[name] = sessions[name].run(None, feeds)
         except Exception as error:  # noqa: BLE001 - report, keep measuring the others
-            errors[name] = " ".join(str(error).split())[:120]
+            errors[name] = " ".join(str(error).split())[:300]
             sessions.pop(name, None)
     if not sessions:
         return {"ms": {}, "errors": errors, "diff": {}, "rounds": 0}
@@ -369,7 +374,7 @@ def child(src: str, outdir: str, budget: float, lo: int, hi: int) -> dict:
         try:
             result = fn()
         except Exception as error:  # noqa: BLE001 - a tool that fails is a result too
-            errors[name] = " ".join(str(error).split())[:160] or type(error).__name__
+            errors[name] = " ".join(str(error).split())[:300] or type(error).__name__
             return None
         tool_s[name] = time.perf_counter() - start
         return result
@@ -514,7 +519,10 @@ def run(quick: bool, work: Path) -> Section:
         f"session options (default ORT_ENABLE_ALL graph optimizations, {THREADS} intra-op "
         "thread), runs interleaved round by round, median. *Speed-up* is the original's "
         "latency over the version's. *Max diff*: largest |output − original's| over "
-        "max(1, max |original|), same inputs.",
+        "max(1, max |original|), same inputs. *Tool time*: producing the version (linlint: "
+        "the fold command in a fresh process, its verification included; the peers: their "
+        "Python API in the measuring process). Param ops, nodes, MACs and params are counted "
+        "the same way for every version by `bench/peers.py`.",
     )
     work.mkdir(parents=True, exist_ok=True)
     nets: dict[str, tuple] = {}
@@ -531,7 +539,7 @@ def run(quick: bool, work: Path) -> Section:
             6.0,
         )
     lo, hi = (3, 20) if quick else (15, 400)
-    verdicts = []
+    verdicts, measured = [], []
     for label, (build, budget) in nets.items():
         path = work / (label.split(",")[0].replace(" ", "_").replace("×", "x") + ".onnx")
         build(path)
@@ -555,6 +563,7 @@ def run(quick: bool, work: Path) -> Section:
             f"**{label}** ({data['rounds']} interleaved rounds)",
         )
         verdicts.append((label, data))
+        measured.append((label, data))
 
     names = sorted(p.stem for p in SAMPLES.glob("*.onnx"))
     if quick:
@@ -565,6 +574,7 @@ def run(quick: bool, work: Path) -> Section:
         if "crashed" in data:
             sample_rows.append((name, "crashed", *[""] * 8))
             continue
+        measured.append((name, data))
         stats, ms = data["stats"], data["ms"]
         ops = "/".join(str(stats[v]["param_ops"]) if v in stats else "–" for v in VARIANTS)
         lat = [fmt_ms(ms.get(v)) if v in ms else "error" for v in VARIANTS]
@@ -581,9 +591,9 @@ def run(quick: bool, work: Path) -> Section:
         "could not handle (custom ops, for instance).",
     )
     errors = []
-    for label, data in [(n, d) for n, d in verdicts]:
+    for label, data in measured:
         for tool, message in data.get("errors", {}).items():
-            errors.append((label, tool, message))
+            errors.append((label, tool, message.replace(str(work), "…")))
 
     # targets: on every network where linlint folds something
     rows = []

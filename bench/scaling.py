@@ -32,8 +32,9 @@ from common import Section, Target, fmt_mb, fmt_s, fmt_x, median
 SIZES = (1_000, 10_000, 100_000, 300_000)
 QUICK_SIZES = (1_000,)
 # (in-process runs, end-to-end runs) per size
-RUNS = {1_000: (7, 5), 10_000: (5, 3), 100_000: (3, 3), 300_000: (1, 1)}
+RUNS = {1_000: (7, 5), 10_000: (5, 5), 100_000: (5, 3), 300_000: (2, 1)}
 QUICK_RUNS = {1_000: (2, 1)}
+GC_OFF_UP_TO = 100_000  # sizes that also get one check with Python's cyclic GC off
 TARGET_RATIO = 2.0
 TARGET_GROWTH = 11.0
 TARGET_RSS = 300 * 2**20
@@ -70,8 +71,12 @@ PHASE_ORDER = (
 )
 
 
-def child(path: str, runs: int) -> dict:
-    """In one process: median bare load, median check, phases of the median check run."""
+def child(path: str, runs: int, gc_off: bool) -> dict:
+    """In one process: median bare load, median check, phases of the median check run.
+
+    With ``gc_off``, one more check with the cyclic garbage collector disabled (a
+    diagnostic: how much of the time is the collector walking the growing heap).
+    """
     import onnx
 
     import linlint
@@ -95,7 +100,22 @@ def child(path: str, runs: int) -> dict:
         split["other"] = checks[-1] - sum(split.values())
         splits.append(split)
     mid = sorted(range(runs), key=lambda k: checks[k])[runs // 2]
+    nogc = None
+    if gc_off:
+        gc.collect()
+        phases.reset()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            linlint.check(path)
+            total = time.perf_counter() - start
+        finally:
+            gc.enable()
+        nogc = dict(phases.times)
+        nogc["other"] = total - sum(nogc.values())
+        nogc["total"] = total
     return {
+        "nogc": nogc,
         "load": median(loads),
         "check": median(checks),
         "phases": splits[mid],
@@ -163,14 +183,15 @@ def run(quick: bool, work: Path) -> Section:
         "(as many exporters write them). *Bare load* is "
         "`onnx.load(path, load_external_data=False)`.",
     )
-    rows, phase_rows, results = [], [], {}
+    rows, phase_rows, gc_rows, results = [], [], [], {}
     is_cli = True
     for n in sizes:
         path = work / f"hybrid_{n // 1000}k.onnx"
         start = time.perf_counter()
         info = models.hybrid(path, n)
         gen = time.perf_counter() - start
-        inproc = common.child_json(Path(__file__), "--child", str(path), str(runs[n][0]))
+        gc_flag = "gc-off" if n <= GC_OFF_UP_TO else "gc-on"
+        inproc = common.child_json(Path(__file__), "--child", str(path), str(runs[n][0]), gc_flag)
         e2e_check, e2e_load, rss, is_cli = _e2e(path, runs[n][1])
         results[n] = {"in": inproc, "e2e": (e2e_check, e2e_load)}
         rows.append(
@@ -193,6 +214,15 @@ def run(quick: bool, work: Path) -> Section:
         phase_rows.append(
             (f"{info.nodes:,}", *(fmt_s(split.get(p, 0.0)) for p in names), fmt_s(inproc["check"]))
         )
+        if inproc["nogc"]:
+            nogc = inproc["nogc"]
+            gc_rows.append(
+                (
+                    f"{info.nodes:,} (GC off)",
+                    *(fmt_s(nogc.get(p, 0.0)) for p in names),
+                    fmt_s(nogc["total"]),
+                )
+            )
     section.add_table(
         (
             "nodes",
@@ -214,9 +244,11 @@ def run(quick: bool, work: Path) -> Section:
     )
     section.add_table(
         ("nodes", *names, "check total"),
-        phase_rows,
+        phase_rows + gc_rows,
         "Where check's time goes (in process, the median run; exclusive times of linlint's "
-        "functions; *other* is check minus the phases: the Python-side glue).",
+        "functions; *other* is check minus the phases: the Python-side glue). The *GC off* "
+        "rows are one more run with Python's cyclic garbage collector disabled: the "
+        "difference is the collector scanning the growing heap.",
     )
     growth_rows = []
     for a, b in zip(sizes, sizes[1:], strict=False):
@@ -348,7 +380,7 @@ def run(quick: bool, work: Path) -> Section:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], int(sys.argv[3]))))
+        print(json.dumps(child(sys.argv[2], int(sys.argv[3]), sys.argv[4] == "gc-off")))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "--profile":
         print(json.dumps(profile_child(sys.argv[2], int(sys.argv[3]))))

@@ -16,7 +16,8 @@ import common
 import models
 from common import PY, Section, Target, fmt_ms, fmt_x, median
 
-RUNS, QUICK_RUNS = 40, 3
+RUNS, QUICK_RUNS = 30, 3
+REF = '`python -c "import onnx"` (the reference)'
 IMPORTTIME_RUNS, QUICK_IMPORTTIME_RUNS = 5, 1
 TARGET = 1.5
 # Packages `check` should not need at start-up (the design: import them only where used).
@@ -51,32 +52,49 @@ def run(quick: bool, work: Path) -> Section:
     tiny = work / "tiny.onnx"
     models.tiny(tiny)
     check, is_cli = common.check_cmd([tiny])
-    commands = {
-        "`python -c pass` (the interpreter)": [PY, "-c", "pass"],
-        '`python -c "import onnx"` (the reference)': [PY, "-c", "import onnx"],
-        '`python -c "import numpy"`': [PY, "-c", "import numpy"],
-        f"`linlint check tiny.onnx` ({'CLI' if is_cli else 'API'})": check,
+    script = Path(PY).parent / "linlint"
+    target_key = "`linlint check tiny.onnx`" + (" (the console script)" if is_cli else " (API)")
+    commands: dict[str, tuple[list[str], dict | None]] = {
+        "`python -c pass` (the interpreter)": ([PY, "-c", "pass"], None),
+        REF: ([PY, "-c", "import onnx"], None),
+        '`python -c "import numpy"`': ([PY, "-c", "import numpy"], None),
     }
+    if is_cli and script.exists():
+        commands[target_key] = ([str(script), *check[3:]], None)
+    else:
+        target_key = f"`{' '.join(['python', *check[1:3]])} check tiny.onnx`"
+    commands[f"`python -m linlint check tiny.onnx`{'' if is_cli else ' (API)'}"] = (check, None)
+    commands['API: `python -c "import linlint; linlint.check(...)"`'] = (
+        [PY, "-c", f"import linlint; linlint.check({str(tiny)!r})"],
+        None,
+    )
+    commands["`python -m linlint check tiny.onnx`, no bytecode cache"] = (
+        check,
+        common.NO_PYCACHE_ENV,
+    )
     if is_cli:
-        commands["`linlint --version`"] = [PY, "-m", "linlint", "--version"]
+        commands["`linlint --version`"] = ([PY, "-m", "linlint", "--version"], None)
+    if target_key not in commands:
+        target_key = next(k for k in commands if k.startswith("`python -m linlint check"))
     times: dict[str, list[float]] = {k: [] for k in commands}
     rss: dict[str, int] = {}
     runs = QUICK_RUNS if quick else RUNS
-    for cmd in commands.values():  # warm the file cache once
-        common.run(cmd)
+    for cmd, env in commands.values():  # warm the file and bytecode caches once
+        common.run(cmd, env=env)
     for _ in range(runs):
-        for k, cmd in commands.items():
+        for k, (cmd, env) in commands.items():
             ok = common.CHECK_OK if "linlint" in k else (0,)
-            r = common.checked(common.run(cmd), k, ok)
+            r = common.checked(common.run(cmd, env=env), k, ok)
             times[k].append(r.seconds)
             rss[k] = max(rss.get(k, 0), r.maxrss)
-    ref = median(times['`python -c "import onnx"` (the reference)'])
-    check_key = next(k for k in commands if "check" in k)
+    ref = median(times[REF])
+    check_key = target_key
     section = Section(
         "2. Start-up",
         f"A tiny model (Conv → BatchNormalization → Relu, `models.tiny`). Each command in a "
         f"fresh process, {runs} interleaved rounds, medians; linlint is "
-        f"{common.how(is_cli, 'check')}.",
+        f"{common.how(is_cli, 'check')}. Python's bytecode cache is on (as after any "
+        "install) except in the row that says otherwise.",
     )
     section.add_table(
         ("command", "median", "min", "vs import onnx", "peak RSS"),
@@ -138,6 +156,12 @@ def run(quick: bool, work: Path) -> Section:
             why="imports made by check: "
             + ", ".join(f"{m} {fmt_ms(med(m, 1) / 1000)}" for m in top_level[:4]),
         )
+    )
+    nocache = median(times["`python -m linlint check tiny.onnx`, no bytecode cache"])
+    section.notes.append(
+        f"Without Python's bytecode cache (PYTHONDONTWRITEBYTECODE=1, as this machine's "
+        f"environment sets it) every run recompiles linlint's modules: {fmt_ms(nocache * 1000)}"
+        f" = {fmt_x(nocache / ref)} the reference."
     )
     loaded = [h for h in ("onnxruntime", "networkx", "rich", "scipy", "sympy") if h in per_module]
     section.targets.append(
