@@ -85,11 +85,11 @@ class Evaluator:
         w_name = next((t for t in node.input if t and t not in s.data), "")
         w_shape = self.const_shape(w_name) or ()
         params = math.prod(w_shape) if w_shape else 0
-        out = self.shapes.shape(node.output[0]) or ()
+        out = self.shapes.local(self.ga, node.output[0]) or ()
         if node.op_type == "Conv" and len(w_shape) > 2:
             return math.prod(w_shape) * math.prod(out[2:] or (1,)), params
         if node.op_type == "ConvTranspose" and len(w_shape) > 2:
-            inp = self.shapes.shape(node.input[0]) or ()
+            inp = self.shapes.local(self.ga, node.input[0]) or ()
             return math.prod(w_shape) * math.prod(inp[2:] or (1,)), params
         rows = math.prod(out[1:-1]) if len(out) > 2 else 1
         return rows * params, params
@@ -551,8 +551,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if op == "Squeeze" and not _axes(ev, node):
         raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
     if not keeps:
-        in_shape = ev.shapes.shape(node.input[0])
-        out_shape = ev.shapes.shape(node.output[0])
+        in_shape = ev.shapes.local(ev.ga, node.input[0])
+        out_shape = ev.shapes.local(ev.ga, node.output[0])
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
             raise NotFoldable(f"{s.name} changes the last axis")
         rank = len(out_shape)

@@ -14,6 +14,7 @@ affine world (read by a barrier, a graph output, a subgraph) from its source.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeState:
     index: int
     node: NodeProto
@@ -202,8 +203,18 @@ def default_opset(model: ModelProto) -> int:
 
 
 def analyze_model(model: ModelProto, load_tensor=None) -> GraphAnalysis:
-    """Analyse the main graph and, recursively, every subgraph."""
-    return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
+    """Analyse the main graph and, recursively, every subgraph.
+
+    The sweep creates one small record per node and frees none of them, so the
+    cyclic garbage collector only costs time here: it is paused for the sweep.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
+    finally:
+        if paused:
+            gc.enable()
 
 
 def analyze_graph(

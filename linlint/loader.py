@@ -9,6 +9,7 @@ the bytes of exactly one tensor, which is all that ``fold`` needs.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -187,21 +188,54 @@ def _graph_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
 
 
 def _node_tensors(nodes: Sequence[onnx.NodeProto]) -> Iterator[onnx.TensorProto]:
+    kinds = onnx.AttributeProto
     for node in nodes:
         for attribute in node.attribute:
-            if attribute.HasField("t"):
+            kind = attribute.type
+            if kind in _PLAIN_KINDS:
+                continue
+            if kind == kinds.TENSOR:
                 yield attribute.t
-            yield from attribute.tensors
-            if attribute.HasField("sparse_tensor"):
+            elif kind == kinds.TENSORS:
+                yield from attribute.tensors
+            elif kind == kinds.SPARSE_TENSOR:
                 yield attribute.sparse_tensor.values
                 yield attribute.sparse_tensor.indices
-            for sparse in attribute.sparse_tensors:
-                yield sparse.values
-                yield sparse.indices
-            if attribute.HasField("g"):
+            elif kind == kinds.SPARSE_TENSORS:
+                for sparse in attribute.sparse_tensors:
+                    yield sparse.values
+                    yield sparse.indices
+            elif kind == kinds.GRAPH:
                 yield from _graph_tensors(attribute.g)
-            for graph in attribute.graphs:
-                yield from _graph_tensors(graph)
+            elif kind == kinds.GRAPHS:
+                for graph in attribute.graphs:
+                    yield from _graph_tensors(graph)
+            else:  # no declared type (very old exporters): look at every field
+                if attribute.HasField("t"):
+                    yield attribute.t
+                yield from attribute.tensors
+                if attribute.HasField("sparse_tensor"):
+                    yield attribute.sparse_tensor.values
+                    yield attribute.sparse_tensor.indices
+                for sparse in attribute.sparse_tensors:
+                    yield sparse.values
+                    yield sparse.indices
+                if attribute.HasField("g"):
+                    yield from _graph_tensors(attribute.g)
+                for graph in attribute.graphs:
+                    yield from _graph_tensors(graph)
+
+
+_PLAIN_KINDS = frozenset(
+    {
+        onnx.AttributeProto.FLOAT,
+        onnx.AttributeProto.INT,
+        onnx.AttributeProto.STRING,
+        onnx.AttributeProto.FLOATS,
+        onnx.AttributeProto.INTS,
+        onnx.AttributeProto.STRINGS,
+    }
+)
 
 
 def is_external(tensor: onnx.TensorProto) -> bool:
@@ -218,9 +252,18 @@ def validate_external_data(
     model: onnx.ModelProto, base_dir: str | Path, *, shown: str | None = None
 ) -> None:
     """Check every external tensor's location and byte range without reading any data."""
+    files: dict[str, tuple[Path, int]] = {}
     for tensor in iter_tensors(model):
         if is_external(tensor):
-            external_span(tensor, base_dir, shown=shown)
+            external_span(tensor, base_dir, shown=shown, files=files)
+
+
+@functools.lru_cache(maxsize=64)
+def _itemsize(data_type: int) -> int | None:
+    try:
+        return helper.tensor_dtype_to_np_dtype(data_type).itemsize
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def expected_nbytes(tensor: onnx.TensorProto) -> int | None:
@@ -231,11 +274,8 @@ def expected_nbytes(tensor: onnx.TensorProto) -> int | None:
         return (count * bits + 7) // 8
     if tensor.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
         return None
-    try:
-        itemsize = helper.tensor_dtype_to_np_dtype(tensor.data_type).itemsize
-    except (KeyError, ValueError, TypeError):
-        return None
-    return count * itemsize
+    itemsize = _itemsize(tensor.data_type)
+    return None if itemsize is None else count * itemsize
 
 
 def _tensor_label(tensor: onnx.TensorProto) -> str:
@@ -252,7 +292,11 @@ def _is_absolute(location: str) -> bool:
 
 
 def external_span(
-    tensor: onnx.TensorProto, base_dir: str | Path, *, shown: str | None = None
+    tensor: onnx.TensorProto,
+    base_dir: str | Path,
+    *,
+    shown: str | None = None,
+    files: dict[str, tuple[Path, int]] | None = None,
 ) -> ExternalSpan:
     """Validate one external tensor and return where its bytes are.
 
@@ -265,6 +309,19 @@ def external_span(
     location = entries.get("location", "")
     if not location:
         raise LinlintError(f"external data of {label} has no location", shown)
+    if files is not None and location in files:
+        resolved, size = files[location]
+        return _span_in_file(tensor, entries, location, label, resolved, size, shown)
+    resolved, size = _resolve_location(location, base_dir, label, shown)
+    if files is not None:
+        files[location] = (resolved, size)
+    return _span_in_file(tensor, entries, location, label, resolved, size, shown)
+
+
+def _resolve_location(
+    location: str, base_dir: str | Path, label: str, shown: str | None
+) -> tuple[Path, int]:
+    """The validated file a location names, and its size."""
     if "\0" in location:
         raise LinlintError(f"external data location of {label} is not a valid path", shown)
     if _is_absolute(location):
@@ -295,6 +352,18 @@ def external_span(
     if not resolved.is_file():
         what = "is not a file" if resolved.exists() else "is missing"
         raise LinlintError(f"external data file '{location}' of {label} {what}", shown)
+    return resolved, resolved.stat().st_size
+
+
+def _span_in_file(
+    tensor: onnx.TensorProto,
+    entries: dict[str, str],
+    location: str,
+    label: str,
+    resolved: Path,
+    size: int,
+    shown: str | None,
+) -> ExternalSpan:
     try:
         offset = int(entries.get("offset", "0") or "0")
         length_text = entries.get("length")
@@ -303,7 +372,6 @@ def external_span(
         raise LinlintError(
             f"external data of {label} has a non-integer offset or length", shown
         ) from None
-    size = resolved.stat().st_size
     if offset < 0 or (length is not None and length < 0):
         raise LinlintError(f"external data of {label} has a negative offset or length", shown)
     if offset > size:

@@ -36,22 +36,27 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
     exits = [t for t in ga.affine if ga.is_exit(t)]
     exits.sort(key=lambda t: ga.producer[t])
     regions = []
+    nodes, affine, producer = ga.nodes, ga.affine, ga.producer
+    param = Kind.PARAM
     for out in exits:
         members: set[int] = set()
         sources: list[str] = []
-        stack = [ga.producer[out]]
+        stack = [producer[out]]
+        has_param = False
         while stack:
             j = stack.pop()
             if j in members:
                 continue
             members.add(j)
-            for t in ga.nodes[j].data:
-                if t not in ga.affine:
+            state = nodes[j]
+            has_param = has_param or state.kind is param
+            for t in state.data:
+                if t not in affine:
                     if t not in sources:
                         sources.append(t)
                 else:
-                    stack.append(ga.producer[t])
-        if not any(ga.nodes[j].kind == Kind.PARAM for j in members):
+                    stack.append(producer[t])
+        if not has_param:
             continue
         blocked = ""
         if len(sources) > 1:

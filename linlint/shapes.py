@@ -7,6 +7,8 @@ nothing here runs until a region asks. Symbolic dims take their value from
 
 from __future__ import annotations
 
+import math
+
 import onnx
 from onnx import ModelProto, TensorProto, ValueInfoProto
 
@@ -50,9 +52,9 @@ class ShapeOracle:
             dims = _dims(vi)
             if dims is not None:
                 self._known.setdefault(vi.name, dims)
-        for t in graph.initializer:
-            self._known.setdefault(t.name, tuple(t.dims))
         for node in graph.node:
+            if node.op_type not in ("If", "Loop", "Scan", "SequenceMap") and not node.domain:
+                continue
             for a in node.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
                     self._collect(a.g, declared_only)
@@ -82,12 +84,19 @@ class ShapeOracle:
             return known
         node = ga.nodes[ga.producer[name]].node
         inputs = [i for i in node.input if i]
-        if node.op_type in SAME_SHAPE and inputs:
+        op = node.op_type
+        if op in SAME_SHAPE and inputs:
             found = self.local(ga, inputs[0], depth + 1)
-        elif node.op_type in BROADCAST and inputs:
+        elif op in BROADCAST and inputs:
             shapes = [self.local(ga, i, depth + 1) for i in inputs]
             shapes = [s for s in shapes if s is not None]
             found = _broadcast(shapes) if shapes else None
+        elif op in _RULES and inputs and name == node.output[0]:
+            first = self.local(ga, inputs[0], depth + 1)
+            try:
+                found = _RULES[op](ga, node, first, self) if first is not None else None
+            except (ValueError, TypeError, IndexError, ZeroDivisionError):
+                found = None
         else:
             found = None
         if found is not None:
@@ -130,6 +139,118 @@ SAME_SHAPE = frozenset(
     Sign Shrink Hardmax""".split()
 )
 BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where"})
+
+
+def _attr(node, name, default=None):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _weight_dims(ga, name: str) -> Shape | None:
+    g = ga
+    while g is not None:
+        if name in g.initializers:
+            return tuple(g.initializers[name].dims)
+        g = g.outer
+    value = ga.const_value(name)
+    return None if value is None else tuple(value.shape)
+
+
+def _window(node, x: Shape, kernel, channels: int) -> Shape:
+    """Output shape of a Conv or pooling window over ``x`` (N, C, *spatial)."""
+    nd = len(kernel)
+    strides = _attr(node, "strides") or [1] * nd
+    dilations = _attr(node, "dilations") or [1] * nd
+    pads = _attr(node, "pads") or [0] * (2 * nd)
+    auto = _attr(node, "auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    ceil = int(_attr(node, "ceil_mode", 0))
+    out = []
+    for a in range(nd):
+        n, k, st, d = x[2 + a], kernel[a], strides[a], dilations[a]
+        if auto in ("SAME_UPPER", "SAME_LOWER"):
+            out.append(-(-n // st))
+            continue
+        span = n + (0 if auto == "VALID" else pads[a] + pads[nd + a]) - d * (k - 1) - 1
+        out.append(max(0, (-(-span // st) if ceil else span // st) + 1))
+    return (x[0], channels, *out)
+
+
+def _conv_rule(ga, node, x, oracle):
+    w = _weight_dims(ga, node.input[1])
+    return None if w is None or len(x) != len(w) else _window(node, x, w[2:], w[0])
+
+
+def _pool_rule(ga, node, x, oracle):
+    return _window(node, x, list(_attr(node, "kernel_shape")), x[1])
+
+
+def _global_pool_rule(ga, node, x, oracle):
+    return (x[0], x[1]) + (1,) * (len(x) - 2)
+
+
+def _matmul_rule(ga, node, x, oracle):
+    w = _weight_dims(ga, node.input[1])
+    return None if w is None or len(w) != 2 else tuple(x[:-1]) + (w[1],)
+
+
+def _gemm_rule(ga, node, x, oracle):
+    w = _weight_dims(ga, node.input[1])
+    if w is None or len(x) != 2:
+        return None
+    rows = x[1] if _attr(node, "transA", 0) else x[0]
+    return (rows, w[0] if _attr(node, "transB", 0) else w[1])
+
+
+def _flatten_rule(ga, node, x, oracle):
+    axis = int(_attr(node, "axis", 1)) % (len(x) or 1)
+    return (math.prod(x[:axis]), math.prod(x[axis:]))
+
+
+def _reshape_rule(ga, node, x, oracle):
+    target = ga.const_value(node.input[1])
+    if target is None:
+        return None
+    dims = [int(t) for t in target.reshape(-1)]
+    dims = [x[i] if d == 0 and i < len(x) else d for i, d in enumerate(dims)]
+    if dims.count(-1) == 1:
+        known = math.prod(d for d in dims if d != -1)
+        dims[dims.index(-1)] = math.prod(x) // known if known else 0
+    return tuple(dims)
+
+
+def _transpose_rule(ga, node, x, oracle):
+    perm = _attr(node, "perm") or list(range(len(x)))[::-1]
+    return tuple(x[p] for p in perm)
+
+
+def _concat_rule(ga, node, x, oracle):
+    shapes = [oracle.local(ga, i) for i in node.input if i]
+    if any(s is None for s in shapes):
+        return None
+    axis = int(_attr(node, "axis", 0)) % len(x)
+    out = list(x)
+    out[axis] = sum(s[axis] for s in shapes)
+    return tuple(out)
+
+
+_RULES = {
+    "Conv": _conv_rule,
+    "MaxPool": _pool_rule,
+    "AveragePool": _pool_rule,
+    "LpPool": _pool_rule,
+    "GlobalAveragePool": _global_pool_rule,
+    "GlobalMaxPool": _global_pool_rule,
+    "GlobalLpPool": _global_pool_rule,
+    "MatMul": _matmul_rule,
+    "Gemm": _gemm_rule,
+    "Flatten": _flatten_rule,
+    "Reshape": _reshape_rule,
+    "Transpose": _transpose_rule,
+    "Concat": _concat_rule,
+}
 
 
 def _broadcast(shapes: list[Shape]) -> Shape:
