@@ -112,7 +112,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence]) -> str:
 
     align = []
     for k in range(len(headers)):
-        column = [r[k] for r in rows if k < len(r) and str(r[k]) not in ("", "–")]
+        column = [r[k] for r in rows if k < len(r) and str(r[k]) not in ("", "–", "error")]
         align.append("---:" if column and all(numeric(v) for v in column) else "---")
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]

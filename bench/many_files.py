@@ -20,6 +20,23 @@ from common import PY, Section, Target, fmt_s, fmt_x, median
 
 FILES, QUICK_FILES = 200, 20
 ROUNDS, QUICK_ROUNDS = 9, 1
+# What this machine gives two processes: a pure-Python loop, once and twice in parallel.
+_PARALLEL = r"""
+import sys, time
+from concurrent.futures import ProcessPoolExecutor
+def work(n):
+    s = 0
+    for i in range(n):
+        s += i * i
+    return s
+if __name__ == "__main__":
+    n = int(sys.argv[1])
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(work, [1000, 1000]))  # workers up
+        t = time.perf_counter(); work(n); work(n); serial = time.perf_counter() - t
+        t = time.perf_counter(); list(pool.map(work, [n, n])); parallel = time.perf_counter() - t
+    print(serial / parallel)
+"""
 
 
 def run(quick: bool, work: Path) -> Section:
@@ -77,6 +94,17 @@ def run(quick: bool, work: Path) -> Section:
             )
         )
     section.add_table(("configuration", "median", "min", "per file", "speed-up vs --jobs 1"), rows)
+    loop = 2_000_000 if quick else 10_000_000
+    ceilings = [
+        float(common.checked(common.run([PY, "-c", _PARALLEL, str(loop)]), "loop").stdout)
+        for _ in range(1 if quick else 3)
+    ]
+    ceiling = median(ceilings)
+    section.add_text(
+        f"What this machine gives two processes: two units of a pure-Python loop run "
+        f"{fmt_x(ceiling)} faster in two processes than one after the other (median of "
+        f"{len(ceilings)}; 2× on two real cores). That is the ceiling for `--jobs 2` here."
+    )
     digests = set().union(*(outputs[k] for k in configs if not k.startswith("reference")))
     deterministic = len(digests) == 1
     section.add_text(
@@ -92,6 +120,7 @@ def run(quick: bool, work: Path) -> Section:
                 "report (ideal 2×)",
                 None,
                 "no number was set; the ideal is 2×",
+                why=f"this machine's ceiling for two processes is {fmt_x(ceiling)}",
             )
         )
     else:
