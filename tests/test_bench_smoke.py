@@ -20,7 +20,7 @@ TABLE_HEADERS = (
     "| target | measured | goal | verdict |",  # each section's verdicts
     "| nodes | .onnx size | generate | findings |",  # scaling
     "| command | median | min | vs import onnx | peak RSS |",  # start-up
-    "| configuration | median | min | per file | speed-up vs --jobs 1 |",  # many files
+    "| configuration | median | min | per file | speed-up vs --jobs 1 (medians) |",  # many files
     "| phase |",  # fold breakdown
     "| version | param ops | nodes | MACs | params | latency |",  # peers, per network
     "| sample model | linlint folds |",  # peers, sample models
