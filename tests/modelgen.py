@@ -55,6 +55,10 @@ F32 = TensorProto.FLOAT
 # How often a rare option is drawn (out of RARE_OF): near-misses, barriers, dynamic dims.
 RARE_OF = 20
 MAX_CHANNELS = 8
+# Kernel, stride and dilation ranges; a fuzzing run may raise them (more tap alignments).
+MAX_KERNEL = 3
+MAX_STRIDE = 2
+MAX_DILATION = 2
 MAX_SPATIAL = {1: 20, 2: 9, 3: 6}
 
 
@@ -180,6 +184,18 @@ def new_builder(draw) -> Builder:
     return b
 
 
+def kernel_sizes():
+    return st.integers(1, MAX_KERNEL)
+
+
+def stride_sizes():
+    return st.integers(1, MAX_STRIDE)
+
+
+def dilation_sizes():
+    return st.integers(1, MAX_DILATION)
+
+
 def rare(draw) -> bool:
     return draw(st.integers(0, RARE_OF - 1)) == 0
 
@@ -295,9 +311,9 @@ def conv(
     if cout is None:
         cout = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
     assert cin % groups == 0 and cout % groups == 0
-    kernel = kernel or per_axis(draw, nd, st.integers(1, 3))
-    strides = strides or per_axis(draw, nd, st.integers(1, 2))
-    dilations = dilations or per_axis(draw, nd, st.integers(1, 2))
+    kernel = kernel or per_axis(draw, nd, kernel_sizes())
+    strides = strides or per_axis(draw, nd, stride_sizes())
+    dilations = dilations or per_axis(draw, nd, dilation_sizes())
     attrs: dict = {}
     mode = "explicit"
     if pads is None and auto_pad and rare(draw):
@@ -364,8 +380,8 @@ def conv_transpose(draw, b: Builder, t: str) -> str:
     nd = len(spatial)
     groups = draw(st.sampled_from([g for g in range(1, cin + 1) if cin % g == 0]))
     cout = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
-    kernel = per_axis(draw, nd, st.integers(1, 3))
-    strides = per_axis(draw, nd, st.integers(1, 2))
+    kernel = per_axis(draw, nd, kernel_sizes())
+    strides = per_axis(draw, nd, stride_sizes())
     pb = tuple(draw(st.integers(0, k - 1)) for k in kernel)
     pe = tuple(draw(st.integers(0, k - 1)) for k in kernel)
     outpad = tuple(draw(st.integers(0, s - 1)) for s in strides)
@@ -421,9 +437,9 @@ def average_pool(draw, b: Builder, t: str) -> str:
     spatial = shape[2:]
     nd = len(spatial)
     kernel = tuple(
-        min(k, n) for k, n in zip(per_axis(draw, nd, st.integers(1, 3)), spatial, strict=True)
+        min(k, n) for k, n in zip(per_axis(draw, nd, kernel_sizes()), spatial, strict=True)
     )
-    strides = per_axis(draw, nd, st.integers(1, 2))
+    strides = per_axis(draw, nd, stride_sizes())
     padded = draw(st.booleans())
     pb = tuple(draw(st.integers(0, k - 1)) if padded else 0 for k in kernel)
     pe = tuple(draw(st.integers(0, k - 1)) if padded else 0 for k in kernel)
@@ -535,7 +551,7 @@ def _branch_conv(
 ) -> str | None:
     shape = b.shapes[x]
     nd = len(shape) - 2
-    dil = per_axis(draw, nd, st.integers(1, 2)) if rare(draw) else (1,) * nd
+    dil = per_axis(draw, nd, dilation_sizes()) if rare(draw) else (1,) * nd
     pb, pe = [], []
     for a in range(nd):
         fit = _fit_pads(draw, shape[2 + a], target[a], kernel[a], stride[a], dil[a], centre)
@@ -590,7 +606,7 @@ def _branch(draw, b: Builder, x: str, style: str, index: int, target, stride, co
     if kind == "pool":
         if cout != cin:
             return None
-        kernel = per_axis(draw, nd, st.integers(1, 3))
+        kernel = per_axis(draw, nd, kernel_sizes())
         pads = []
         for a in range(nd):
             fit = _fit_pads(draw, shape[2 + a], target[a], kernel[a], stride[a], 1, centre)
@@ -625,7 +641,7 @@ def _branch(draw, b: Builder, x: str, style: str, index: int, target, stride, co
         )
         if draw(st.booleans()):
             t = batchnorm(draw, b, t)
-        kernel = per_axis(draw, nd, st.integers(1, 3))
+        kernel = per_axis(draw, nd, kernel_sizes())
         return _branch_conv(draw, b, t, target, stride, cout, kernel, centre, groups=1)
     kernel = {
         "conv3": (3,) * nd,
@@ -634,7 +650,7 @@ def _branch(draw, b: Builder, x: str, style: str, index: int, target, stride, co
         "conv_3x1": (3,) + (1,) * (nd - 1),
     }.get(kind)
     if kernel is None:
-        kernel = per_axis(draw, nd, st.integers(1, 3))
+        kernel = per_axis(draw, nd, kernel_sizes())
     bn = True if style == "repvgg" else None
     return _branch_conv(draw, b, x, target, stride, cout, kernel, centre, bn=bn)
 
@@ -665,7 +681,7 @@ def _branch_block(draw, b: Builder, x: str) -> str:
     if style == "acnet" and nd == 1:
         style = "random"
     join = draw(st.sampled_from(["Add", "Sum", "Concat", "Add", "Sum", "Mean", "Sub"]))
-    stride = per_axis(draw, nd, st.integers(1, 2)) if draw(st.booleans()) else (1,) * nd
+    stride = per_axis(draw, nd, stride_sizes()) if draw(st.booleans()) else (1,) * nd
     centre = draw(st.booleans()) or style in ("repvgg", "acnet") and not rare(draw)
     if style == "repvgg":
         cout, count = cin, 3 if stride == (1,) * nd else 2
@@ -684,7 +700,7 @@ def _branch_block(draw, b: Builder, x: str) -> str:
     for i in range(count):
         own_stride = stride
         if i > 0 and rare(draw):  # a different stride: kept only if the shapes still match
-            own_stride = per_axis(draw, nd, st.integers(1, 2))
+            own_stride = per_axis(draw, nd, stride_sizes())
         out_c = cout if join != "Concat" else draw(st.sampled_from([cout, cin, 1, 2]))
         t = _branch(draw, b, x, style, i, target, own_stride, out_c, centre)
         if t is not None:
@@ -694,7 +710,7 @@ def _branch_block(draw, b: Builder, x: str) -> str:
         for _ in range(2 - len(branches)):
             t = None
             while t is None:
-                k = per_axis(draw, nd, st.integers(1, 3))
+                k = per_axis(draw, nd, kernel_sizes())
                 t = _branch_conv(draw, b, x, target, stride, cout, k, centre)
                 if t is None:
                     t = _branch_conv(draw, b, x, target, stride, cout, (1,) * nd, centre)

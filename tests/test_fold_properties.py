@@ -226,6 +226,26 @@ def test_a_reshape_of_the_last_axis_before_the_first_matmul_is_not_folded_throug
     check_properties(gen, allow_growth=False)
 
 
+def test_a_reshape_whose_zero_copies_the_width_folds_with_the_new_width():
+    """Reshape [4, 2] → [-1, 0, 2] (the 0 copies the width 2) then MatMul 2→3 → MatMul 3→3."""
+    rng = np.random.default_rng(0)
+    gen = _dense_model(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+            helper.make_node("MatMul", ["r", "w1"], ["h"], name="mm1"),
+            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
+        ],
+        (4, 2),
+        (2, 2, 3),
+        {
+            "shape": np.array([-1, 0, 2], dtype=np.int64),
+            "w1": rng.standard_normal((2, 3)).astype(np.float32),
+            "w2": rng.standard_normal((3, 3)).astype(np.float32),
+        },
+    )
+    check_properties(gen, allow_growth=False)
+
+
 def test_default_fold_never_reports_more_macs_for_a_reshaped_matmul():
     """Reshape (merge rows) → MatMul → Mul: the same MatMul must cost the same before and after."""
     rng = np.random.default_rng(0)
