@@ -87,11 +87,11 @@ class Evaluator:
         params = math.prod(w_shape) if w_shape else 0
         out = self.shapes.local(self.ga, node.output[0]) or ()
         if node.op_type == "Conv" and len(w_shape) > 2:
-            return math.prod(w_shape) * math.prod(out[2:] or (1,)), params
+            return math.prod(w_shape) * math.prod(out[:1] + out[2:]), params
         if node.op_type == "ConvTranspose" and len(w_shape) > 2:
             inp = self.shapes.local(self.ga, node.input[0]) or ()
-            return math.prod(w_shape) * math.prod(inp[2:] or (1,)), params
-        rows = math.prod(out[1:-1]) if len(out) > 2 else 1
+            return math.prod(w_shape) * math.prod(inp[:1] + inp[2:]), params
+        rows = math.prod(out[:-1]) if len(out) > 1 else 1
         return rows * params, params
 
 
@@ -129,10 +129,11 @@ def materialize(
     if family == "conv":
         spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)
+        form.batch = shape[0] if shape and len(shape) == nd + 2 else 1
         form.static = bool(shape and len(shape) == nd + 2) and ev.shapes.static
     else:
         rank = len(shape) if shape else None
-        rows = math.prod(shape[1:-1]) if shape and len(shape) > 2 else 1
+        rows = math.prod(shape[:-1]) if shape and len(shape) > 1 else 1
         form = DenseForm.identity(channels, rows, rank, ev.numeric)
     for state in pending.ops:
         form = ABSORBERS[state.node.op_type](ev, state, [form])
@@ -172,7 +173,7 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
         if groups != 1:
             raise NotFoldable(f"{s.name} after a ConvTranspose is grouped")
         ev.costs[s.index] = (
-            w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
+            f.batch * w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
             math.prod(w_shape) + (w_shape[0] if bias else 0),
         )
         return f.then_pointwise(
@@ -188,7 +189,7 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
         )
     )
     ev.costs[s.index] = (
-        math.prod(w_shape) * math.prod(out),
+        f.batch * math.prod(w_shape) * math.prod(out),
         math.prod(w_shape) + (w_shape[0] if bias else 0),
     )
     return f.then_conv(
@@ -252,6 +253,7 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     )
     form.out_spatial = out_spatial
     form.node = node
+    form.batch = shape[0] if shape and len(shape) == nd + 2 else 1
     ev.costs[s.index] = (form.macs(), math.prod(w_shape) + (cout if bias else 0))
     return form
 
@@ -516,7 +518,11 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     op = node.op_type
     f = forms[0]
     if isinstance(f, Pending):
-        return Pending(f.ops + [s])
+        in_shape = ev.shapes.local(ev.ga, node.input[0])
+        out_shape = ev.shapes.local(ev.ga, node.output[0])
+        if in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
+            return Pending(f.ops + [s])
+        raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reshapes a Conv output")
     keeps = False
@@ -529,10 +535,21 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
             raise NotFoldable(f"the target shape of {s.name} is not known before run time")
         target = [int(t) for t in np.ravel(target)]
         rank = len(target)
-        if target and target[-1] == f.dout:
+        zeros = [i for i, t in enumerate(target) if t == 0]
+        if zeros and (f.rank is None or attr(node, "allowzero", 0)):
+            raise NotFoldable(f"{s.name} copies dims (0 entries) of a tensor of unknown rank")
+        # a 0 copies the input's dim at its index: fine for leading dims, and for the
+        # last one only where it lands on the last axis again
+        for i in zeros:
+            if i == f.rank - 1 and i != rank - 1:
+                raise NotFoldable(f"{s.name} copies the feature width into a leading axis")
+        last = target[-1] if target else None
+        if last == f.dout:
             keeps, patch = True, True
-        elif target and target[-1] == 0 and f.rank == rank and not attr(node, "allowzero", 0):
+        elif last == 0 and f.rank == rank:
             keeps = True
+        elif last != -1:
+            raise NotFoldable(f"{s.name} changes the last axis")
         extra = (tuple(target),)
     elif op == "Flatten":
         axis = int(attr(node, "axis", 1))

@@ -83,7 +83,7 @@ def model_costs(model: ModelProto, input_shapes=None) -> Costs:
     from linlint.absorb import Evaluator
 
     ga = analyze_model(model)
-    shapes = ShapeOracle(model, input_shapes)
+    shapes = ShapeOracle(model, input_shapes).infer_all()
     param_ops = nodes = macs = 0
     for g in iter_graphs(ga):
         ev = Evaluator(g, shapes, numeric=False)
@@ -274,7 +274,7 @@ def _all_graphs(graph: onnx.GraphProto):
 
 def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) -> bool:
     ga = analyze_model(work, load_tensor=load_tensor)
-    shapes = ShapeOracle(work, input_shapes)
+    shapes = ShapeOracle(work, input_shapes)  # the same shapes check sees: same decisions
     changed = False
     for g in iter_graphs(ga):
         taken: set[int] = set()
@@ -316,11 +316,12 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
                 )
             )
         if "LL006" in codes:
+            renamed: dict[str, str] = {}
             for flag in g.flagged:
                 if flag.index in taken:
                     continue
                 node = g.nodes[flag.index].node
-                _bypass(g, flag.index, inserts, remove, names)
+                _bypass(g, flag.index, inserts, remove, names, renamed)
                 taken.add(flag.index)
                 folded.append(
                     FoldedRegion(
@@ -343,10 +344,14 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
     return changed
 
 
-def _bypass(g: GraphAnalysis, index: int, inserts, remove, names: Names) -> None:
-    """Remove an identity activation: its consumers read its input instead."""
+def _bypass(g: GraphAnalysis, index: int, inserts, remove, names: Names, renamed) -> None:
+    """Remove an identity activation: its consumers read its input instead (through any
+    identity activation removed before it in this round)."""
     node = g.nodes[index].node
     src, out = g.nodes[index].data[0], node.output[0]
+    while src in renamed:
+        src = renamed[src]
+    renamed[out] = src
     if out in g.outputs or out in g.outer_refs:
         inserts[index] = [
             onnx.helper.make_node(

@@ -113,6 +113,7 @@ class ConvForm:
     numeric: bool = False
     has_param: bool = False
     static: bool = False  # spatial sizes are fixed by the model: border maps are allowed
+    batch: int = 1  # the source's leading dim: MACs are for the given input shapes
     corr: bool = False  # carries an additive border-correction map
     C: np.ndarray | None = None  # [cout, *spatial], the map (numeric)
 
@@ -159,9 +160,8 @@ class ConvForm:
         )
 
     def macs(self) -> int:
-        return (
-            self.cout * (self.cin // self.groups) * math.prod(self.kernel) * math.prod(self.spatial)
-        )
+        per_image = self.cout * (self.cin // self.groups) * math.prod(self.kernel)
+        return self.batch * per_image * math.prod(self.spatial)
 
     def params(self) -> int:
         weights = self.cout * (self.cin // self.groups) * math.prod(self.kernel)
@@ -237,6 +237,7 @@ class ConvForm:
             has_param=True,
             static=self.static,
             corr=self.corr or use_map,
+            batch=self.batch,
         )
         if self.numeric:
             image = None
@@ -345,6 +346,7 @@ class ConvForm:
             has_param=any(f.has_param for f in forms),
             static=all(f.static for f in forms),
             corr=any(f.corr for f in forms),
+            batch=first.batch,
         )
         if first.numeric and out.corr:
             maps = [
@@ -391,10 +393,12 @@ class ConvTransposeForm:
     has_param: bool = True
     out_spatial: tuple[int, ...] = ()
     node: object = None  # the original ConvTranspose node, whose attributes the fold keeps
+    batch: int = 1
 
     def macs(self) -> int:
         return (
-            self.cin
+            self.batch
+            * self.cin
             * (self.cout // self.groups)
             * math.prod(self.kernel)
             * math.prod(self.in_spatial)

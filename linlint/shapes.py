@@ -21,7 +21,13 @@ def _dims(vi: ValueInfoProto) -> Shape | None:
     t = vi.type
     if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
         return None
-    return tuple(d.dim_value if d.HasField("dim_value") else 1 for d in t.tensor_type.shape.dim)
+    return tuple(
+        max(0, d.dim_value) if d.HasField("dim_value") else 1 for d in t.tensor_type.shape.dim
+    )
+
+
+def _concrete(vi: ValueInfoProto) -> bool:
+    return all(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
 
 
 def _numel(t: TensorProto) -> int:
@@ -45,12 +51,15 @@ class ShapeOracle:
         self.static = all(_declared_static(vi, self.input_shapes) for vi in model.graph.input)
 
     def _collect(self, graph: onnx.GraphProto, declared_only: bool) -> None:
+        inputs = {vi.name for vi in graph.input}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             if vi.name in self.input_shapes:
                 self._known[vi.name] = tuple(self.input_shapes[vi.name])
                 continue
             dims = _dims(vi)
-            if dims is not None:
+            # Symbolic dims of inputs take their default; elsewhere they would contradict
+            # what the inputs' defaults compute, so such shapes are left to propagation.
+            if dims is not None and (vi.name in inputs or _concrete(vi)):
                 self._known.setdefault(vi.name, dims)
         for node in graph.node:
             if node.op_type not in ("If", "Loop", "Scan", "SequenceMap") and not node.domain:
@@ -68,6 +77,12 @@ class ShapeOracle:
         if not self._inferred:
             self._infer()
         return self._known.get(name)
+
+    def infer_all(self) -> ShapeOracle:
+        """Run onnx shape inference now (fold and cost totals want every shape)."""
+        if not self._inferred:
+            self._infer()
+        return self
 
     def declared(self, name: str) -> Shape | None:
         """A shape known without running inference (declared, or remembered)."""
@@ -236,7 +251,45 @@ def _concat_rule(ga, node, x, oracle):
     return tuple(out)
 
 
+def _pad_rule(ga, node, x, oracle):
+    if len(node.input) > 1 and node.input[1]:
+        pads = ga.const_value(node.input[1])
+        axes = ga.const_value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+    else:
+        pads, axes = _attr(node, "pads") or _attr(node, "paddings"), None
+    if pads is None:
+        return None
+    pads = [int(p) for p in list(pads.reshape(-1) if hasattr(pads, "reshape") else pads)]
+    rank = len(x)
+    axes = list(range(rank)) if axes is None else [int(a) % rank for a in axes.reshape(-1)]
+    out = list(x)
+    n = len(pads) // 2
+    for a, p, q in zip(axes, pads[:n], pads[n:], strict=True):
+        out[a] = max(0, out[a] + p + q)
+    return tuple(out)
+
+
+def _squeeze_rule(ga, node, x, oracle):
+    axes = _attr(node, "axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        value = ga.const_value(node.input[1])
+        axes = None if value is None else [int(a) for a in value.reshape(-1)]
+    rank = len(x)
+    if node.op_type == "Squeeze":
+        drop = {a % rank for a in axes} if axes else {i for i, d in enumerate(x) if d == 1}
+        return tuple(d for i, d in enumerate(x) if i not in drop)
+    if axes is None:
+        return None
+    out_rank = rank + len(axes)
+    add = {a % out_rank for a in axes}
+    rest = iter(x)
+    return tuple(1 if i in add else next(rest) for i in range(out_rank))
+
+
 _RULES = {
+    "Squeeze": _squeeze_rule,
+    "Unsqueeze": _squeeze_rule,
+    "Pad": _pad_rule,
     "Conv": _conv_rule,
     "MaxPool": _pool_rule,
     "AveragePool": _pool_rule,

@@ -379,11 +379,12 @@ def test_symbolic_batch_and_sequence_dims(tmp_path: Path) -> None:
     assert (status, stderr, [f["code"] for f in default]) == (1, "", ["LL001"])
     status, given, stderr = linlint_json("--input-shape", "x=4x32x8", path, cwd=tmp_path)
     assert (status, stderr, [f["code"] for f in given]) == (1, "", ["LL001"])
-    # MACs are per sample: the batch does not count, every position of the sequence does.
+    # MACs are for the given input shapes: every row (batch x sequence position) counts;
+    # symbolic dims default to 1.
     per_position = 8 * 16 + 16 * 8
     assert default[0]["fix"]["macs_before"] == per_position
-    assert given[0]["fix"]["macs_before"] == 32 * per_position
-    assert given[0]["fix"]["macs_after"] == 32 * 8 * 8
+    assert given[0]["fix"]["macs_before"] == 4 * 32 * per_position
+    assert given[0]["fix"]["macs_after"] == 4 * 32 * 8 * 8
     result = assert_folds_and_verifies(mlp_3d(), input_shapes={"x": (4, 32, 8)})
     assert result.verification.outputs[0].shape == (4, 32, 8)
     assert [d.dim_param for d in result.model.graph.input[0].type.tensor_type.shape.dim] == [
@@ -404,7 +405,7 @@ def test_symbolic_image_size_takes_the_given_input_shape(tmp_path: Path) -> None
     _, default, _ = linlint_json(path, cwd=tmp_path)
     status, given, stderr = linlint_json("--input-shape", "x=2x4x32x24", path, cwd=tmp_path)
     assert (status, stderr, [f["code"] for f in given]) == (1, "", ["LL001"])
-    macs = (8 * 4 * 9 + 4 * 8) * 32 * 24
+    macs = 2 * (8 * 4 * 9 + 4 * 8) * 32 * 24  # batch 2 of 32x24 images
     assert given[0]["fix"]["macs_before"] == macs
     assert default[0]["fix"]["macs_before"] != macs
     assert_folds_and_verifies(onnx.load(path), input_shapes={"x": (2, 4, 32, 24)})
