@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,6 +67,8 @@ class GraphAnalysis:
     outer_refs: set[str]
     initializers: dict[str, onnx.TensorProto]
     flagged: list[FlaggedNode] = field(default_factory=list)
+    #: affine tensors with a parametric op somewhere upstream in their region
+    param_reach: set[str] = field(default_factory=set)
     subgraphs: list[GraphAnalysis] = field(default_factory=list)
     outer: GraphAnalysis | None = None
     values: dict[str, np.ndarray | None] = field(default_factory=dict)
@@ -202,19 +205,23 @@ def default_opset(model: ModelProto) -> int:
     return 1
 
 
-def analyze_model(model: ModelProto, load_tensor=None) -> GraphAnalysis:
-    """Analyse the main graph and, recursively, every subgraph.
-
-    The sweep creates one small record per node and frees none of them, so the
-    cyclic garbage collector only costs time here: it is paused for the sweep.
-    """
-    paused = gc.isenabled()
+@contextmanager
+def gc_paused():
+    """The analysis creates many small records and frees none of them while it runs, so
+    the cyclic garbage collector only costs time (a third of it on large graphs)."""
+    enabled = gc.isenabled()
     gc.disable()
     try:
-        return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
+        yield
     finally:
-        if paused:
+        if enabled:
             gc.enable()
+
+
+def analyze_model(model: ModelProto, load_tensor=None) -> GraphAnalysis:
+    """Analyse the main graph and, recursively, every subgraph."""
+    with gc_paused():
+        return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
 
 
 def analyze_graph(
@@ -254,6 +261,7 @@ def analyze_graph(
         opset=opset,
     )
     nonneg: set[str] = set()
+    param_reach = ga.param_reach
 
     def is_static(t: str) -> bool:
         return not t or t in static
@@ -354,10 +362,13 @@ def analyze_graph(
                 kind, why = Kind.BARRIER, "the constant tail of a decomposed activation"
         if kind in AFFINE_KINDS:
             src = source[data[0]]
+            reach = kind == Kind.PARAM or any(d in param_reach for d in data)
             for o in outs:
                 if o:
                     source[o] = src
                     ga.affine.add(o)
+                    if reach:
+                        param_reach.add(o)
             if kind == Kind.IDENTITY:
                 ga.flagged.append(FlaggedNode(name, index, label, op, why))
                 if op == "Relu" or data[0] in nonneg:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from onnx import ModelProto
 
-from linlint.analysis import GraphAnalysis, analyze_model
+from linlint.analysis import GraphAnalysis, analyze_model, gc_paused
 from linlint.errors import LinlintError
 from linlint.findings import Finding, Fix
 from linlint.plan import could_fire, evaluate, find_regions
@@ -96,8 +96,9 @@ def check_model(
     model: ModelProto, *, file: str = "<model>", input_shapes: dict | None = None
 ) -> list[Finding]:
     """Every finding of every rule, at default levels."""
-    ga, regions = analyze_regions(model, input_shapes)
-    return findings_for(ga, regions, file)
+    with gc_paused():
+        ga, regions = analyze_regions(model, input_shapes)
+        return findings_for(ga, regions, file)
 
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:

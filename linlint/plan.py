@@ -33,7 +33,7 @@ class RawRegion:
 
 def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
     """Every region of the graph that holds at least one parametric op."""
-    exits = [t for t in ga.affine if ga.is_exit(t)]
+    exits = [t for t in ga.param_reach if ga.is_exit(t)]
     exits.sort(key=lambda t: ga.producer[t])
     regions = []
     nodes, affine, producer = ga.nodes, ga.affine, ga.producer
