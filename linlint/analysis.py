@@ -302,13 +302,7 @@ def analyze_graph(
                 raise LinlintError(f"tensor '{t}' is produced twice (by node {label}){where}")
             known.add(t)
             producer[t] = index
-        subs = (
-            _subgraphs(node)
-            if node.attribute
-            and op in GRAPH_OPS
-            or (domain not in DEFAULT_DOMAINS and node.attribute)
-            else ()
-        )
+        subs = _subgraphs(node) if op in GRAPH_OPS or domain not in DEFAULT_DOMAINS else ()
         for _, sub in subs:
             ga.outer_refs |= _free_names(sub)
 
