@@ -198,6 +198,15 @@ def _free_names(graph: GraphProto) -> set[str]:
     return free
 
 
+def _outer_defines(outer: GraphAnalysis | None, name: str) -> bool:
+    """Whether any enclosing scope (not only the nearest) defines ``name``."""
+    while outer is not None:
+        if name in outer.source or name in outer.static:
+            return True
+        outer = outer.outer
+    return False
+
+
 def default_opset(model: ModelProto) -> int:
     for imp in model.opset_import:
         if imp.domain in DEFAULT_DOMAINS:
@@ -279,7 +288,7 @@ def analyze_graph(
                 continue
             if t in outer_static:
                 static.add(t)
-            elif outer is not None and (t in outer.source or t in outer.static):
+            elif _outer_defines(outer, t):
                 source[t] = t
             elif t in {o for n in graph.node for o in n.output if o}:
                 raise LinlintError(
