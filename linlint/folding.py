@@ -194,11 +194,13 @@ def _fold_model(
         if original_path.is_dir():
             raise LinlintError("is a directory; fold takes one model file", str(model))
         base_dir = original_path.parent
-        original = load_model(original_path)
+        # Loaded here and verified against the file: no copy of the weights needed.
+        original = None
+        work = load_model(original_path)
     else:
         original = model
-    work = ModelProto()
-    work.CopyFrom(original)
+        work = ModelProto()
+        work.CopyFrom(original)
 
     def load_tensor(tensor):
         if base_dir is None:
