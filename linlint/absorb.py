@@ -100,12 +100,17 @@ def _ints(node, name: str, n: int, default: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if value else (default,) * n
 
 
-def conv_pads(node, kernel, strides, dilations, spatial) -> tuple[tuple, tuple]:
+def conv_pads(node, kernel, strides, dilations, spatial, static=True) -> tuple[tuple, tuple]:
     """Begin and end pads of a Conv/AveragePool, resolving auto_pad."""
     nd = len(kernel)
     auto = attr(node, "auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if auto in ("SAME_UPPER", "SAME_LOWER"):
+        if not static and any(s > 1 for s in strides):
+            raise NotFoldable(
+                f"{node.name or node.op_type} pads SAME with a stride: its pads depend on an "
+                "image size the model does not fix"
+            )
         pb, pe = [], []
         for n, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
             total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
@@ -181,7 +186,7 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
         )
     if not isinstance(f, ConvForm):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Gemm/MatMul")
-    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial)
+    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial, f.static)
     out = tuple(
         out_size(n, k, st, d, a, b)
         for n, k, st, d, a, b in zip(
@@ -342,8 +347,8 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
     if isinstance(f, DenseForm):
         width = f.dout
         ok = all(d == 1 for d in shape[:-1]) and (not shape or shape[-1] in (1, width))
-        if f.rank is not None and len(shape) > f.rank:
-            ok = False
+        if len(shape) > (f.rank if f.rank is not None else 1):
+            ok = False  # it would broadcast the result to a higher rank
     else:
         width = f.cout
         rank = len(f.kernel) + 2
@@ -490,7 +495,7 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     nd = len(kernel)
     strides = _ints(node, "strides", nd, 1)
     dilations = _ints(node, "dilations", nd, 1)
-    pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial)
+    pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial, f.static)
     if (any(pb) or any(pe)) and not int(attr(node, "count_include_pad", 0)):
         raise NotFoldable(f"{s.name} pads without count_include_pad: its divisor varies")
     if int(attr(node, "ceil_mode", 0)):
@@ -562,6 +567,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
             norm = {a % (f.rank if op == "Squeeze" else out_rank) for a in axes}
             last = f.rank - 1 if op == "Squeeze" else out_rank - 1
             keeps = bool(axes) and last not in norm
+            if not keeps:
+                raise NotFoldable(f"{s.name} moves the last axis")
             rank = out_rank
             if len(node.input) > 1 and node.input[1]:
                 extra = (tuple(axes),)
