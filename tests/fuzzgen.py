@@ -2,41 +2,57 @@
 
 ``modelgen`` draws models that are *full of* linear structure (conv chains,
 branch sets, dense chains); this module draws models where that structure
-is tangled with everything else an export contains, so that the engine's
-analysis is exercised on graphs it was not written against:
+is tangled with everything else an export contains, so that check and fold
+meet graphs they were not written against. A model is a chain of 2–9 steps
+from one input; each step is one op, a branch set, an If, or a "motif"
+(modelgen's conv chains, branch blocks and dense chains, grown on the current
+tensor, or MatMul → shape ops on any axis → MatMul):
 
-* linear: Conv (1-D/2-D/3-D, groups, dilations, pads, ``auto_pad``),
-  ConvTranspose, MatMul with a constant on the right, on the left, or batched,
-  Gemm (transA, transB, alpha, beta, C of every broadcastable shape, the
-  constant as A or as B), Einsum with a constant operand;
+* linear: Conv (1-D/2-D/3-D, groups, dilations, pads, ``auto_pad`` SAME/VALID
+  with strides), ConvTranspose, MatMul with a constant on the right, on the
+  left, batched or 1-D, Gemm (transA, transB, alpha, beta, C of every
+  broadcastable shape, the constant as A or as B), Einsum with a constant;
 * affine: BatchNormalization, Add/Sub/Mul/Div/Neg with constants of every
-  broadcastable shape, Pad (constant with any value, edge, reflect, crops),
-  AveragePool, GlobalAveragePool, ReduceMean/ReduceSum, Resize, Identity,
-  Dropout, LeakyRelu(alpha=1), Clip without bounds;
-* shape: Reshape (with 0 and -1 entries), Transpose, Flatten, Squeeze,
-  Unsqueeze, Slice (negative steps too), Split (parts concatenated back, in
-  order or not, or made graph outputs), Concat, Gather, Tile,
+  broadcastable shape (one of more rank than the tensor too), Pad (constant
+  with any value, edge, reflect, wrap, crops, an ``axes`` input), AveragePool
+  (pads, ``auto_pad``, dilations, count_include_pad), GlobalAveragePool,
+  ReduceMean/ReduceSum, Resize (``axes`` too), Identity, Dropout,
+  LeakyRelu(alpha=1), Clip without bounds, Sum/Mean/Concat of one tensor,
+  Cast to another float type and back;
+* shape: Reshape (0 and -1 entries, allowzero), Transpose, Flatten, Squeeze
+  (with or without axes), Unsqueeze, Slice (negative steps too), Split (parts
+  concatenated back in any order, or made graph outputs, or left unused;
+  ``num_outputs``), Concat, Gather (scalar indices too), Tile,
   DepthToSpace/SpaceToDepth;
 * branches and joins: 2–3 branches from one tensor joined by Add, Sub, Sum,
   Mean, Concat (linear), Mul, Max, or an unknown two-input op (nonlinear); a
-  second graph input joined in (different sources); intermediate tensors
-  that are also graph outputs;
+  second graph input joined in (different sources); If on a constant
+  condition whose branches read the outer tensor; intermediate tensors that
+  are also graph outputs;
 * nonlinear: Relu, Sigmoid, Tanh, LeakyRelu with a random alpha (1 included,
-  which is the identity), Clip with bounds, Elu, Softplus, Abs, MaxPool,
-  Softmax, LogSoftmax, LayerNormalization, InstanceNormalization,
-  decomposed GELU / Swish / HardSwish, Mul and MatMul of two non-constant
-  tensors, QuantizeLinear → DequantizeLinear;
+  which is the identity), Clip with bounds, Elu, Softplus, Abs, Gelu (opset
+  20+), Pow, a constant divided by the tensor, MaxPool, Softmax, LogSoftmax,
+  LayerNormalization, InstanceNormalization, decomposed GELU / Swish /
+  HardSwish, Mul and MatMul of two non-constant tensors, QuantizeLinear →
+  DequantizeLinear;
 * unknown: ops of the custom domain ``fuzz.custom`` (one and two inputs),
   runnable in onnxruntime because each ships as a model-local function with a
-  nonlinear body, and now and then ``com.microsoft`` Gelu.
+  nonlinear body, and ``com.microsoft`` Gelu.
 
-Every node gets a unique name, and ``FuzzGenerated.barriers`` maps the name of
-every node that is nonlinear *on its actual input* (a Relu on a tensor that is
-already non-negative is not; a LeakyRelu with alpha 1 is not) to its op type:
-no finding may name one of them. Models are float32 (now and then float16),
-opset 17, small (a tensor never grows much past ``MAX_ELEMS`` elements), valid
-for ``onnx.checker`` (full check) and runnable by onnxruntime on
-``Generated.feeds``.
+Around that: opsets 17, 18, 19 and 21 (each op in the forms its opset allows);
+float32 or float16; symbolic input dims (the feeds keep the drawn sizes);
+constants as initializers (raw or typed fields) or Constant nodes (``value``,
+``value_ints``, ``value_float(s)``), sometimes shared; value_info for every
+tensor or none; now and then no node names at all. Three mixes weight the
+families: everything, linear families only (long affine regions through shape
+ops and joins), or barrier-heavy.
+
+``FuzzGenerated.barriers`` maps every node that is nonlinear *on its actual
+input* to its op type (a Relu on a tensor that is already non-negative is
+not; a LeakyRelu with alpha 1 is not; If counts as one): no finding may name
+one of them. Unnamed models key them ``#index``. Models are small (a tensor
+never grows much past ``MAX_ELEMS`` elements), valid for ``onnx.checker``
+(full check) and runnable by onnxruntime on ``Generated.feeds``.
 
 ``fuzz_models()`` is the strategy; ``run_properties(gen, allow_growth)`` runs
 every property on one model and returns an ``Outcome`` (used by
@@ -1202,6 +1218,10 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
     if depth >= 1:
         return None
     shape = b.shapes[t]
+    if any(n.op_type == "Cast" and t in n.output for n in b.nodes):
+        # onnxruntime 1.2x (without graph optimizations) loses a Cast's output that only
+        # If branches read ("Missing Input"); an Identity in between keeps it.
+        t = b.op("Identity", [t], shape)
     cond = b.const(np.array(draw(st.booleans())), "cond", dtype=np.bool_)
     graphs = []
     for branch in ("then", "else"):
@@ -1280,44 +1300,38 @@ def op_motif(draw, b: FuzzBuilder, t: str, preserve: bool):
 
 # ---- the step and the strategy -------------------------------------------------------------------
 
+#: The ops of each family, with how often each is drawn.
 OPS = {
-    "linear": [op_conv] * 3
-    + [op_matmul] * 3
-    + [op_gemm] * 2
-    + [op_conv_auto_pad, op_conv_transpose, op_einsum],
-    "affine": [op_batchnorm, op_arith, op_arith, op_identity_like, op_pad, op_avgpool, op_reduce]
-    + [op_resize, op_single_join, op_cast_round_trip],
-    "shape": [op_reshape, op_transpose, op_flatten, op_squeeze, op_slice, op_split]
-    + [op_concat_self, op_gather, op_tile, op_depth_space],
-    "nonlinear": [op_activation, op_activation, op_softmax, op_layernorm, op_maxpool]
-    + [op_decomposed, op_dynamic_product, op_qdq, op_instancenorm, op_elementwise_nonlinear],
-    "unknown": [op_custom],
-    "motif": [op_motif],
+    "linear": {op_conv: 3, op_matmul: 3, op_gemm: 2, op_conv_auto_pad: 1, op_conv_transpose: 1}
+    | {op_einsum: 1},
+    "affine": {op_batchnorm: 1, op_arith: 2, op_identity_like: 1, op_pad: 1, op_avgpool: 1}
+    | {op_reduce: 1, op_resize: 1, op_single_join: 1, op_cast_round_trip: 1},
+    "shape": {op_reshape: 1, op_transpose: 1, op_flatten: 1, op_squeeze: 1, op_slice: 1}
+    | {op_split: 1, op_concat_self: 1, op_gather: 1, op_tile: 1, op_depth_space: 1},
+    "nonlinear": {op_activation: 2, op_softmax: 1, op_layernorm: 1, op_maxpool: 1}
+    | {op_decomposed: 1, op_dynamic_product: 1, op_qdq: 1, op_instancenorm: 1}
+    | {op_elementwise_nonlinear: 1},
+    "unknown": {op_custom: 1},
+    "motif": {op_motif: 1},
 }
 #: How often each family is drawn, per kind of model: "mixed" has everything; "linear" has
 #: no barriers, so that long affine regions run through shape ops and joins; "barriers" has
-#: many nonlinear and unknown ops among the linear ones.
+#: many nonlinear and unknown ops among the linear ones. Branch sets come on top (depth < 2).
 MIXES = {
-    "mixed": ["linear"] * 4
-    + ["affine"] * 3
-    + ["shape"] * 2
-    + ["nonlinear"] * 2
-    + ["unknown"]
-    + ["motif"] * 3,
-    "linear": ["linear"] * 4 + ["affine"] * 3 + ["shape"] * 3 + ["motif"] * 2,
-    "barriers": ["linear"] * 3
-    + ["affine"]
-    + ["shape"]
-    + ["nonlinear"] * 3
-    + ["unknown"] * 2
-    + ["motif"],
+    "mixed": {"linear": 4, "affine": 3, "shape": 2, "nonlinear": 2, "unknown": 1, "motif": 3},
+    "linear": {"linear": 4, "affine": 3, "shape": 3, "motif": 2},
+    "barriers": {"linear": 3, "affine": 1, "shape": 1, "nonlinear": 3, "unknown": 2, "motif": 1},
 }
+
+
+def _weighted(weights: dict) -> list:
+    return [k for k, n in weights.items() for _ in range(n)]
 
 
 def step(draw, b: FuzzBuilder, t: str, preserve: bool = False, depth: int = 0) -> str:
     """One op (or a branch set) on ``t``; with ``preserve``, the output has t's shape."""
     for _ in range(4):
-        cat = draw(st.sampled_from(MIXES[b.mix] + ["branch"] * (2 if depth < 2 else 0)))
+        cat = draw(st.sampled_from(_weighted(MIXES[b.mix]) + ["branch"] * (2 if depth < 2 else 0)))
         if cat == "branch":
             out = op_branch(draw, b, t, preserve, depth)
         elif cat == "linear" and rare(draw, 30) and depth == 0:
@@ -1325,7 +1339,7 @@ def step(draw, b: FuzzBuilder, t: str, preserve: bool = False, depth: int = 0) -
         elif cat == "shape" and rare(draw, 12) and depth == 0:
             out = op_if(draw, b, t, preserve, depth)
         else:
-            out = draw(st.sampled_from(OPS[cat]))(draw, b, t, preserve)
+            out = draw(st.sampled_from(_weighted(OPS[cat])))(draw, b, t, preserve)
         if out is not None and numel(b.shapes[out]) <= 2 * MAX_ELEMS and b.shapes[out]:
             return out
         if out is not None:
@@ -1356,7 +1370,7 @@ def _input(draw, b: FuzzBuilder) -> str:
 
 @st.composite
 def fuzz_models(draw) -> FuzzGenerated:
-    """A random model: a chain of 1–MAX_STEPS steps, each an op of any family or a branch set."""
+    """A random model: a chain of 2–MAX_STEPS steps, each an op of any family or a branch set."""
     constants = draw(st.sampled_from(["initializers", "initializers", "nodes", "mixed"]))
     share = rare(draw, 10)
     float16 = rare(draw, 10)

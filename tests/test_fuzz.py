@@ -274,6 +274,32 @@ def test_a_constant_that_raises_the_rank_is_not_folded_into_a_matmul_of_unknown_
     assert not outcome.failures, _describe(gen, outcome)
 
 
+def test_a_constant_that_raises_the_rank_before_a_conv_is_not_folded_into_it():
+    """x[2, 3] → Mul by c[1, 2, 1] → Conv1d → Conv1d: the Mul makes x a [1, 2, 3] tensor.
+
+    The folded Conv was applied to the rank-2 input itself (shapes all known): onnx and
+    onnxruntime reject it ("Input tensor must have at least 3 dimensions").
+    """
+    rng = np.random.default_rng(0)
+    gen = _model(
+        [
+            helper.make_node("Mul", ["x", "c"], ["h"], name="scale"),
+            helper.make_node("Conv", ["h", "w1"], ["z"], name="conv1"),
+            helper.make_node("Conv", ["z", "w2"], ["y"], name="conv2"),
+        ],
+        {
+            "c": rng.uniform(0.5, 1.5, (1, 2, 1)).astype(np.float32),
+            "w1": rng.standard_normal((2, 2, 1)).astype(np.float32),
+            "w2": rng.standard_normal((2, 2, 1)).astype(np.float32),
+        },
+        (2, 3),
+        (1, 2, 3),
+        (2, 3),
+    )
+    outcome = run_properties(gen, allow_growth=False)
+    assert not outcome.failures, _describe(gen, outcome)
+
+
 # ---- the campaign script cannot rot --------------------------------------------------------------
 
 
