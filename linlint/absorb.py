@@ -352,6 +352,12 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
     else:
         width = f.cout
         rank = len(f.kernel) + 2
+        if not f.has_param:  # still the source itself: the constant must not raise its rank
+            source = ev.source_shape(infer=False)
+            if source is None or len(shape) > len(source):
+                raise NotFoldable(
+                    f"the constant of {what} may broadcast its input to a higher rank"
+                )
         padded = (1,) * (rank - len(shape)) + tuple(shape)
         ok = (
             len(shape) <= rank
