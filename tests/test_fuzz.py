@@ -300,6 +300,32 @@ def test_a_constant_that_raises_the_rank_before_a_conv_is_not_folded_into_it():
     assert not outcome.failures, _describe(gen, outcome)
 
 
+def test_a_reshape_of_a_symbolic_width_before_the_first_matmul_is_not_folded_through():
+    """x[N, K] → Reshape [0, 7, 1] → MatMul 1→2 → MatMul 2→1, fed x[6, 7].
+
+    The Reshape splits the last axis (7 → 7 × 1); with K symbolic it was taken for one that
+    keeps it, and the folded MatMul was moved before it: a dimension mismatch at run time.
+    """
+    rng = np.random.default_rng(0)
+    gen = _model(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+            helper.make_node("MatMul", ["r", "w1"], ["h"], name="mm1"),
+            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
+        ],
+        {
+            "shape": np.array([0, 7, 1], dtype=np.int64),
+            "w1": rng.standard_normal((1, 2)).astype(np.float32),
+            "w2": rng.standard_normal((2, 1)).astype(np.float32),
+        },
+        ("N", "K"),
+        ("N", 7, 1),
+        (6, 7),
+    )
+    outcome = run_properties(gen, allow_growth=False)
+    assert not outcome.failures, _describe(gen, outcome)
+
+
 # ---- the campaign script cannot rot --------------------------------------------------------------
 
 
