@@ -531,7 +531,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if isinstance(f, Pending):
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])
-        if in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
+        fixed = ev.shapes.static  # symbolic dims count as 1: they prove nothing here
+        if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
             return Pending(f.ops + [s])
         raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
     if not isinstance(f, DenseForm):
