@@ -18,6 +18,12 @@ only, no example database). Each failure is saved to ``--out`` as
 ``<case>.json`` (what ``--replay`` needs) and ``<case>.txt`` (a one-line
 description, then the details). Progress goes to stderr on a terminal only;
 the summary goes to stdout. Exit status 1 when any property failed.
+
+The models run in a worker process that reports each outcome as one JSON
+line. When a native extension (onnx, onnxruntime) aborts the worker, the model
+it was on (written to ``--out`` before every run) becomes a ``crash``
+reproducer, and a new worker draws the same sequence again and goes on from
+the next model.
 """
 
 from __future__ import annotations
@@ -25,9 +31,12 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import re
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,6 +46,131 @@ sys.path.insert(0, str(ROOT / "tests"))
 DEFAULT_OUT = ROOT / "bench" / "out" / "fuzz"
 TIMEOUT_S = 120  # one model's check + fold + verification; more is a hang worth reporting
 MAX_SAVED = 100  # reproducers written per campaign (every failure is still counted)
+INFLIGHT = ".inflight"  # the model a worker is on, under --out, until its outcome is reported
+
+
+# ---- the worker: draws the models, runs the properties, reports one JSON line per model --------
+
+
+def _save(out: Path, stem: str, gen, allow_growth: bool, failures, seed: int, index: int) -> Path:
+    """The model, its inputs, what --replay needs, and a description: ``<stem>.*`` in ``out``."""
+    import numpy as np
+    import onnx
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{stem}.onnx"
+    onnx.save(gen.model, path)
+    np.savez(out / f"{stem}.npz", **gen.feeds)
+    meta = {
+        "allow_growth": allow_growth,
+        "barriers": gen.barriers,
+        "op_types": gen.op_types,
+        "unnamed": gen.unnamed,
+        "sketch": gen.sketch,
+        "failures": failures,
+        "seed": seed,
+        "case": index,
+    }
+    (out / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    if failures:
+        _describe(path, meta)
+    return path
+
+
+def _describe(path: Path, meta: dict) -> str:
+    """Write ``<case>.txt``: a one-line description, then the details; return the line."""
+    kind, message = meta["failures"][0]
+    first = message.strip().splitlines()[-1] if message.strip() else ""
+    line = f"{kind}: {first}"
+    details = [
+        line,
+        "",
+        f"replay: python bench/fuzz.py --replay {path}",
+        f"campaign: --seed {meta['seed']}, case {meta['case']}, "
+        f"allow_growth={meta['allow_growth']}",
+        "",
+        *(f"[{k}] {m.strip()}" for k, m in meta["failures"]),
+        "",
+        "model sketch:",
+        *(f"  {s}" for s in meta["sketch"]),
+        "",
+        f"nonlinear nodes: {meta['barriers']}",
+    ]
+    path.with_suffix(".txt").write_text("\n".join(details) + "\n", encoding="utf-8")
+    return line
+
+
+def _timeout(signum, frame):
+    raise TimeoutError(f"one model took more than {TIMEOUT_S} s")
+
+
+def worker(examples: int, seed: int, out: Path, wide: bool, start: int, saved: int) -> int:
+    """Draw the campaign's models; run the properties on those from ``start`` on."""
+    import modelgen
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    if wide:  # more kernel/stride/dilation alignments and near-misses in modelgen's pieces
+        modelgen.MAX_KERNEL, modelgen.MAX_STRIDE, modelgen.MAX_DILATION = 5, 3, 3
+        modelgen.RARE_OF = 6
+    from fuzzgen import Outcome, fuzz_models, run_properties
+
+    signal.signal(signal.SIGALRM, _timeout)
+    index = 0
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @given(gen=fuzz_models(), allow_growth=st.booleans())
+    def one(gen, allow_growth):
+        nonlocal index, saved
+        i, index = index, index + 1
+        if i < start:
+            return
+        _save(out, INFLIGHT, gen, allow_growth, [], seed, i)  # what a crash leaves behind
+        signal.alarm(TIMEOUT_S)
+        try:
+            outcome = run_properties(gen, allow_growth)
+        except TimeoutError as e:
+            outcome = Outcome()
+            outcome.fail("timeout", str(e))
+        finally:
+            signal.alarm(0)
+        report = {
+            "index": i,
+            "checked": outcome.checked,
+            "findings": outcome.findings,
+            "codes": list(outcome.codes),
+            "folded": outcome.folded,
+            "folded_something": outcome.folded_something,
+            "verified": outcome.verified,
+            "linlint_verify_ok": outcome.linlint_verify_ok,
+            "failures": outcome.failures,
+        }
+        if outcome.failures and saved < MAX_SAVED:
+            slug = re.sub(r"[^a-z0-9]+", "-", outcome.failures[0][0].lower()).strip("-")
+            path = _save(
+                out, f"seed{seed}_case{i:05d}_{slug}", gen, allow_growth, outcome.failures, seed, i
+            )
+            report["reproducer"] = str(path)
+            saved += 1
+        sys.stdout.write(json.dumps(report) + "\n")
+        sys.stdout.flush()
+
+    one()
+    for f in out.glob(f"{INFLIGHT}.*"):
+        f.unlink()
+    return 0
+
+
+# ---- the campaign: runs workers, counts, restarts after a crash, prints the summary ------------
 
 
 class Campaign:
@@ -47,25 +181,27 @@ class Campaign:
         self.counts = collections.Counter()
         self.codes = collections.Counter()
         self.failures: collections.Counter[str] = collections.Counter()
-        self.saved: list[tuple[Path, str]] = []
+        self.saved: list[tuple[str, str]] = []
         self.start = time.perf_counter()
 
-    def record(self, index: int, gen, allow_growth: bool, outcome) -> None:
+    def record(self, report: dict) -> None:
         c = self.counts
         c["generated"] += 1
-        c["checked"] += outcome.checked
-        c["with findings"] += outcome.findings > 0
-        c["folded"] += outcome.folded
-        c["folded something"] += outcome.folded_something
-        c["verified"] += outcome.verified
-        c["linlint.verify agreed"] += outcome.linlint_verify_ok is True
-        self.codes.update(outcome.codes)
-        if outcome.failures:
+        c["checked"] += report["checked"]
+        c["with findings"] += report["findings"] > 0
+        c["folded"] += report["folded"]
+        c["folded something"] += report["folded_something"]
+        c["verified"] += report["verified"]
+        c["linlint.verify agreed"] += report["linlint_verify_ok"] is True
+        self.codes.update(report["codes"])
+        if report["failures"]:
             c["failed"] += 1
-            for kind, _ in outcome.failures:
+            for kind, _ in report["failures"]:
                 self.failures[kind] += 1
-            if len(self.saved) < MAX_SAVED:
-                self.save(index, gen, allow_growth, outcome)
+            if "reproducer" in report:
+                kind, message = report["failures"][0]
+                first = message.strip().splitlines()[-1] if message.strip() else ""
+                self.saved.append((report["reproducer"], f"{kind}: {first}"))
         if self.progress:
             elapsed = time.perf_counter() - self.start
             sys.stderr.write(
@@ -74,43 +210,31 @@ class Campaign:
             )
             sys.stderr.flush()
 
-    def save(self, index: int, gen, allow_growth: bool, outcome) -> None:
-        import numpy as np
-        import onnx
-
-        kind, message = outcome.failures[0]
-        slug = re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")
-        stem = f"seed{self.seed}_case{index:05d}_{slug}"
-        self.out.mkdir(parents=True, exist_ok=True)
-        path = self.out / f"{stem}.onnx"
-        onnx.save(gen.model, path)
-        np.savez(self.out / f"{stem}.npz", **gen.feeds)
-        first = message.strip().splitlines()[-1] if message.strip() else ""
-        line = f"{kind}: {first}"
-        details = [
-            line,
-            "",
-            f"replay: python bench/fuzz.py --replay {path}",
-            f"campaign: --seed {self.seed}, case {index}, allow_growth={allow_growth}",
-            "",
-            *(f"[{k}] {m.strip()}" for k, m in outcome.failures),
-            "",
-            "model sketch:",
-            *(f"  {s}" for s in gen.sketch),
-            "",
-            f"nonlinear nodes: {gen.barriers}",
-        ]
-        (self.out / f"{stem}.txt").write_text("\n".join(details) + "\n", encoding="utf-8")
-        meta = {
-            "allow_growth": allow_growth,
-            "barriers": gen.barriers,
-            "op_types": gen.op_types,
-            "unnamed": gen.unnamed,
-            "sketch": gen.sketch,
-            "failures": outcome.failures,
+    def crashed(self, index: int, why: str) -> None:
+        """The worker died on model ``index``: keep the model it was on as a reproducer."""
+        report = {
+            "index": index,
+            "checked": False,
+            "findings": 0,
+            "codes": [],
+            "folded": False,
+            "folded_something": False,
+            "verified": False,
+            "linlint_verify_ok": None,
+            "failures": [("crash", why)],
         }
-        (self.out / f"{stem}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        self.saved.append((path, line))
+        inflight = self.out / f"{INFLIGHT}.json"
+        if inflight.exists():
+            stem = f"seed{self.seed}_case{index:05d}_crash"
+            for f in self.out.glob(f"{INFLIGHT}.*"):
+                f.replace(self.out / f"{stem}{f.suffix}")
+            path = self.out / f"{stem}.onnx"
+            meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            meta["failures"] = report["failures"]
+            path.with_suffix(".json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+            _describe(path, meta)
+            report["reproducer"] = str(path)
+        self.record(report)
 
     def summary(self, wide: bool) -> str:
         c = self.counts
@@ -142,47 +266,37 @@ class Campaign:
         return "\n".join(lines)
 
 
-def _timeout(signum, frame):
-    raise TimeoutError(f"one model took more than {TIMEOUT_S} s")
-
-
 def campaign(examples: int, seed: int, out: Path, wide: bool) -> int:
-    import modelgen
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hypothesis_seed
-    from hypothesis import strategies as st
-
-    if wide:  # more kernel/stride/dilation alignments and near-misses in modelgen's pieces
-        modelgen.MAX_KERNEL, modelgen.MAX_STRIDE, modelgen.MAX_DILATION = 5, 3, 3
-        modelgen.RARE_OF = 6
-    from fuzzgen import Outcome, fuzz_models, run_properties
-
     run = Campaign(examples, seed, out, progress=sys.stderr.isatty())
-    signal.signal(signal.SIGALRM, _timeout)
-
-    @hypothesis_seed(seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(gen=fuzz_models(), allow_growth=st.booleans())
-    def one(gen, allow_growth):
-        index = run.counts["generated"]
-        signal.alarm(TIMEOUT_S)
-        try:
-            outcome = run_properties(gen, allow_growth)
-        except TimeoutError as e:
-            outcome = Outcome()
-            outcome.fail("timeout", str(e))
-        finally:
-            signal.alarm(0)
-        run.record(index, gen, allow_growth, outcome)
-
-    one()
+    out.mkdir(parents=True, exist_ok=True)
+    start = 0
+    while start < examples:
+        command = [sys.executable, __file__, "--worker", "--examples", str(examples)]
+        command += ["--seed", str(seed), "--out", str(out), "--start", str(start)]
+        command += ["--saved", str(len(run.saved))] + (["--wide"] if wide else [])
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        last = start - 1
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
+            child = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=err, text=True, env=env
+            )
+            for line in child.stdout:
+                if line.startswith("{"):
+                    report = json.loads(line)
+                    last = report["index"]
+                    run.record(report)
+            child.wait()
+            err.seek(0)
+            stderr = [s for s in err.read().splitlines() if s.strip()]
+        if child.returncode == 0 and last >= examples - 1:
+            break
+        if child.returncode == 0:  # hypothesis drew fewer models than asked (it never has)
+            break
+        why = f"the worker died (exit status {child.returncode})"
+        if stderr:
+            why += f": {stderr[-1][:300]}"
+        run.crashed(last + 1, why)
+        start = last + 2
     if run.progress:
         sys.stderr.write("\n")
     print(run.summary(wide))
@@ -217,11 +331,16 @@ def main(argv: list[str] | None = None) -> int:
         "--wide", action="store_true", help="larger kernels/strides/dilations, more near-misses"
     )
     parser.add_argument("--replay", type=Path, help="re-run the properties on a saved .onnx")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--saved", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.replay:
         return replay(args.replay)
     if args.examples < 1:
         parser.error("--examples must be at least 1")
+    if args.worker:
+        return worker(args.examples, args.seed, args.out, args.wide, args.start, args.saved)
     return campaign(args.examples, args.seed, args.out, args.wide)
 
 

@@ -326,6 +326,43 @@ def test_a_reshape_of_a_symbolic_width_before_the_first_matmul_is_not_folded_thr
     assert not outcome.failures, _describe(gen, outcome)
 
 
+def test_fold_does_not_abort_when_a_symbolic_size_filled_with_one_is_below_a_kernel(tmp_path):
+    """x[1, 2, H, W] → AveragePool k[3, 1] → Slice → Conv 1x1 → Conv 1x1: a valid model.
+
+    fold's cost totals set H to 1 and ran onnx shape inference: the pool's output dim is
+    -1 there, and onnx's Slice inference aborts the whole process (a C++ assertion). Run in
+    a child process, so that the abort fails this test instead of killing pytest.
+    """
+    rng = np.random.default_rng(0)
+    gen = _model(
+        [
+            helper.make_node("AveragePool", ["x"], ["p"], name="pool", kernel_shape=[3, 1]),
+            helper.make_node("Slice", ["p", "starts", "ends", "axes"], ["s"], name="slice"),
+            helper.make_node("Conv", ["s", "w1"], ["h"], name="conv1"),
+            helper.make_node("Conv", ["h", "w2"], ["y"], name="conv2"),
+        ],
+        {
+            "starts": np.array([0], dtype=np.int64),
+            "ends": np.array([2**62], dtype=np.int64),
+            "axes": np.array([2], dtype=np.int64),
+            "w1": rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
+            "w2": rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
+        },
+        (1, 2, "H", "W"),
+        (1, 2, "H2", "W"),
+        (1, 2, 5, 4),
+    )
+    path = tmp_path / "model.onnx"
+    onnx.save(gen.model, path)
+    np.savez(tmp_path / "model.npz", **gen.feeds)
+    (tmp_path / "model.json").write_text(
+        '{"sketch": [], "barriers": {}, "op_types": {}, "unnamed": false, "allow_growth": false}'
+    )
+    replay = [sys.executable, str(ROOT / "bench" / "fuzz.py"), "--replay", str(path)]
+    result = subprocess.run(replay, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, (result.returncode, result.stdout[-2000:], result.stderr[-2000:])
+
+
 # ---- the campaign script cannot rot --------------------------------------------------------------
 
 
