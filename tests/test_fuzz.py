@@ -326,6 +326,33 @@ def test_a_reshape_of_a_symbolic_width_before_the_first_matmul_is_not_folded_thr
     assert not outcome.failures, _describe(gen, outcome)
 
 
+def test_a_flatten_of_every_axis_after_a_width_one_matmul_is_not_folded_through():
+    """x[N, 6] → MatMul 6→4 → MatMul 4→1 → Flatten(axis=2) → MatMul 1→3, fed x[2, 6].
+
+    Flatten with axis = rank moves the width into the rows; with the width 1 and N symbolic
+    it was re-applied after the folded MatMul: [6, 1] instead of [2, 3].
+    """
+    rng = np.random.default_rng(0)
+    gen = _model(
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm1"),
+            helper.make_node("MatMul", ["a", "w2"], ["h"], name="mm2"),
+            helper.make_node("Flatten", ["h"], ["f"], name="flatten", axis=2),
+            helper.make_node("MatMul", ["f", "w3"], ["y"], name="mm3"),
+        ],
+        {
+            "w1": rng.standard_normal((6, 4)).astype(np.float32),
+            "w2": rng.standard_normal((4, 1)).astype(np.float32),
+            "w3": rng.standard_normal((1, 3)).astype(np.float32),
+        },
+        ("N", 6),
+        ("N", 3),
+        (2, 6),
+    )
+    outcome = run_properties(gen, allow_growth=False)
+    assert not outcome.failures, _describe(gen, outcome)
+
+
 def test_fold_does_not_abort_when_a_symbolic_size_filled_with_one_is_below_a_kernel(tmp_path):
     """x[1, 2, H, W] → AveragePool k[3, 1] → Slice → Conv 1x1 → Conv 1x1: a valid model.
 
