@@ -46,7 +46,7 @@ class Evaluator:
         value = self.ga.const_value(name)
         if value is not None:
             return tuple(value.shape)
-        return self.shapes.shape(name)
+        return self.shapes.local(self.ga, name)
 
     def small(self, name: str) -> np.ndarray | None:
         """A small constant's value (pads, axes, slopes), read even when checking."""
@@ -71,7 +71,7 @@ class Evaluator:
         v = self.small(name)
         return v is None or bool(np.any(v != 0))
 
-    def source_shape(self, infer: bool = True) -> tuple[int, ...] | None:
+    def source_shape(self, infer: bool = False) -> tuple[int, ...] | None:
         """The source's shape: declared, or derived locally, or (``infer``) by inference."""
         if not self.source:
             return None
@@ -130,7 +130,7 @@ def materialize(
     """Turn waiting ops into a concrete form of ``family`` over ``channels``."""
     if family is None or channels is None:
         raise NotFoldable("the region has no parametric op to carry its normal form")
-    shape = ev.source_shape(infer=family == "conv")
+    shape = ev.source_shape(infer=False)
     if family == "conv":
         spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)
@@ -221,7 +221,7 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"the weight shape of {s.name} is unknown")
     groups = int(attr(node, "group", 1))
     nd = len(w_shape) - 2
-    shape = ev.source_shape()
+    shape = ev.source_shape(infer=False)
     spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
     strides = _ints(node, "strides", nd, 1)
     dilations = _ints(node, "dilations", nd, 1)
@@ -239,7 +239,7 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
         )
         for a in range(nd)
     )
-    out_shape = ev.shapes.shape(node.output[0]) if attr(node, "output_shape") else None
+    out_shape = ev.shapes.local(ev.ga, node.output[0]) if attr(node, "output_shape") else None
     if out_shape and len(out_shape) == nd + 2:
         out_spatial = tuple(out_shape[2:])
     bias = node.input[2] if len(node.input) > 2 else ""
@@ -582,6 +582,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if op == "Squeeze" and not _axes(ev, node):
         raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
     if not keeps:
+        if not ev.shapes.static:  # symbolic dims count as 1: they prove nothing here
+            raise NotFoldable(f"{s.name} may change the last axis")
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
