@@ -76,7 +76,6 @@ def _install(phases: common.Phases) -> None:
         phases.wrap(owner, "replace_nodes", "emit + rewrite")
         phases.wrap(owner, "prune", "emit + rewrite")
     phases.wrap(ShapeOracle, "__init__", "shapes")
-    phases.wrap(ShapeOracle, "_infer", "shapes")
     if verification is not None:
         phases.wrap(verification, "verify", "verification: inputs + compare")
         phases.wrap(verification, "_prepare", "verification: prepare models")

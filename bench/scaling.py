@@ -50,7 +50,6 @@ def _install_phases():
     phases.wrap(loader, "validate_external_data", "external-data checks")
     phases.wrap(checker, "analyze_model", "analysis sweep")
     phases.wrap(ShapeOracle, "__init__", "declared shapes")
-    phases.wrap(ShapeOracle, "_infer", "shape inference")
     phases.wrap(checker, "find_regions", "regions")
     phases.wrap(checker, "could_fire", "regions")
     phases.wrap(checker, "evaluate", "region evaluation")
@@ -64,7 +63,6 @@ PHASE_ORDER = (
     "external-data checks",
     "analysis sweep",
     "declared shapes",
-    "shape inference",
     "regions",
     "region evaluation",
     "rules",

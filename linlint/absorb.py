@@ -71,14 +71,9 @@ class Evaluator:
         v = self.small(name)
         return v is None or bool(np.any(v != 0))
 
-    def source_shape(self, infer: bool = False) -> tuple[int, ...] | None:
-        """The source's shape: declared, or derived locally, or (``infer``) by inference."""
-        if not self.source:
-            return None
-        found = self.shapes.local(self.ga, self.source)
-        if found is None and infer:
-            found = self.shapes.shape(self.source)
-        return found
+    def source_shape(self) -> tuple[int, ...] | None:
+        """The source's shape: declared, or derived locally."""
+        return self.shapes.local(self.ga, self.source) if self.source else None
 
     def fallback_cost(self, s: NodeState) -> tuple[int, int]:
         node = s.node
@@ -130,7 +125,7 @@ def materialize(
     """Turn waiting ops into a concrete form of ``family`` over ``channels``."""
     if family is None or channels is None:
         raise NotFoldable("the region has no parametric op to carry its normal form")
-    shape = ev.source_shape(infer=False)
+    shape = ev.source_shape()
     if family == "conv":
         spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)
@@ -221,7 +216,7 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"the weight shape of {s.name} is unknown")
     groups = int(attr(node, "group", 1))
     nd = len(w_shape) - 2
-    shape = ev.source_shape(infer=False)
+    shape = ev.source_shape()
     spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
     strides = _ints(node, "strides", nd, 1)
     dilations = _ints(node, "dilations", nd, 1)
@@ -353,7 +348,7 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
         width = f.cout
         rank = len(f.kernel) + 2
         if not f.has_param:  # still the source itself: the constant must not raise its rank
-            source = ev.source_shape(infer=False)
+            source = ev.source_shape()
             if source is None or len(shape) > len(source):
                 raise NotFoldable(
                     f"the constant of {what} may broadcast its input to a higher rank"

@@ -166,10 +166,6 @@ def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarra
         return None
 
 
-def display_name(node: NodeProto, index: int) -> str:
-    return node.name or f"#{index}"
-
-
 def _subgraphs(node: NodeProto) -> list[tuple[str, GraphProto]]:
     found = []
     for a in node.attribute:

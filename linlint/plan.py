@@ -9,11 +9,8 @@ reports exactness and the cost before and after folding. With
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
-
-import numpy as np
 
 from linlint.absorb import ABSORBERS, NOOP_OPS, Evaluator, materialize
 from linlint.analysis import GraphAnalysis
@@ -264,7 +261,7 @@ def evaluate(
 
 
 def _remember_shape(ev: Evaluator, output: str, form) -> None:
-    source = ev.source_shape(infer=False)
+    source = ev.source_shape()
     if not source:
         return
     if isinstance(form, ConvForm):
@@ -273,8 +270,4 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
         ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,))
 
 
-def prod(values) -> int:
-    return math.prod(int(v) for v in values)
-
-
-__all__ = ["RawRegion", "evaluate", "find_regions", "dense_uses_gemm", "emitted_nodes", "np"]
+__all__ = ["RawRegion", "evaluate", "find_regions", "dense_uses_gemm", "emitted_nodes"]

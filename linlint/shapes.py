@@ -1,8 +1,11 @@
-"""Tensor shapes, found lazily: declared types first, onnx shape inference only if needed.
+"""Tensor shapes, found lazily: declared types first, then a local walk back through the
+producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …).
 
 Shapes matter only where a finding needs spatial sizes or row counts, so
 nothing here runs until a region asks. Symbolic dims take their value from
-``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1.
+``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1. onnx's
+global shape inference is never run: on defaulted symbolic sizes it can abort
+the process, and it would cost more than the whole analysis.
 """
 
 from __future__ import annotations
@@ -10,11 +13,9 @@ from __future__ import annotations
 import math
 
 import onnx
-from onnx import ModelProto, TensorProto, ValueInfoProto
+from onnx import ModelProto, ValueInfoProto
 
 Shape = tuple[int, ...]
-
-_KEEP_INLINE = 4096  # elements: small constants stay so inference can read Reshape targets
 
 
 def _dims(vi: ValueInfoProto) -> Shape | None:
@@ -30,27 +31,19 @@ def _concrete(vi: ValueInfoProto) -> bool:
     return all(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
 
 
-def _numel(t: TensorProto) -> int:
-    n = 1
-    for d in t.dims:
-        n *= d
-    return n
-
-
 class ShapeOracle:
-    """Answers ``shape(name)`` for any tensor of the model, inferring at most once."""
+    """Answers ``local(ga, name)`` for the tensors of one model, remembering what it found."""
 
     def __init__(self, model: ModelProto, input_shapes: dict[str, Shape] | None = None) -> None:
         self.model = model
         self.input_shapes = dict(input_shapes or {})
         self._known: dict[str, Shape] = {}
-        self._inferred = False
         self._missing: set[str] = set()  # names ``local`` could not resolve
-        self._collect(model.graph, declared_only=True)
+        self._collect(model.graph)
         #: Whether every graph input has fixed dims (then all shapes are the model's own).
         self.static = all(_declared_static(vi, self.input_shapes) for vi in model.graph.input)
 
-    def _collect(self, graph: onnx.GraphProto, declared_only: bool) -> None:
+    def _collect(self, graph: onnx.GraphProto) -> None:
         inputs = {vi.name for vi in graph.input}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             if vi.name in self.input_shapes:
@@ -66,26 +59,13 @@ class ShapeOracle:
                 continue
             for a in node.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
-                    self._collect(a.g, declared_only)
+                    self._collect(a.g)
                 elif a.type == onnx.AttributeProto.GRAPHS:
                     for g in a.graphs:
-                        self._collect(g, declared_only)
-
-    def shape(self, name: str) -> Shape | None:
-        if name in self._known:
-            return self._known[name]
-        if not self._inferred:
-            self._infer()
-        return self._known.get(name)
-
-    def infer_all(self) -> ShapeOracle:
-        """Run onnx shape inference now (fold and cost totals want every shape)."""
-        if not self._inferred:
-            self._infer()
-        return self
+                        self._collect(g)
 
     def declared(self, name: str) -> Shape | None:
-        """A shape known without running inference (declared, or remembered)."""
+        """A shape known without walking (declared, or remembered)."""
         return self._known.get(name)
 
     def remember(self, name: str, shape: Shape) -> None:
@@ -119,31 +99,6 @@ class ShapeOracle:
         else:
             self._missing.add(name)
         return found
-
-    def _infer(self) -> None:
-        self._inferred = True
-        light = ModelProto()
-        light.CopyFrom(self.model) if _small(self.model) else _copy_without_weights(
-            self.model, light
-        )
-        for vi in light.graph.input:
-            fixed = self.input_shapes.get(vi.name)
-            tt = vi.type.tensor_type
-            if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
-                continue
-            for k, d in enumerate(tt.shape.dim):
-                value = (
-                    fixed[k]
-                    if fixed and k < len(fixed)
-                    else (d.dim_value if d.HasField("dim_value") else 1)
-                )
-                d.Clear()
-                d.dim_value = int(value)
-        try:
-            inferred = onnx.shape_inference.infer_shapes(light, strict_mode=False, data_prop=True)
-        except Exception:  # noqa: BLE001 - shapes are an aid; without them costs use defaults
-            return
-        self._collect(inferred.graph, declared_only=False)
 
 
 SAME_SHAPE = frozenset(
@@ -319,29 +274,3 @@ def _declared_static(vi: ValueInfoProto, overrides: dict) -> bool:
     tt = vi.type.tensor_type
     fixed = all(d.HasField("dim_value") for d in tt.shape.dim)
     return fixed and (vi.name not in overrides or tuple(overrides[vi.name]) == dims)
-
-
-def _small(model: ModelProto) -> bool:
-    return all(
-        _numel(t) <= _KEEP_INLINE and t.data_location != TensorProto.EXTERNAL
-        for t in model.graph.initializer
-    )
-
-
-def _copy_without_weights(model: ModelProto, out: ModelProto) -> None:
-    """A copy whose large initializers became typed graph inputs (no weight bytes copied)."""
-    graph = model.graph
-    out.ir_version = model.ir_version
-    out.opset_import.extend(model.opset_import)
-    g = out.graph
-    g.name = graph.name
-    g.node.extend(graph.node)
-    g.input.extend(graph.input)
-    g.output.extend(graph.output)
-    g.value_info.extend(graph.value_info)
-    declared = {vi.name for vi in graph.input}
-    for t in graph.initializer:
-        if _numel(t) <= _KEEP_INLINE and t.data_location != TensorProto.EXTERNAL:
-            g.initializer.append(t)
-        elif t.name not in declared:
-            g.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
