@@ -37,6 +37,18 @@ def analyze_regions(
     return ga, regions
 
 
+def _fired(hook, subject, file: str, graph: str, nodes, fix: Fix, rid: int = -1) -> list[Finding]:
+    """Every rule whose ``hook`` (``on_region`` / ``on_node``) fires on ``subject``."""
+    findings = []
+    for rule in ALL_RULES:
+        message = getattr(rule, hook)(subject)
+        if message:
+            findings.append(
+                Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix, rid)
+            )
+    return findings
+
+
 def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
     """What the region rules say about one region."""
     fix = Fix(
@@ -47,48 +59,17 @@ def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
         region.params_before,
         region.params_after,
     )
-    findings = []
-    for rule in ALL_RULES:
-        message = rule.on_region(region)
-        if message:
-            findings.append(
-                Finding(
-                    rule.code,
-                    rule.name,
-                    rule.level,
-                    message,
-                    file,
-                    region.graph,
-                    region.nodes,
-                    fix,
-                    rid,
-                )
-            )
-    return findings
+    return _fired("on_region", region, file, region.graph, region.nodes, fix, rid)
 
 
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
     findings: list[Finding] = []
     for rid, region in enumerate(regions):
         findings.extend(region_findings(region, file, rid))
+    no_cost = Fix(True, "", 0, 0, 0, 0)
     for g in iter_graphs(ga):
         for node in g.flagged:
-            fix = Fix(True, "", 0, 0, 0, 0)
-            for rule in ALL_RULES:
-                message = rule.on_node(node)
-                if message:
-                    findings.append(
-                        Finding(
-                            rule.code,
-                            rule.name,
-                            rule.level,
-                            message,
-                            file,
-                            node.graph,
-                            (node.name,),
-                            fix,
-                        )
-                    )
+            findings.extend(_fired("on_node", node, file, node.graph, (node.name,), no_cost))
     return findings
 
 

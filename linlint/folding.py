@@ -70,15 +70,6 @@ class FoldResult:
         return bool(self.folded)
 
 
-def _code_selected(code: str, select, ignore) -> bool:
-    def match(patterns) -> bool:
-        return any(code.upper().startswith(p.upper()) for p in patterns)
-
-    if select and not match(select):
-        return False
-    return not (ignore and match(ignore))
-
-
 def model_costs(model: ModelProto, input_shapes=None) -> Costs:
     from linlint.absorb import Evaluator
 
@@ -213,7 +204,11 @@ def _fold_model(
     if codes is not None:
         codes = foldable & set(codes)
     else:
-        codes = {c for c in foldable if _code_selected(c, select, ignore)}
+        from linlint.selection import Layer, resolve_enabled
+
+        chosen = tuple(c.upper() for c in select) if select else None
+        layer = Layer(chosen, tuple(c.upper() for c in ignore or ()))
+        codes = foldable & resolve_enabled([layer])
     before = model_costs(work, input_shapes)
     keep = {id(g): unused_names(g) for g in _all_graphs(work.graph)}
     names = Names(work)

@@ -1,28 +1,14 @@
 """The sample models: reproducible, valid, twins equal, and linlint's findings on each."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
-SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
+from conftest import SAMPLES, load_build
 
-
-def _load_build():
-    name = "linlint_sample_models_build"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, SAMPLES / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _load_build()
+build = load_build()
 STEMS = sorted(build.EXPECTED)
 
 
