@@ -1,11 +1,40 @@
-"""Write a model atomically: temporary files in the target folder, then ``os.replace``.
+"""Write a model atomically, never touching a data file another model may read.
 
-With external data, weights go to ``<out name>.data`` next to the output.
-Tensors that still point into the source model's folder are streamed from
-there chunk by chunk, so no weight is held in memory twice. The caller's
-proto is only read: what gets serialized is a copy without the weight bytes.
-On any failure the temporary files are removed and a ``LinlintError`` says
-why; the target, if it existed, is left as it was.
+Names. The model goes to a temporary file in the target folder, then ``os.replace``
+puts it over the target. With external data, the weights go to a data file next to
+it under a name that did not exist before this write: ``<out name>.data``
+(``model.onnx.data``) when that name is free, else ``<out name>.<k>.data`` with the
+smallest free k >= 1 (``model.onnx.1.data``). The name is reserved by creating it
+exclusively (``O_EXCL``), so an existing data file -- the previous target's, a
+sibling copy's, the input's own -- is never overwritten, truncated or reused.
+Tensors that still point into the source model's folder are streamed from there
+chunk by chunk, so writing a model over its own file reads the old data while
+writing the new, and no weight is held in memory twice. The caller's proto is only
+read: what gets serialized is a copy without the weight bytes.
+
+Order. At every instant the target and the data it references are consistent:
+
+1. reserve the fresh data name, stream the data to a temporary file, fsync it;
+2. write the model to a temporary file, fsync it;
+3. rename the data's temporary file to the fresh name, fsync the folder;
+4. ``os.replace`` the model's temporary file over the target, fsync the folder
+   (the commit: before it the old target is whole, after it the new one);
+5. remove the data files the previous target referenced that nothing needs now.
+
+Step 5 removes a file only if it is a regular file with one link (no symlink, no
+hard link) directly in the target folder, and neither the new target, nor the model
+being written (``base_dir`` and its tensors' locations: the caller may read them
+again), nor any other ``*.onnx`` file in that folder (read without weights;
+subgraphs, functions and attributes included) references it. If a sibling cannot be
+read, nothing is removed: a stale file costs disk, a deleted one loses weights.
+Models in other folders are not scanned. Writing a model over the file it was
+loaded from keeps the data file it was loaded from (the proto still points there);
+a caller that will not read the proto again can then call
+``remove_unreferenced_data``.
+
+Before the commit, any failure removes what this write created (temporary files,
+the reserved name) and raises one ``LinlintError``; the target, if it existed, is
+left as it was. After the commit nothing fails: a file that cannot be removed stays.
 """
 
 from __future__ import annotations
@@ -13,7 +42,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -22,7 +51,13 @@ import onnx
 from google.protobuf.message import EncodeError, Message
 
 from linlint.errors import LinlintError
-from linlint.loader import external_span, is_external, iter_tensors, read_external_bytes
+from linlint.loader import (
+    external_span,
+    is_external,
+    iter_tensors,
+    read_external_bytes,
+    uses_external_data,
+)
 
 PROTOBUF_LIMIT = 2**31 - 1
 """Largest serialized protobuf: a model at least this big must keep its weights outside."""
@@ -32,11 +67,6 @@ _CHUNK = 16 * 2**20
 _BIG_TENSOR = 2**20
 _BIG_ALIGN = 2**16  # lets onnxruntime memory-map large weights on every platform
 _SMALL_ALIGN = 64
-
-
-def data_file_name(out_path: str | Path) -> str:
-    """The name of the external data file written next to ``out_path``."""
-    return Path(out_path).name + ".data"
 
 
 def serialized_size(model: onnx.ModelProto) -> int:
@@ -111,7 +141,7 @@ def _is_read_only(path: Path) -> bool:
     return not (mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) or not os.access(path, os.W_OK)
 
 
-def _check_target(out_path: Path, data_path: Path | None, shown: str) -> None:
+def _check_target(out_path: Path, shown: str) -> None:
     folder = out_path.parent
     if not folder.exists():
         raise LinlintError(f"cannot write: folder '{folder}' does not exist", shown)
@@ -119,13 +149,11 @@ def _check_target(out_path: Path, data_path: Path | None, shown: str) -> None:
         raise LinlintError(f"cannot write: '{folder}' is not a folder", shown)
     if not os.access(folder, os.W_OK | os.X_OK) or _is_read_only(folder):
         raise LinlintError(f"cannot write: folder '{folder}' is not writable", shown)
-    for target in (out_path, data_path):
-        if target is None or not target.exists():
-            continue
-        if target.is_dir():
-            raise LinlintError(f"cannot write: '{target}' is a directory", shown)
-        if _is_read_only(target):
-            raise LinlintError(f"cannot write: '{target}' is read-only", shown)
+    if out_path.exists():
+        if out_path.is_dir():
+            raise LinlintError(f"cannot write: '{out_path}' is a directory", shown)
+        if _is_read_only(out_path):
+            raise LinlintError(f"cannot write: '{out_path}' is read-only", shown)
 
 
 def _new_file_mode(target: Path) -> int:
@@ -259,6 +287,144 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+_MAX_DATA_NAMES = 10_000
+
+FileId = tuple[int, int]
+"""A file as (device, inode): the same file under any name, symlink or letter case."""
+
+
+def _locations(model: onnx.ModelProto) -> set[str]:
+    """Every tensor's external data ``location``, whether or not it is marked external."""
+    return {
+        entry.value
+        for tensor in iter_tensors(model)
+        for entry in tensor.external_data
+        if entry.key == "location" and entry.value
+    }
+
+
+def _normal(location: str) -> str:
+    return os.path.normpath(location.replace("\\", "/"))
+
+
+def _file_ids(model: onnx.ModelProto, base_dir: Path) -> set[FileId]:
+    """The existing files that the model's tensors reference from ``base_dir``."""
+    return _file_ids_of(base_dir / _normal(location) for location in _locations(model))
+
+
+def _file_ids_of(paths: Iterable[Path]) -> set[FileId]:
+    ids: set[FileId] = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        ids.add((info.st_dev, info.st_ino))
+    return ids
+
+
+def _removable(model: onnx.ModelProto, folder: Path) -> dict[Path, FileId]:
+    """Files ``model`` references that a cleanup may remove: regular, one link, in ``folder``."""
+    found: dict[Path, FileId] = {}
+    for location in _locations(model):
+        name = _normal(location)
+        if "/" in name or os.sep in name or name in (os.curdir, os.pardir):
+            continue
+        if name.lower().endswith(".onnx"):
+            continue
+        path = folder / name
+        try:
+            info = os.lstat(path)
+        except (OSError, ValueError):
+            continue
+        if stat.S_ISREG(info.st_mode) and info.st_nlink == 1:
+            found[path] = (info.st_dev, info.st_ino)
+    return found
+
+
+def _previous_data(out_path: Path) -> dict[Path, FileId]:
+    """The data files the current target references that a cleanup may consider."""
+    try:
+        if not out_path.is_file():
+            return {}
+        old = onnx.load(out_path, load_external_data=False)
+    except Exception:  # not a model we can read: it references nothing we would remove
+        return {}
+    return _removable(old, out_path.parent)
+
+
+def _sibling_ids(folder: Path, skip: str | None) -> set[FileId] | None:
+    """Files used by the ``*.onnx`` files in ``folder`` but ``skip``, None if one is unreadable."""
+    ids: set[FileId] = set()
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return None
+    for path in entries:
+        if path.name == skip or path.suffix.lower() != ".onnx":
+            continue
+        try:
+            if not path.is_file():
+                continue
+            sibling = onnx.load(path, load_external_data=False)
+            real_folder = path.resolve().parent
+        except Exception:  # a model we cannot read might reference anything
+            return None
+        ids |= _file_ids(sibling, folder) | _file_ids(sibling, real_folder)
+    return ids
+
+
+def _remove_unneeded(
+    files: dict[Path, FileId], folder: Path, keep: set[FileId], skip: str | None
+) -> list[Path]:
+    """Remove the ``files`` not in ``keep`` that no model file in ``folder`` references."""
+    files = {path: file_id for path, file_id in files.items() if file_id not in keep}
+    if not files:
+        return []
+    referenced = _sibling_ids(folder, skip)
+    if referenced is None:
+        return []
+    removed = []
+    for path, file_id in files.items():
+        if file_id in referenced:
+            continue
+        try:
+            info = os.lstat(path)
+            if (info.st_dev, info.st_ino) != file_id or info.st_nlink != 1:
+                continue
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(path)
+    if removed:
+        _fsync_folder(folder)
+    return removed
+
+
+def _reserve_data_file(folder: Path, out_name: str, shown: str) -> Path:
+    """Create an empty file under the first free data file name and return it."""
+    for k in range(_MAX_DATA_NAMES):
+        path = folder / (f"{out_name}.data" if k == 0 else f"{out_name}.{k}.data")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise LinlintError(
+        f"cannot write: no free data file name next to it ({out_name}.<k>.data taken "
+        f"for k < {_MAX_DATA_NAMES})",
+        shown,
+    )
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
 def save_model(
     model: onnx.ModelProto,
     out_path: str | Path,
@@ -271,6 +437,7 @@ def save_model(
     ``base_dir`` is the folder that tensors still marked as external are read
     from (the source model's folder). ``external_data=None`` writes external
     data when the model already uses it or would pass the 2 GB protobuf limit.
+    The data file's name and the order of the steps are in the module docstring.
     """
     out_path = Path(out_path)
     shown = str(out_path)
@@ -278,21 +445,22 @@ def save_model(
         out_path = out_path.resolve()
     source = Path(base_dir) if base_dir is not None else None
     if external_data is None:
-        external_data = any(is_external(t) for t in iter_tensors(model)) or (
-            serialized_size(model) > PROTOBUF_LIMIT
-        )
+        external_data = uses_external_data(model) or serialized_size(model) > PROTOBUF_LIMIT
     folder = out_path.parent
-    data_name = data_file_name(out_path)
-    data_path = folder / data_name if external_data else None
-    _check_target(out_path, data_path, shown)
+    _check_target(out_path, shown)
+    previous = _previous_data(out_path)
 
     temps: list[Path] = []
+    fresh: Path | None = None  # the reserved data file: ours to remove until the commit
+    model_temp: Path | None = None
+    committed = False
     try:
+        mode = _new_file_mode(out_path)
         data_temp: Path | None = None
-        if data_path is not None:
-            mode = _new_file_mode(data_path)
-            with _temp_file(folder, data_name, temps) as sink:
-                handler = _Externalizer(sink, data_name, source, shown)
+        if external_data:
+            fresh = _reserve_data_file(folder, out_path.name, shown)
+            with _temp_file(folder, fresh.name, temps) as sink:
+                handler = _Externalizer(sink, fresh.name, source, shown)
                 payload = _serialize(_skeleton(model, handler), shown)
                 sink.flush()
                 os.fchmod(sink.fileno(), mode)
@@ -300,28 +468,54 @@ def save_model(
             if handler.moved:
                 data_temp = temps[-1]
             else:
-                temps.pop().unlink()
-        elif any(is_external(t) for t in iter_tensors(model)):
+                temps[-1].unlink()
+                temps.pop()
+                fresh.unlink()
+                fresh = None
+        elif uses_external_data(model):
             payload = _serialize(_skeleton(model, _Inliner(source, shown)), shown)
         else:
             payload = _serialize(model, shown)
-        mode = _new_file_mode(out_path)
         with _temp_file(folder, out_path.name, temps) as sink:
+            model_temp = temps[-1]
             sink.write(payload)
             sink.flush()
             os.fchmod(sink.fileno(), mode)
             os.fsync(sink.fileno())
         del payload
-        if data_temp is not None and data_path is not None:
-            os.replace(data_temp, data_path)
-        os.replace(temps[-1], out_path)
+        if data_temp is not None and fresh is not None:
+            os.replace(data_temp, fresh)  # over our own empty reservation
+            temps.remove(data_temp)
+            _fsync_folder(folder)  # the data's name is on disk before the model naming it
+        os.replace(model_temp, out_path)
+        committed = True
         temps.clear()
         _fsync_folder(folder)
     except OSError as error:
         raise LinlintError(f"cannot write: {error.strerror or error}", shown) from None
     finally:
+        # os.replace moved the model's temporary file: committed, even if interrupted just after.
+        committed = committed or (model_temp is not None and not model_temp.exists())
         for temp in temps:
-            try:
-                temp.unlink()
-            except OSError:
-                pass
+            _discard(temp)
+        if fresh is not None and not committed:
+            _discard(fresh)
+    if previous:
+        keep = _file_ids(model, source) if source is not None else set()
+        if fresh is not None:
+            keep |= _file_ids_of([fresh])
+        _remove_unneeded(previous, folder, keep, skip=out_path.name)
+
+
+def remove_unreferenced_data(model: onnx.ModelProto, base_dir: str | Path) -> list[Path]:
+    """Remove the data files in ``base_dir`` that ``model`` reads and no model there references.
+
+    For a caller that wrote ``model`` over the file it was loaded from (``fold
+    --in-place``) and will not read its external tensors again: ``save_model``
+    keeps the files the proto points at. Same rules as ``save_model``'s cleanup:
+    only regular single-link files directly in ``base_dir``, none referenced by a
+    ``*.onnx`` file there, and nothing at all if one of those cannot be read.
+    Files that cannot be removed stay. Returns the removed files.
+    """
+    folder = Path(base_dir)
+    return _remove_unneeded(_removable(model, folder), folder, set(), skip=None)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +16,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import linlint.writer
+from conftest import SAMPLES
 from linlint.errors import LinlintError
 from linlint.loader import load_model, tensor_array
-from linlint.writer import save_model
+from linlint.writer import remove_unreferenced_data, save_model
 
 WEIGHT = np.arange(512, dtype=np.float32).reshape(32, 16) / 9
 
@@ -176,13 +182,16 @@ def test_save_model_copies_external_weights_from_the_source_folder(tmp_path: Pat
     assert (source.parent / "w.bin").read_bytes() == data_before
 
 
-def test_save_model_in_place_over_a_model_with_external_data(tmp_path: Path) -> None:
+def test_save_model_in_place_writes_fresh_data_and_keeps_the_file_the_proto_reads(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "m"
     folder.mkdir()
     path = folder / "m.onnx"
     save_model(_model(), path, external_data=True)
     save_model(load_model(path), path, base_dir=folder)
-    assert _listing(folder) == ["m.onnx", "m.onnx.data"]
+    assert _listing(folder) == ["m.onnx", "m.onnx.1.data", "m.onnx.data"]
+    assert _locations(path) == {"m.onnx.1.data"}
     np.testing.assert_array_equal(_weight(load_model(path), folder), WEIGHT)
 
 
@@ -233,3 +242,430 @@ def test_save_model_moves_constants_inside_subgraphs_to_the_data_file(tmp_path: 
     constant = on_disk.graph.node[0].attribute[0].g.node[0].attribute[0].t
     assert constant.data_location == TensorProto.EXTERNAL
     assert load_model(out, load_weights=True) == model
+
+
+# --- Data files shared with other models (issue 8, part B) ---------------------------------
+
+W_OLD = WEIGHT
+W_NEW = (WEIGHT * 2 + 1).astype(np.float32)
+W_SRC = (WEIGHT - 3).astype(np.float32)
+V = (np.arange(512, dtype=np.float32).reshape(16, 32) / 7).astype(np.float32)
+
+Values = dict[str, np.ndarray]
+
+
+def _mlp(w: np.ndarray) -> onnx.ModelProto:
+    """y = (x @ W) @ V with two 2 KiB weights: a fold changes W, V stays in the data file."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["x", "W"], ["h"], name="mm1"),
+            helper.make_node("MatMul", ["h", "V"], ["y"], name="mm2"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])],
+        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(V, "V")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _onnx_save(model: onnx.ModelProto, path: Path, location: str) -> None:
+    """Save as onnx itself (and other tools) do, weights in ``location`` next to ``path``."""
+    onnx.save_model(model, path, save_as_external_data=True, location=location, size_threshold=1024)
+
+
+def _refolded(path: Path, weight: np.ndarray = W_NEW) -> onnx.ModelProto:
+    """What fold hands to save_model: the model at ``path`` with W replaced, V still on disk."""
+    model = load_model(path)
+    tensor = next(t for t in model.graph.initializer if t.name == "W")
+    tensor.CopyFrom(numpy_helper.from_array(weight, "W"))
+    return model
+
+
+def _values(path: Path) -> Values:
+    """What onnx itself reads from ``path``: checked, external data loaded, every initializer."""
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def _assert_values(path: Path, expected: Values) -> None:
+    actual = _values(path)
+    assert sorted(actual) == sorted(expected), path
+    for name, array in expected.items():
+        np.testing.assert_array_equal(actual[name], array, err_msg=f"{path}: {name}")
+
+
+def _locations(path: Path) -> set[str]:
+    model = onnx.load(path, load_external_data=False)
+    return {
+        e.value for t in model.graph.initializer for e in t.external_data if e.key == "location"
+    }
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_save_model_in_place_leaves_a_sibling_copy_that_shares_the_data_file_intact(
+    tmp_path: Path,
+) -> None:
+    target, copy = tmp_path / "m.onnx", tmp_path / "copy.onnx"
+    _onnx_save(_mlp(W_OLD), target, "m.onnx.data")
+    copy.write_bytes(target.read_bytes())
+    data_before = (tmp_path / "m.onnx.data").read_bytes()
+    save_model(_refolded(target), target, base_dir=tmp_path)
+    _assert_values(copy, {"W": W_OLD, "V": V})
+    _assert_values(target, {"W": W_NEW, "V": V})
+    assert (tmp_path / "m.onnx.data").read_bytes() == data_before
+    assert _locations(target) == {"m.onnx.1.data"}
+
+
+def test_save_model_never_overwrites_the_inputs_weights_stored_under_the_outputs_data_name(
+    tmp_path: Path,
+) -> None:
+    source, out = tmp_path / "model.onnx", tmp_path / "folded.onnx"
+    _onnx_save(_mlp(W_OLD), source, "folded.onnx.data")
+    data_before = (tmp_path / "folded.onnx.data").read_bytes()
+    save_model(_refolded(source), out, base_dir=tmp_path)
+    _assert_values(source, {"W": W_OLD, "V": V})
+    _assert_values(out, {"W": W_NEW, "V": V})
+    assert (tmp_path / "folded.onnx.data").read_bytes() == data_before
+    assert _locations(out) == {"folded.onnx.1.data"}
+
+
+def test_save_model_removes_the_data_file_only_the_previous_target_used(tmp_path: Path) -> None:
+    out = tmp_path / "out.onnx"
+    save_model(_mlp(W_OLD), out, external_data=True)
+    save_model(_mlp(W_NEW), out, external_data=True)
+    assert _listing(tmp_path) == ["out.onnx", "out.onnx.1.data"]
+    _assert_values(out, {"W": W_NEW, "V": V})
+
+
+def test_save_model_removes_the_previous_targets_data_file_when_the_new_model_is_inline(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.onnx"
+    _onnx_save(_mlp(W_OLD), out, "weights.bin")
+    save_model(_mlp(W_NEW), out, external_data=False)
+    assert _listing(tmp_path) == ["out.onnx"]
+    _assert_values(out, {"W": W_NEW, "V": V})
+
+
+def _split_external(path: Path) -> None:
+    """The MLP with W in ``w.bin`` and V in ``v.bin``, as some exporters write one file a tensor."""
+    model = _mlp(W_OLD)
+    for tensor in model.graph.initializer:
+        location = f"{tensor.name.lower()}.bin"
+        (path.parent / location).write_bytes(tensor.raw_data)
+        tensor.ClearField("raw_data")
+        tensor.data_location = TensorProto.EXTERNAL
+        entry = tensor.external_data.add()
+        entry.key, entry.value = "location", location
+    onnx.save_model(model, path)
+
+
+def test_save_model_in_place_removes_the_file_of_a_replaced_weight_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "m.onnx"
+    _split_external(target)
+    save_model(_refolded(target), target, base_dir=tmp_path)
+    assert _listing(tmp_path) == ["m.onnx", "m.onnx.data", "v.bin"]  # the proto still reads v.bin
+    _assert_values(target, {"W": W_NEW, "V": V})
+
+
+def test_save_model_keeps_the_previous_targets_data_file_when_a_sibling_uses_it(
+    tmp_path: Path,
+) -> None:
+    out, copy = tmp_path / "out.onnx", tmp_path / "copy.onnx"
+    save_model(_mlp(W_OLD), out, external_data=True)
+    copy.write_bytes(out.read_bytes())
+    save_model(_mlp(W_NEW), out, external_data=True)
+    assert _listing(tmp_path) == ["copy.onnx", "out.onnx", "out.onnx.1.data", "out.onnx.data"]
+    _assert_values(copy, {"W": W_OLD, "V": V})
+    _assert_values(out, {"W": W_NEW, "V": V})
+
+
+def test_save_model_keeps_the_previous_targets_data_file_when_a_sibling_subgraph_uses_it(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.onnx"
+    save_model(_mlp(W_OLD), out, external_data=True)
+    weight = next(
+        t for t in onnx.load(out, load_external_data=False).graph.initializer if t.name == "W"
+    )
+    branch = helper.make_graph(
+        [helper.make_node("Constant", [], ["c"], value=weight)],
+        "branch",
+        [],
+        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [32, 16])],
+    )
+    graph = helper.make_graph(
+        [helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)],
+        "g",
+        [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [32, 16])],
+    )
+    sibling = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save_model(sibling, tmp_path / "branchy.onnx")
+    save_model(_mlp(W_NEW), out, external_data=True)
+    assert "out.onnx.data" in _listing(tmp_path)
+    loaded = load_model(tmp_path / "branchy.onnx", load_weights=True)
+    constant = loaded.graph.node[0].attribute[0].g.node[0].attribute[0].t
+    np.testing.assert_array_equal(numpy_helper.to_array(constant), W_OLD)
+
+
+def test_save_model_keeps_the_previous_targets_data_file_when_a_sibling_cannot_be_read(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out.onnx"
+    save_model(_mlp(W_OLD), out, external_data=True)
+    (tmp_path / "broken.onnx").write_bytes(b"\xff\xff not a model")
+    save_model(_mlp(W_NEW), out, external_data=True)
+    assert "out.onnx.data" in _listing(tmp_path)
+
+
+def test_save_model_keeps_the_previous_targets_data_file_when_it_has_another_hard_link(
+    tmp_path: Path,
+) -> None:
+    out, elsewhere = tmp_path / "out.onnx", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    save_model(_mlp(W_OLD), out, external_data=True)
+    os.link(tmp_path / "out.onnx.data", elsewhere / "out.onnx.data")
+    save_model(_mlp(W_NEW), out, external_data=True)
+    assert "out.onnx.data" in _listing(tmp_path)
+
+
+def test_save_model_in_place_twice_in_a_row_leaves_the_target_one_existing_data_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "m.onnx"
+    save_model(_mlp(W_OLD), target, external_data=True)
+    first = _refolded(target, W_NEW)
+    save_model(first, target, base_dir=tmp_path)
+    save_model(first, target, base_dir=tmp_path)  # the same proto again: its files are kept
+    _assert_values(target, {"W": W_NEW, "V": V})
+    save_model(_refolded(target, W_SRC), target, base_dir=tmp_path)  # reloaded in between
+    _assert_values(target, {"W": W_SRC, "V": V})
+    (location,) = _locations(target)
+    assert (tmp_path / location).is_file()
+    assert not [name for name in _listing(tmp_path) if name.endswith(".tmp")]
+
+
+def test_remove_unreferenced_data_after_an_in_place_write_drops_the_old_data_file(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "m.onnx"
+    _onnx_save(_mlp(W_OLD), target, "m.onnx.data")
+    model = _refolded(target)
+    save_model(model, target, base_dir=tmp_path)
+    assert remove_unreferenced_data(model, tmp_path) == [tmp_path / "m.onnx.data"]
+    assert _listing(tmp_path) == ["m.onnx", "m.onnx.1.data"]
+    _assert_values(target, {"W": W_NEW, "V": V})
+
+
+def test_remove_unreferenced_data_keeps_a_data_file_a_sibling_uses(tmp_path: Path) -> None:
+    target, copy = tmp_path / "m.onnx", tmp_path / "copy.onnx"
+    _onnx_save(_mlp(W_OLD), target, "m.onnx.data")
+    copy.write_bytes(target.read_bytes())
+    model = _refolded(target)
+    save_model(model, target, base_dir=tmp_path)
+    assert remove_unreferenced_data(model, tmp_path) == []
+    _assert_values(copy, {"W": W_OLD, "V": V})
+
+
+# --- Failing each step of a write ----------------------------------------------------------
+
+
+class _Faults:
+    """Counts the file-system steps of a write; step number ``fail_at`` raises EIO."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_at: int | None) -> None:
+        self.steps = 0
+        self.fail_at = fail_at
+        self.failed: str | None = None
+        for name in ("open", "replace", "fsync", "fchmod", "unlink"):
+            monkeypatch.setattr(os, name, self._counted(name, getattr(os, name)))
+        make_temp = linlint.writer._temp_file
+        monkeypatch.setattr(
+            linlint.writer,
+            "_temp_file",
+            lambda folder, name, temps: _FaultySink(make_temp(folder, name, temps), self),
+        )
+
+    def step(self, name: str) -> None:
+        self.steps += 1
+        if self.steps == self.fail_at:
+            self.failed = name
+            raise OSError(errno.EIO, "Input/output error")
+
+    def _counted(self, name: str, function: Callable) -> Callable:
+        def counted(*args, **kwargs):
+            self.step(name)
+            return function(*args, **kwargs)
+
+        return counted
+
+
+class _FaultySink:
+    """A temporary file whose writes and flushes are steps that can fail."""
+
+    def __init__(self, file, faults: _Faults) -> None:
+        self.file, self.faults = file, faults
+
+    def write(self, data: bytes) -> int:
+        self.faults.step("write")
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.faults.step("flush")
+        self.file.flush()
+
+    def fileno(self) -> int:
+        return self.file.fileno()
+
+    def __enter__(self) -> _FaultySink:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.file.close()
+
+
+@dataclass
+class _Case:
+    target: Path
+    model: onnx.ModelProto
+    base_dir: Path | None
+    old: dict[Path, Values]  # every model in the folder and what it holds before the write
+    new: Values  # what the target holds after the write
+
+
+def _in_place_with_a_sibling_copy(folder: Path) -> _Case:
+    target, copy = folder / "m.onnx", folder / "copy.onnx"
+    _onnx_save(_mlp(W_OLD), target, "m.onnx.data")
+    copy.write_bytes(target.read_bytes())
+    old = {target: {"W": W_OLD, "V": V}, copy: {"W": W_OLD, "V": V}}
+    return _Case(target, _refolded(target), folder, old, {"W": W_NEW, "V": V})
+
+
+def _over_a_target_with_unshared_data(folder: Path) -> _Case:
+    target, source = folder / "out.onnx", folder / "src.onnx"
+    save_model(_mlp(W_OLD), target, external_data=True)
+    _onnx_save(_mlp(W_SRC), source, "out.onnx.1.data")  # the input holds the next free name
+    old = {target: {"W": W_OLD, "V": V}, source: {"W": W_SRC, "V": V}}
+    return _Case(target, _refolded(source), folder, old, {"W": W_NEW, "V": V})
+
+
+def _new_file_named_after_the_inputs_data(folder: Path) -> _Case:
+    source = folder / "model.onnx"
+    _onnx_save(_mlp(W_OLD), source, "folded.onnx.data")
+    old = {source: {"W": W_OLD, "V": V}}
+    return _Case(folder / "folded.onnx", _refolded(source), folder, old, {"W": W_NEW, "V": V})
+
+
+def _write(case: _Case, monkeypatch: pytest.MonkeyPatch, fail_at: int | None):
+    with monkeypatch.context() as patch:
+        faults = _Faults(patch, fail_at)
+        try:
+            save_model(case.model, case.target, base_dir=case.base_dir)
+        except LinlintError as error:
+            return faults, error
+    return faults, None
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        _in_place_with_a_sibling_copy,
+        _over_a_target_with_unshared_data,
+        _new_file_named_after_the_inputs_data,
+    ],
+)
+def test_save_model_failing_at_any_step_leaves_every_model_loadable_and_no_temporary_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scenario: Callable[[Path], _Case]
+) -> None:
+    dry = tmp_path / "dry"
+    dry.mkdir()
+    faults, error = _write(scenario(dry), monkeypatch, None)
+    assert error is None
+    total = faults.steps
+    failed_kinds = set()
+    for fail_at in range(1, total + 1):
+        folder = tmp_path / f"fail{fail_at}"
+        folder.mkdir()
+        case = scenario(folder)
+        before = _snapshot(folder)
+        faults, error = _write(case, monkeypatch, fail_at)
+        assert faults.failed is not None, f"step {fail_at} of {total} was not taken"
+        failed_kinds.add(faults.failed)
+        where = f"step {fail_at} ({faults.failed})"
+        listing = _listing(folder)
+        assert not [name for name in listing if name.endswith(".tmp")], where
+        if error is not None:
+            assert str(case.target) in str(error) and "\n" not in str(error), where
+            assert "Input/output error" in str(error), where
+            assert _snapshot(folder) == before, where  # nothing changed, nothing left behind
+        else:  # a failure after the commit: the write stands, a stale file may stay
+            _assert_values(case.target, case.new)
+            assert set(listing) <= set(before) | _locations(case.target) | {case.target.name}
+        for path, values in case.old.items():
+            if path != case.target or error is not None:
+                _assert_values(path, values)
+    assert {"open", "write", "flush", "fchmod", "fsync", "replace"} <= failed_kinds
+    if scenario is _over_a_target_with_unshared_data:
+        assert "unlink" in failed_kinds  # removing the previous target's data file
+
+
+# --- Through the command line ----------------------------------------------------------------
+
+
+def _run_fold(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "linlint", "fold", *map(str, args)], capture_output=True, text=True
+    )
+
+
+def _initializers(path: Path) -> Values:
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def test_fold_in_place_leaves_a_sibling_copy_sharing_its_data_file_verifiable(
+    tmp_path: Path,
+) -> None:
+    target, copy = tmp_path / "model.onnx", tmp_path / "copy.onnx"
+    original = onnx.load(SAMPLES / "ll005_conv_bn.onnx")
+    onnx.save_model(
+        original, target, save_as_external_data=True, location="model.onnx.data", size_threshold=0
+    )
+    copy.write_bytes(target.read_bytes())
+    expected = _initializers(copy)
+    done = _run_fold("--in-place", target)
+    assert done.returncode == 0, done.stderr
+    assert "BatchNormalization" not in [n.op_type for n in onnx.load(target).graph.node]
+    _initializers(target)
+    actual = _initializers(copy)
+    assert sorted(actual) == sorted(expected)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(actual[name], values)
+    assert _run_fold(copy, "--diff").returncode == 0
+
+
+def test_fold_to_an_output_whose_data_name_holds_the_inputs_weights_keeps_the_input(
+    tmp_path: Path,
+) -> None:
+    source, out = tmp_path / "model.onnx", tmp_path / "folded.onnx"
+    original = onnx.load(SAMPLES / "ll005_conv_bn.onnx")
+    onnx.save_model(
+        original, source, save_as_external_data=True, location="folded.onnx.data", size_threshold=0
+    )
+    expected = _initializers(source)
+    done = _run_fold(source, "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert "BatchNormalization" not in [n.op_type for n in onnx.load(out).graph.node]
+    _initializers(out)
+    actual = _initializers(source)
+    for name, values in expected.items():
+        np.testing.assert_array_equal(actual[name], values)
