@@ -25,13 +25,20 @@ from linlint.shapes import ShapeOracle
 NOOP_OPS = frozenset({"Identity", "Dropout"})
 
 
+class WeightsNotHeld(Exception):
+    """A weight lives in an external file and this evaluation does not read files."""
+
+
 class Evaluator:
     """Constants, shapes and per-node costs for evaluating one region."""
 
-    def __init__(self, ga: GraphAnalysis, shapes: ShapeOracle, numeric: bool) -> None:
+    def __init__(
+        self, ga: GraphAnalysis, shapes: ShapeOracle, numeric: bool, held_only: bool = False
+    ) -> None:
         self.ga = ga
         self.shapes = shapes
         self.numeric = numeric
+        self.held_only = held_only  # never read weights from external files
         self.costs: dict[int, tuple[int, int]] = {}
         self.source: str | None = None
 
@@ -58,11 +65,23 @@ class Evaluator:
             return None
         v = self.ga.const_value(name, large=True)
         if v is None:
+            if self.held_only and self._external(name):
+                raise WeightsNotHeld(name)
             raise NotFoldable(f"the value of '{name}' is not known before run time")
         v = np.asarray(v, dtype=np.float64)
         if not np.all(np.isfinite(v)):
             raise NotFoldable(f"the weight '{name}' holds NaN or Inf")
         return v
+
+    def _external(self, name: str) -> bool:
+        g: GraphAnalysis | None = self.ga
+        while g is not None:
+            if name in g.initializers:
+                return g.initializers[name].data_location == onnx.TensorProto.EXTERNAL
+            if name in g.producer:
+                return True  # computed from constants, possibly external ones
+            g = g.outer
+        return False
 
     def nonzero(self, name: str) -> bool:
         """Whether a bias/shift may be nonzero (unknown values count as nonzero)."""
@@ -74,6 +93,10 @@ class Evaluator:
     def source_shape(self) -> tuple[int, ...] | None:
         """The source's shape: declared, or derived locally."""
         return self.shapes.local(self.ga, self.source) if self.source else None
+
+    def source_fixed(self) -> bool:
+        """Whether the model itself fixes every size of the source's shape."""
+        return self.shapes.fixed(self.ga, self.source)
 
     def fallback_cost(self, s: NodeState) -> tuple[int, int]:
         node = s.node
@@ -126,11 +149,27 @@ def materialize(
     if family is None or channels is None:
         raise NotFoldable("the region has no parametric op to carry its normal form")
     shape = ev.source_shape()
+    axis = 1 if family == "conv" else -1
+    ranked = bool(shape) and (len(shape) == nd + 2 if family == "conv" else True)
+    if pending.ops:
+        # A constant before the first parametric op may broadcast the source's channels
+        # (x[1,1,H,W] · c[1,3,1,1] → Conv over 3 channels): the form is sized from the source.
+        known = ranked and ev.shapes.fixed_axis(ev.ga, ev.source, axis)
+        if known and shape[axis] != channels:
+            raise NotFoldable(
+                f"the region's input has {shape[axis]} channels; a constant broadcasts them to "
+                f"the {channels} its first parametric op reads"
+            )
+        if not known and any(_widens(ev, op, family, nd) for op in pending.ops):
+            raise NotFoldable(
+                "the model does not fix the channels of the region's input: a constant before "
+                "the first parametric op may broadcast them"
+            )
     if family == "conv":
-        spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
+        spatial = tuple(shape[2:]) if ranked else (1,) * nd
         form = ConvForm.identity(channels, spatial, ev.numeric)
-        form.batch = shape[0] if shape and len(shape) == nd + 2 else 1
-        form.static = bool(shape and len(shape) == nd + 2) and ev.shapes.static
+        form.batch = shape[0] if ranked else 1
+        form.static = ranked and ev.source_fixed()
     else:
         rank = len(shape) if shape else None
         rows = math.prod(shape[:-1]) if shape and len(shape) > 1 else 1
@@ -138,6 +177,20 @@ def materialize(
     for state in pending.ops:
         form = ABSORBERS[state.node.op_type](ev, state, [form])
     return form
+
+
+def _widens(ev: Evaluator, state: NodeState, family: str, nd: int) -> bool:
+    """Whether a constant operand of this op has more than one entry on the channel axis."""
+    node = state.node
+    if node.op_type not in ("Add", "Sub", "Mul", "Div"):
+        return False
+    const = next((t for t in node.input if t and t not in state.data), "")
+    shape = ev.const_shape(const)
+    if shape is None:
+        return True
+    if family == "conv":  # the channel axis is the (nd + 1)-th from the end
+        return len(shape) > nd and shape[-(nd + 1)] != 1
+    return bool(shape) and shape[-1] != 1
 
 
 def _family(form) -> tuple[str, int, int]:
@@ -499,7 +552,12 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial, f.static)
     if (any(pb) or any(pe)) and not int(attr(node, "count_include_pad", 0)):
         raise NotFoldable(f"{s.name} pads without count_include_pad: its divisor varies")
-    if int(attr(node, "ceil_mode", 0)):
+    if int(attr(node, "ceil_mode", 0)) and any(st > 1 for st in strides):
+        if not f.static:
+            raise NotFoldable(
+                f"{s.name} uses ceil_mode with a stride: exact only on sizes its stride "
+                "divides, and the model does not fix the size"
+            )
         for n, k, st, d, a, b in zip(f.spatial, kernel, strides, dilations, pb, pe, strict=True):
             if (n + a + b - d * (k - 1) - 1) % st:
                 raise NotFoldable(f"{s.name} uses ceil_mode on a size it does not divide")
@@ -526,7 +584,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if isinstance(f, Pending):
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])
-        fixed = ev.shapes.static  # symbolic dims count as 1: they prove nothing here
+        # symbolic dims count as 1: they prove nothing here
+        fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
         if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
             return Pending(f.ops + [s])
         raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
@@ -577,7 +636,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if op == "Squeeze" and not _axes(ev, node):
         raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
     if not keeps:
-        if not ev.shapes.static:  # symbolic dims count as 1: they prove nothing here
+        fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
+        if not fixed:  # symbolic dims count as 1: they prove nothing here
             raise NotFoldable(f"{s.name} may change the last axis")
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])

@@ -27,12 +27,15 @@ from linlint.errors import LinlintError
 from linlint.optable import (
     ACTIVATION_PRODUCTS,
     DEFAULT_DOMAINS,
+    FLOAT_TYPES,
     NONDETERMINISTIC,
     NONNEGATIVE_OUTPUT,
+    OUTPUT_TYPES,
     SHAPE_ONLY,
     TABLE,
     Context,
     Kind,
+    attr,
     classify,
 )
 from linlint.regions import FlaggedNode
@@ -74,6 +77,7 @@ class GraphAnalysis:
     values: dict[str, np.ndarray | None] = field(default_factory=dict)
     load_tensor: Callable[[onnx.TensorProto], np.ndarray | None] | None = None
     opset: int = 1
+    declared_types: dict[str, int] | None = None
 
     def extends(self, tensor: str, consumer: int) -> bool:
         state = self.nodes[consumer]
@@ -87,38 +91,102 @@ class GraphAnalysis:
     # -- constant values ------------------------------------------------------------------
 
     def const_value(self, name: str, large: bool = False) -> np.ndarray | None:
-        """The value of a static tensor, or None when unknown (external, shape-derived)."""
+        """The value of a static tensor, or None when unknown (external, shape-derived).
+
+        Iterative (a weight may be computed through hundreds of constant nodes); large
+        initializer values are read each time, not kept: a fold reads each weight once.
+        """
         if not name:
             return None
         key = (name, large)
         if key in self.values:
             return self.values[key]
-        value = self._compute_value(name, large)
-        self.values[key] = value
-        return value
+        # Post-order over the constant computation: inputs before the nodes that read them.
+        stack: list[tuple[GraphAnalysis, str, bool]] = [(self, name, False)]
+        while stack:
+            g, t, expanded = stack.pop()
+            if (t, large) in g.values:
+                continue
+            if t in g.initializers:
+                value = g._initializer_value(t, large)
+                if large and value is not None and value.size > SMALL_CONST:
+                    if g is self and t == name:
+                        return value
+                g.values[(t, large)] = value
+                continue
+            if t not in g.producer:
+                if g.outer is not None:
+                    outer_value = g.outer.const_value(t, large)
+                    g.values[(t, large)] = outer_value
+                else:
+                    g.values[(t, large)] = None
+                continue
+            state = g.nodes[g.producer[t]]
+            if state.kind is not None or t not in g.static:
+                g.values[(t, large)] = None
+                continue
+            node = state.node
+            if node.op_type == "Constant":
+                g.values[(t, large)] = _constant_value(node)
+                continue
+            inputs = [i for i in node.input if i]
+            if not expanded:
+                stack.append((g, t, True))
+                stack.extend((g, i, False) for i in inputs if (i, large) not in g.values)
+                continue
+            values = [g.values.get((i, large)) if i else None for i in node.input]
+            if any(v is None for i, v in zip(node.input, values, strict=True) if i):
+                g.values[(t, large)] = None
+                continue
+            g.values[(t, large)] = _evaluate(node, values, g.opset, t)
+        return self.values.get(key)
 
-    def _compute_value(self, name: str, large: bool) -> np.ndarray | None:
-        if name in self.initializers:
-            tensor = self.initializers[name]
-            if not large and _numel(tensor) > SMALL_CONST:
-                return None
-            if tensor.data_location == onnx.TensorProto.EXTERNAL:
-                return self.load_tensor(tensor) if (large and self.load_tensor) else None
-            return numpy_helper.to_array(tensor)
-        if name not in self.producer:
-            if self.outer is not None:
-                return self.outer.const_value(name, large)
+    def _initializer_value(self, name: str, large: bool) -> np.ndarray | None:
+        tensor = self.initializers[name]
+        if not large and _numel(tensor) > SMALL_CONST:
             return None
-        state = self.nodes[self.producer[name]]
-        if state.kind is not None or name not in self.static:
-            return None
-        node = state.node
-        if node.op_type == "Constant":
-            return _constant_value(node)
-        inputs = [self.const_value(i, large) if i else None for i in node.input]
-        if any(v is None for i, v in zip(node.input, inputs, strict=True) if i):
-            return None
-        return _evaluate(node, inputs, self.opset, name)
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            return self.load_tensor(tensor) if (large and self.load_tensor) else None
+        return numpy_helper.to_array(tensor)
+
+    # -- element types ----------------------------------------------------------------------
+
+    def elem_type(self, name: str) -> int:
+        """The tensor's element type (``TensorProto`` enum), 0 when unknown.
+
+        Declared types first (inputs, outputs, value_info, initializers), then a walk
+        back through producers: most ops keep their first input's type
+        (``optable.OUTPUT_TYPES`` lists those that do not).
+        """
+        if self.declared_types is None:
+            self.declared_types = _declared_types(self.graph)
+        g: GraphAnalysis | None = self
+        t = name
+        for _ in range(100_000):
+            if g is None or not t:
+                return 0
+            found = g.declared_types.get(t) if g.declared_types is not None else None
+            if found:
+                return found
+            if t not in g.producer:
+                g = g.outer
+                if g is not None and g.declared_types is None:
+                    g.declared_types = _declared_types(g.graph)
+                continue
+            node = g.graph.node[g.producer[t]]  # (the sweep may not have recorded it yet)
+            if node.domain not in DEFAULT_DOMAINS:
+                return 0
+            rule = OUTPUT_TYPES.get(node.op_type)
+            if isinstance(rule, int):
+                return rule
+            if rule == "to":
+                return int(attr(node, "to", 0))
+            if rule == "constant":
+                return _constant_type(node)
+            index = rule if isinstance(rule, tuple) else (0,)
+            nxt = next((node.input[i] for i in index if i < len(node.input) and node.input[i]), "")
+            t = nxt
+        return 0
 
 
 def _numel(tensor: onnx.TensorProto) -> int:
@@ -126,6 +194,31 @@ def _numel(tensor: onnx.TensorProto) -> int:
     for d in tensor.dims:
         n *= d
     return n
+
+
+def _declared_types(graph: GraphProto) -> dict[str, int]:
+    types: dict[str, int] = {}
+    for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
+        if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+            types[vi.name] = vi.type.tensor_type.elem_type
+    for t in graph.initializer:
+        types[t.name] = t.data_type
+    for sparse in graph.sparse_initializer:
+        types[sparse.values.name] = sparse.values.data_type
+    return types
+
+
+def _constant_type(node: NodeProto) -> int:
+    for a in node.attribute:
+        if a.name in ("value", "sparse_value"):
+            return a.t.data_type if a.name == "value" else a.sparse_tensor.values.data_type
+        if a.name in ("value_float", "value_floats"):
+            return onnx.TensorProto.FLOAT
+        if a.name in ("value_int", "value_ints"):
+            return onnx.TensorProto.INT64
+        if a.name in ("value_string", "value_strings"):
+            return onnx.TensorProto.STRING
+    return 0
 
 
 def _constant_value(node: NodeProto) -> np.ndarray | None:
@@ -179,7 +272,7 @@ def _subgraphs(node: NodeProto) -> list[tuple[str, GraphProto]]:
 def _free_names(graph: GraphProto) -> set[str]:
     """Names a (sub)graph reads from the enclosing scope."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    defined |= {t.name for t in graph.sparse_initializer}
+    defined |= {t.values.name for t in graph.sparse_initializer}
     free: set[str] = set()
     for node in graph.node:
         for i in node.input:
@@ -226,7 +319,9 @@ def gc_paused():
 def analyze_model(model: ModelProto, load_tensor=None) -> GraphAnalysis:
     """Analyse the main graph and, recursively, every subgraph."""
     with gc_paused():
-        return analyze_graph(model.graph, "", default_opset(model), None, set(), load_tensor)
+        return analyze_graph(
+            model.graph, "", default_opset(model), None, set(), load_tensor, model.ir_version
+        )
 
 
 def analyze_graph(
@@ -236,9 +331,19 @@ def analyze_graph(
     outer: GraphAnalysis | None,
     outer_static: set[str],
     load_tensor=None,
+    ir_version: int = 4,
 ) -> GraphAnalysis:
     initializers = {t.name: t for t in graph.initializer}
-    static: set[str] = set(initializers) | {t.name for t in graph.sparse_initializer}
+    if ir_version >= 4:
+        # An initializer that is also a graph input is a default the caller may override:
+        # an input, not a constant. (Before IR 4 every initializer is listed as an input
+        # and runtimes treat them as constants.)
+        for inp in graph.input:
+            initializers.pop(inp.name, None)
+    sparse = {t.values.name for t in graph.sparse_initializer}
+    static: set[str] = set(initializers) | {n for n in sparse if n not in initializers}
+    if ir_version >= 4:
+        static -= {inp.name for inp in graph.input}
     source: dict[str, str] = {}
     producer: dict[str, int] = {}
     consumers: dict[str, list[int]] = {}
@@ -378,13 +483,17 @@ def analyze_graph(
                 if o:
                     source[o] = o
             if default and op in NONNEGATIVE_OUTPUT:
-                nonneg.update(o for o in outs if o)
+                # Abs(INT_MIN) = INT_MIN: some facts hold for floats only
+                if NONNEGATIVE_OUTPUT[op] or ga.elem_type(outs[0]) in FLOAT_TYPES:
+                    nonneg.update(o for o in outs if o)
         states.append(NodeState(index, node, label, kind, data, why))
 
         for attr_name, sub in subs:
             sub_name = f"{name}/{label}/{attr_name}" if name else f"{label}/{attr_name}"
             ga.subgraphs.append(
-                analyze_graph(sub, sub_name, opset, ga, static | outer_static, load_tensor)
+                analyze_graph(
+                    sub, sub_name, opset, ga, static | outer_static, load_tensor, ir_version
+                )
             )
     for o in graph.output:
         if o.name not in known:

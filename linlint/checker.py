@@ -24,7 +24,14 @@ def iter_graphs(ga: GraphAnalysis):
 def analyze_regions(
     model: ModelProto, input_shapes: dict | None = None
 ) -> tuple[GraphAnalysis, list[Region]]:
-    """The analysis of every graph and the evaluated regions (shapes only, no weights)."""
+    """The analysis of every graph and the evaluated regions.
+
+    A region is evaluated on shapes first; where a rule fires on an exact region, it is
+    evaluated again with its weights, exactly as ``fold`` would: exactness that depends
+    on values (a divisor holding zero, a weight holding Inf, a product beyond float16's
+    range) is decided in one place for both — from the weights held in memory: check
+    never reads external weight files (``fold`` does, and refuses with the reason).
+    """
     ga = analyze_model(model)
     shapes = ShapeOracle(model, input_shapes)
     regions = []
@@ -33,6 +40,8 @@ def analyze_regions(
             if not could_fire(g, raw):
                 continue
             region, _ = evaluate(g, raw, shapes, numeric=False)
+            if region.exact and region_findings(region, ""):
+                region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
             regions.append(region)
     return ga, regions
 
@@ -74,7 +83,10 @@ def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Fi
 
 
 def check_model(
-    model: ModelProto, *, file: str = "<model>", input_shapes: dict | None = None
+    model: ModelProto,
+    *,
+    file: str = "<model>",
+    input_shapes: dict | None = None,
 ) -> list[Finding]:
     """Every finding of every rule, at default levels."""
     with gc_paused():

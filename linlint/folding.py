@@ -11,7 +11,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import onnx
 from onnx import ModelProto
 
@@ -20,7 +19,7 @@ from linlint.checker import findings_for, iter_graphs, region_findings
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.optable import Kind
-from linlint.plan import could_fire, evaluate, find_regions
+from linlint.plan import could_fire, evaluate, find_regions, region_dtype
 from linlint.rewrite import Names, emit, prune, replace_nodes, unused_names
 from linlint.rules import FOLDABLE_CODES
 from linlint.shapes import ShapeOracle
@@ -90,30 +89,6 @@ def model_costs(model: ModelProto, input_shapes=None) -> Costs:
         for t in g.graph.initializer:
             params += math.prod(t.dims)
     return Costs(param_ops, nodes, macs, params)
-
-
-def _weight_dtype(g: GraphAnalysis, indices) -> np.dtype:
-    for j in indices:
-        s = g.nodes[j]
-        if s.kind != Kind.PARAM:
-            continue
-        for t in s.node.input:
-            if t and t not in s.data:
-                tensor = _find_initializer(g, t)
-                if tensor is not None:
-                    return onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
-                value = g.const_value(t, large=True)
-                if value is not None:
-                    return np.asarray(value).dtype
-    return np.dtype(np.float32)
-
-
-def _find_initializer(g: GraphAnalysis | None, name: str):
-    while g is not None:
-        if name in g.initializers:
-            return g.initializers[name]
-        g = g.outer
-    return None
 
 
 def fold_model(
@@ -292,7 +267,7 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
                 where = f" in {g.name}" if g.name else ""
                 refused.append(f"{' → '.join(region.nodes)}{where}: {region.reason}")
                 continue
-            dtype = _weight_dtype(g, raw.nodes)
+            dtype = region_dtype(g, raw.nodes)
             last = g.producer[raw.output]
             base = g.nodes[last].node.name or raw.output
             nodes, inits = emit(form, raw.sources[0], raw.output, f"{base}_folded", dtype, names)

@@ -495,7 +495,7 @@ class DenseForm:
         for f in forms[1:]:
             if f.din != first.din or (not concat and f.dout != first.dout):
                 raise NotFoldable("branches have different widths")
-            if [t[:1] + t[3:] for t in f.tail] != [t[:1] + t[3:] for t in first.tail]:
+            if _tail_key(f.tail) != _tail_key(first.tail) or f.rank != first.rank:
                 raise NotFoldable("branches reshape differently")
         dout = sum(f.dout for f in forms) if concat else first.dout
         out = replace(
@@ -515,6 +515,16 @@ class DenseForm:
             out.W = np.concatenate(ws, axis=1) if concat else sum(ws)
             out.b = np.concatenate(bs) if concat else sum(bs)
         return out
+
+
+def _tail_key(tail: tuple) -> list:
+    """What a tail of shape ops does, to compare branches: the same map, not the same op type
+    (a Reshape patched to the width is compared without its last entry)."""
+    key = []
+    for op, attrs, extra, patch in tail:
+        values = tuple(tuple(v)[:-1] if patch else tuple(v) for v in extra)
+        key.append((op, tuple(a.SerializeToString() for a in attrs), values, patch))
+    return key
 
 
 @dataclass

@@ -137,11 +137,12 @@ def _batchnorm(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
     return Kind.PASS, ""
 
 
-_FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+#: FLOAT, FLOAT16, DOUBLE, BFLOAT16: the element types a fold computes in (float64, cast back)
+FLOAT_TYPES = frozenset({1, 10, 11, 16})
 
 
 def _cast(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
-    if int(attr(node, "to", 0)) in _FLOAT_TYPES:
+    if int(attr(node, "to", 0)) in FLOAT_TYPES:
         return Kind.PASS, ""
     return Kind.BARRIER, "Cast to a non-float type rounds"
 
@@ -280,8 +281,47 @@ NONDETERMINISTIC = frozenset(
 )
 #: Ops whose output is data-independent (depends only on the input's shape).
 SHAPE_ONLY = frozenset({"Shape", "Size"})
-#: Ops whose output is non-negative whatever their input (for Relu-after-X).
-NONNEGATIVE_OUTPUT = frozenset({"Relu", "Sigmoid", "Softmax", "Exp", "Abs"})
+#: Ops whose output is non-negative whatever their input (for Relu-after-X), and whether
+#: that holds for integer tensors too (Abs(INT_MIN) = INT_MIN in two's complement).
+NONNEGATIVE_OUTPUT: dict[str, bool] = {
+    "Relu": True,
+    "Sigmoid": False,
+    "Softmax": False,
+    "Exp": False,
+    "Abs": False,
+}
+_B_ = 9  # TensorProto.BOOL
+_I64 = 7  # TensorProto.INT64
+_I32 = 6  # TensorProto.INT32
+#: Output element types that are not the first input's: a fixed type, ``"to"`` (the Cast
+#: attribute), ``"constant"`` (the Constant's value), or the inputs to follow instead.
+OUTPUT_TYPES: dict[str, int | str | tuple[int, ...]] = {
+    "Shape": _I64,
+    "Size": _I64,
+    "NonZero": _I64,
+    "ArgMax": _I64,
+    "ArgMin": _I64,
+    "Equal": _B_,
+    "Greater": _B_,
+    "GreaterOrEqual": _B_,
+    "Less": _B_,
+    "LessOrEqual": _B_,
+    "Not": _B_,
+    "And": _B_,
+    "Or": _B_,
+    "Xor": _B_,
+    "IsNaN": _B_,
+    "IsInf": _B_,
+    "MatMulInteger": _I32,
+    "ConvInteger": _I32,
+    "Cast": "to",
+    "Constant": "constant",
+    "CastLike": (1,),
+    "Where": (1, 2),
+    "DequantizeLinear": (1,),
+    "QuantizeLinear": (2,),
+    "ConstantOfShape": "constant",
+}
 #: Elementwise ops of several non-constant operands: a constant op after one is the
 #: tail of a decomposed activation (GELU's ·0.5, HardSwish's /6), not an unfused affine.
 ACTIVATION_PRODUCTS = frozenset({"Mul", "Add", "Sub", "Div", "Sum", "Pow"})

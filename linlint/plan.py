@@ -12,10 +12,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from linlint.absorb import ABSORBERS, NOOP_OPS, Evaluator, materialize
+import numpy as np
+import onnx
+
+from linlint.absorb import ABSORBERS, NOOP_OPS, Evaluator, WeightsNotHeld, materialize
 from linlint.analysis import GraphAnalysis
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
-from linlint.optable import Kind
+from linlint.optable import FLOAT_TYPES, Kind
 from linlint.regions import Region
 from linlint.shapes import ShapeOracle
 
@@ -172,10 +175,18 @@ def emitted_nodes(form) -> int:
 
 
 def evaluate(
-    ga: GraphAnalysis, raw: RawRegion, shapes: ShapeOracle, numeric: bool = False
+    ga: GraphAnalysis,
+    raw: RawRegion,
+    shapes: ShapeOracle,
+    numeric: bool = False,
+    held_only: bool = False,
 ) -> tuple[Region, object]:
-    """The region's record for the rules, and (numeric) its final normal form."""
-    ev = Evaluator(ga, shapes, numeric)
+    """The region's record for the rules, and (numeric) its final normal form.
+
+    ``held_only``: weights in external files are not read; a region that needs one is
+    evaluated on shapes instead (``check``, which never reads external weights).
+    """
+    ev = Evaluator(ga, shapes, numeric, held_only)
     ev.source = raw.sources[0] if len(raw.sources) == 1 else None
     states = [ga.nodes[j] for j in raw.nodes]
     n_params = sum(1 for s in states if s.kind == Kind.PARAM)
@@ -193,29 +204,37 @@ def evaluate(
     reason = raw.blocked
     if not reason:
         forms: dict[str, object] = {t: Pending() for t in raw.sources}
-        try:
-            for s in states:
-                absorb = ABSORBERS.get(s.node.op_type)
-                if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS:
-                    result = forms[s.data[0]]
-                elif absorb is None:
-                    raise NotFoldable(f"linlint does not fold through {s.node.op_type} ({s.name})")
-                else:
-                    result = absorb(ev, s, [forms[t] for t in s.data])
-                for o in s.node.output:
-                    if o:
-                        forms[o] = result
-            form = forms[raw.output]
-            if isinstance(form, Pending):
-                form = materialize(ev, form, None, None)
-        except NotFoldable as exc:
-            reason = str(exc)
-            form = None
-        except Exception as exc:  # an op shape linlint did not foresee: never crash a lint run
-            if os.environ.get("LINLINT_DEBUG"):
-                raise
-            reason = f"linlint could not analyse this region ({type(exc).__name__}: {exc})"
-            form = None
+        with np.errstate(all="ignore"):  # overflow is caught as non-finite weights
+            try:
+                dtype = region_dtype(ga, raw.nodes)
+                for s in states:
+                    absorb = ABSORBERS.get(s.node.op_type)
+                    if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS:
+                        result = forms[s.data[0]]
+                    elif absorb is None:
+                        raise NotFoldable(
+                            f"linlint does not fold through {s.node.op_type} ({s.name})"
+                        )
+                    else:
+                        result = absorb(ev, s, [forms[t] for t in s.data])
+                    for o in s.node.output:
+                        if o:
+                            forms[o] = result
+                form = forms[raw.output]
+                if isinstance(form, Pending):
+                    form = materialize(ev, form, None, None)
+                if numeric:
+                    representable(form, dtype)
+            except NotFoldable as exc:
+                reason = str(exc)
+                form = None
+            except WeightsNotHeld:
+                return evaluate(ga, raw, shapes)
+            except Exception as exc:  # an op shape linlint did not foresee: never crash a lint run
+                if os.environ.get("LINLINT_DEBUG"):
+                    raise
+                reason = f"linlint could not analyse this region ({type(exc).__name__}: {exc})"
+                form = None
     macs_before = sum(ev.costs.get(j, (0, 0))[0] for j in raw.nodes)
     params_before = sum(ev.costs.get(j, (0, 0))[1] for j in raw.nodes)
     if form is None:
@@ -260,14 +279,58 @@ def evaluate(
     return region, form
 
 
+def region_dtype(ga: GraphAnalysis, indices) -> np.dtype:
+    """The element type the region computes in: its parametric ops' weights' type.
+
+    Only float regions fold: a fold computes in float64 and rounds once, which is not
+    integer arithmetic (a Div by 10 folded into a weight becomes 0; a product that
+    wraps around in int32 does not wrap in float64).
+    """
+    for j in indices:
+        s = ga.nodes[j]
+        if s.kind != Kind.PARAM:
+            continue
+        for t in s.node.input:
+            if t and t not in s.data:
+                elem = ga.elem_type(t)
+                if elem in FLOAT_TYPES:
+                    return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem))
+                if elem == 0:
+                    raise NotFoldable(f"the element type of '{t}' is unknown")
+                name = onnx.TensorProto.DataType.Name(elem).lower()
+                raise NotFoldable(
+                    f"integer arithmetic ({name}): folding would change how it rounds and overflows"
+                )
+    raise NotFoldable("the region has no parametric op to carry its normal form")
+
+
+def representable(form, dtype: np.dtype) -> None:
+    """The folded weights must be finite in the model's own element type."""
+    for name in ("W", "b", "C"):
+        value = getattr(form, name, None)
+        if value is None:
+            continue
+        with np.errstate(all="ignore"):
+            cast = np.asarray(value).astype(dtype)
+        if not np.all(np.isfinite(cast)):
+            raise NotFoldable(f"the folded weights exceed the range of {dtype.name}")
+
+
 def _remember_shape(ev: Evaluator, output: str, form) -> None:
     source = ev.source_shape()
     if not source:
         return
     if isinstance(form, ConvForm):
-        ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial))
+        ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial), ev.source)
     elif isinstance(form, DenseForm) and not form.tail:
-        ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,))
+        ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,), ev.source)
 
 
-__all__ = ["RawRegion", "evaluate", "find_regions", "dense_uses_gemm", "emitted_nodes"]
+__all__ = [
+    "RawRegion",
+    "evaluate",
+    "find_regions",
+    "dense_uses_gemm",
+    "emitted_nodes",
+    "region_dtype",
+]

@@ -2,8 +2,13 @@
 producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …).
 
 Shapes matter only where a finding needs spatial sizes or row counts, so
-nothing here runs until a region asks. Symbolic dims take their value from
-``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1. onnx's
+nothing here runs until a region asks. Symbolic dims (``dim_param``, no value,
+or a negative ``dim_value`` as paddle2onnx writes) take their value from
+``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1: those
+sizes serve the cost figures only. ``fixed`` says whether a shape is the
+model's own (every size on the way declared as a number): a condition that
+depends on a size (a border map, ceil_mode dividing, a Reshape keeping the
+width) is exact only on fixed shapes, never on a size the user gave. onnx's
 global shape inference is never run: on defaulted symbolic sizes it can abort
 the process, and it would cost more than the whole analysis.
 """
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
@@ -23,12 +29,13 @@ def _dims(vi: ValueInfoProto) -> Shape | None:
     if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
         return None
     return tuple(
-        max(0, d.dim_value) if d.HasField("dim_value") else 1 for d in t.tensor_type.shape.dim
+        d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else 1
+        for d in t.tensor_type.shape.dim
     )
 
 
 def _concrete(vi: ValueInfoProto) -> bool:
-    return all(d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
+    return all(d.HasField("dim_value") and d.dim_value >= 0 for d in vi.type.tensor_type.shape.dim)
 
 
 class ShapeOracle:
@@ -39,21 +46,29 @@ class ShapeOracle:
         self.input_shapes = dict(input_shapes or {})
         self._known: dict[str, Shape] = {}
         self._missing: set[str] = set()  # names ``local`` could not resolve
+        self._symbolic: set[str] = set()  # known shapes that hold a defaulted or given size
+        self._declared_dims: dict[str, tuple[int | None, ...]] = {}  # None: not a number
         self._collect(model.graph)
-        #: Whether every graph input has fixed dims (then all shapes are the model's own).
-        self.static = all(_declared_static(vi, self.input_shapes) for vi in model.graph.input)
 
     def _collect(self, graph: onnx.GraphProto) -> None:
         inputs = {vi.name for vi in graph.input}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
+            dims = _dims(vi)
             if vi.name in self.input_shapes:
                 self._known[vi.name] = tuple(self.input_shapes[vi.name])
+                if dims is None or not _concrete(vi) or dims != self._known[vi.name]:
+                    self._symbolic.add(vi.name)
                 continue
-            dims = _dims(vi)
             # Symbolic dims of inputs take their default; elsewhere they would contradict
             # what the inputs' defaults compute, so such shapes are left to propagation.
             if dims is not None and (vi.name in inputs or _concrete(vi)):
                 self._known.setdefault(vi.name, dims)
+                if not _concrete(vi):
+                    self._symbolic.add(vi.name)
+                    self._declared_dims[vi.name] = tuple(
+                        d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None
+                        for d in vi.type.tensor_type.shape.dim
+                    )
         for node in graph.node:
             if node.op_type not in ("If", "Loop", "Scan", "SequenceMap") and not node.domain:
                 continue
@@ -68,15 +83,37 @@ class ShapeOracle:
         """A shape known without walking (declared, or remembered)."""
         return self._known.get(name)
 
-    def remember(self, name: str, shape: Shape) -> None:
-        self._known.setdefault(name, tuple(int(d) for d in shape))
+    def remember(self, name: str, shape: Shape, like: str | None = None) -> None:
+        """Record a shape found elsewhere; it is fixed only where ``like``'s shape is."""
+        if name not in self._known:
+            self._known[name] = tuple(int(d) for d in shape)
+            if like is None or like in self._symbolic:
+                self._symbolic.add(name)
+
+    def fixed(self, ga, name: str | None) -> bool:
+        """Whether ``name``'s shape is known and every size in it is the model's own."""
+        return bool(name) and self.local(ga, name) is not None and name not in self._symbolic
+
+    def fixed_axis(self, ga, name: str | None, axis: int) -> bool:
+        """Whether one size of ``name``'s shape is the model's own (a declared number)."""
+        if self.fixed(ga, name):
+            return True
+        if not name or name in self.input_shapes or self.local(ga, name) is None:
+            return False
+        dims = self._declared_dims.get(name)
+        return dims is not None and -len(dims) <= axis < len(dims) and dims[axis] is not None
 
     def local(self, ga, name: str, depth: int = 0) -> Shape | None:
         """The shape of ``name`` from its producers' inputs, walking back through ops that
         keep or broadcast shapes: no global inference. None when that is not enough."""
         known = self._known.get(name)
-        if known is not None or depth > 32 or name not in ga.producer or name in self._missing:
+        if known is not None or depth > 32 or name in self._missing:
             return known
+        if name not in ga.producer or name in ga.static:
+            found = _weight_dims(ga, name)  # a constant: its own dims
+            if found is not None:
+                self._known[name] = found
+            return found
         node = ga.nodes[ga.producer[name]].node
         inputs = [i for i in node.input if i]
         op = node.op_type
@@ -84,8 +121,8 @@ class ShapeOracle:
             found = self.local(ga, inputs[0], depth + 1)
         elif op in BROADCAST and inputs:
             shapes = [self.local(ga, i, depth + 1) for i in inputs]
-            shapes = [s for s in shapes if s is not None]
-            found = _broadcast(shapes) if shapes else None
+            # an operand of unknown shape makes the result unknown
+            found = None if any(s is None for s in shapes) else _broadcast(shapes)
         elif op in _RULES and inputs and name == node.output[0]:
             first = self.local(ga, inputs[0], depth + 1)
             try:
@@ -96,6 +133,8 @@ class ShapeOracle:
             found = None
         if found is not None:
             self._known[name] = found
+            if any(i in self._symbolic for i in inputs):
+                self._symbolic.add(name)
         else:
             self._missing.add(name)
         return found
@@ -180,10 +219,13 @@ def _flatten_rule(ga, node, x, oracle):
 
 
 def _reshape_rule(ga, node, x, oracle):
-    target = ga.const_value(node.input[1])
+    if len(node.input) > 1:
+        target = ga.const_value(node.input[1])
+    else:  # opset < 5: the target is an attribute
+        target = _attr(node, "shape")
     if target is None:
         return None
-    dims = [int(t) for t in target.reshape(-1)]
+    dims = [int(t) for t in np.ravel(target)]
     dims = [x[i] if d == 0 and i < len(x) else d for i, d in enumerate(dims)]
     if dims.count(-1) == 1:
         known = math.prod(d for d in dims if d != -1)
@@ -261,16 +303,14 @@ _RULES = {
 }
 
 
-def _broadcast(shapes: list[Shape]) -> Shape:
+def _broadcast(shapes: list[Shape]) -> Shape | None:
+    """Numpy broadcasting; None where the sizes do not broadcast."""
     rank = max(len(s) for s in shapes)
     padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    return tuple(max(dims) for dims in zip(*padded, strict=True))
-
-
-def _declared_static(vi: ValueInfoProto, overrides: dict) -> bool:
-    dims = _dims(vi)
-    if dims is None:
-        return False
-    tt = vi.type.tensor_type
-    fixed = all(d.HasField("dim_value") for d in tt.shape.dim)
-    return fixed and (vi.name not in overrides or tuple(overrides[vi.name]) == dims)
+    out = []
+    for dims in zip(*padded, strict=True):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)

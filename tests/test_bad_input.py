@@ -464,27 +464,30 @@ def _nan_model(value: float, *, with_clean_chain: bool = False) -> onnx.ModelPro
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
-def test_check_reports_a_chain_whose_weight_holds_nan_or_inf(tmp_path: Path, value) -> None:
+def test_check_reports_a_chain_whose_weight_holds_nan_or_inf_as_inexact(tmp_path: Path, value):
+    """check decides exactness as fold does: a weight holding NaN/Inf makes the chain a
+    linear stack with no exact fold (an LL003 note that says why), not an LL001 warning."""
     model = save(_nan_model(value), tmp_path / "model.onnx")
     result = run_untouched(
         tmp_path, "check", "--isolated", "--no-progress", "--format", "json", model
     )
-    assert (result.returncode, result.stderr) == (1, ""), result.stdout + result.stderr
-    assert [f["code"] for f in json.loads(result.stdout)] == ["LL001"]
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    [finding] = json.loads(result.stdout)
+    assert finding["code"] == "LL003" and not finding["fix"]["exact"]
+    assert finding["fix"]["reason"] == "the weight 'w1' holds NaN or Inf"
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
-def test_fold_refuses_a_region_whose_weight_holds_nan_or_inf(tmp_path: Path, value) -> None:
-    """Not an error: the region is left as it is, the report says why, and its LL001 remains
-    (exit 1). The output is written, without that region folded."""
+def test_fold_leaves_a_region_whose_weight_holds_nan_or_inf(tmp_path: Path, value) -> None:
+    """Not an error: the region is left as it is and the remaining note says why. The output
+    is written, without that region folded."""
     model = save(_nan_model(value), tmp_path / "model.onnx")
     before = model.read_bytes()
     out = tmp_path / "out.onnx"
     result = linlint("fold", model, "-o", out, cwd=tmp_path)
     assert "Traceback" not in result.stdout + result.stderr
-    assert (result.returncode, result.stderr) == (1, ""), result.stdout + result.stderr
-    assert "not folded: conv1 → conv2: the weight 'w1' holds NaN or Inf" in result.stdout
-    assert "LL001" in result.stdout and "(remains)" in result.stdout
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    assert "LL003" in result.stdout and "the weight 'w1' holds NaN or Inf" in result.stdout
     assert model.read_bytes() == before
     assert onnx.load(out).graph == onnx.load(model).graph
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "out.onnx"]
@@ -497,7 +500,7 @@ def test_fold_writes_the_other_regions_and_leaves_the_nan_region_alone(tmp_path:
     result = linlint("fold", model, "-o", out, cwd=tmp_path)
     output = result.stdout + result.stderr
     assert "Traceback" not in output
-    assert result.returncode == 1, output  # the NaN region's LL001 remains
+    assert result.returncode == 0, output  # the NaN region remains as an LL003 note
     assert "'w1'" in output and "NaN or Inf" in output
     assert model.read_bytes() == before
     folded = onnx.load(out)

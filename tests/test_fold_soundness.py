@@ -1,0 +1,394 @@
+"""Folds never write a wrong model (issue 8, part A).
+
+Each test builds the model an adversarial review found, folds it, and judges
+the result on inputs the fold never saw (other sizes, extreme values, other
+values of overridable initializers) with onnxruntime directly. Where the
+right answer is "do not fold", ``check`` must say why, and ``check`` and
+``fold`` must agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import linlint
+
+
+def _model(nodes, inputs, outputs, inits=(), opset=17, ir=8):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = ir
+    return model
+
+
+def _run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+def _same(model, folded, feeds, rtol=1e-4, atol=1e-5):
+    for a, b in zip(_run(model, feeds), _run(folded, feeds), strict=True):
+        assert a.shape == b.shape
+        if a.dtype.kind in "iub":
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def _t(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def _vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def _exact(findings) -> dict[str, bool]:
+    return {f.code: f.fix.exact for f in findings}
+
+
+# ---- A.1 integer arithmetic ----------------------------------------------------------------------
+
+
+def _int_matmul_div():
+    return _model(
+        [
+            helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
+            helper.make_node("Div", ["h", "ten"], ["y"], name="div"),
+        ],
+        [_vi("x", TensorProto.INT64, [2, 3])],
+        [_vi("y", TensorProto.INT64, [2, 1])],
+        [_t("w", np.ones((3, 1), np.int64)), _t("ten", np.array(10, np.int64))],
+    )
+
+
+def test_integer_matmul_then_div_is_not_folded_nor_called_exact():
+    model = _int_matmul_div()
+    result = linlint.fold(model, verify=False)
+    assert not result.changed
+    x = np.array([[10, 20, 30], [1, 2, 3]], np.int64)
+    assert _run(result.model, {"x": x})[0].ravel().tolist() == [6, 0]
+    assert not any(f.fix.exact for f in linlint.check(model))
+
+
+def test_int32_weight_products_that_overflow_are_not_folded():
+    big = np.array([[1 << 16]], np.int32)
+    model = _model(
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
+            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
+        ],
+        [_vi("x", TensorProto.INT32, [2, 1])],
+        [_vi("y", TensorProto.INT32, [2, 1])],
+        [_t("w1", big), _t("w2", big)],
+    )
+    result = linlint.fold(model, verify=False)
+    x = np.array([[1], [3]], np.int32)
+    _same(model, result.model, {"x": x})
+    assert not result.changed
+    [finding] = linlint.check(model)
+    assert finding.code == "LL003" and "integer arithmetic (int32)" in finding.fix.reason
+
+
+# ---- A.2 identity-activation facts per dtype -----------------------------------------------------
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT8, TensorProto.INT32])
+def test_relu_after_abs_is_not_the_identity_on_integers(elem):
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    model = _model(
+        [
+            helper.make_node("Abs", ["x"], ["a"], name="abs"),
+            helper.make_node("Relu", ["a"], ["y"], name="relu"),
+        ],
+        [_vi("x", elem, [4])],
+        [_vi("y", elem, [4])],
+        opset=14,
+    )
+    assert not [f for f in linlint.check(model) if f.code == "LL006"]
+    folded = linlint.fold(model, verify=False).model
+    assert [n.op_type for n in folded.graph.node] == ["Abs", "Relu"]
+    x = np.array([np.iinfo(dtype).min, -1, 0, 5], dtype)
+    assert _run(folded, {"x": x})[0].tolist() == [0, 1, 0, 5]
+
+
+def test_relu_after_abs_is_still_the_identity_on_floats():
+    model = _model(
+        [
+            helper.make_node("Abs", ["x"], ["a"], name="abs"),
+            helper.make_node("Relu", ["a"], ["y"], name="relu"),
+        ],
+        [_vi("x", TensorProto.FLOAT, [4])],
+        [_vi("y", TensorProto.FLOAT, [4])],
+    )
+    assert [f.code for f in linlint.check(model)] == ["LL006"]
+
+
+# ---- A.3 joins of broadcast branches -------------------------------------------------------------
+
+
+def _broadcast_join(tail1, tail2, inits=()):
+    rng = np.random.default_rng(0)
+    w1 = rng.standard_normal((4, 5)).astype(np.float32)
+    w2 = rng.standard_normal((4, 5)).astype(np.float32)
+    return _model(
+        [
+            helper.make_node("MatMul", ["x", "w1"], ["h1"], name="mm1"),
+            helper.make_node("MatMul", ["x", "w2"], ["h2"], name="mm2"),
+            tail1,
+            tail2,
+            helper.make_node("Add", ["t1", "t2"], ["y"], name="join"),
+        ],
+        [_vi("x", TensorProto.FLOAT, ["M", 4])],
+        [_vi("y", TensorProto.FLOAT, None)],
+        [_t("w1", w1), _t("w2", w2), *inits],
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (
+            helper.make_node("Unsqueeze", ["h1", "ax0"], ["t1"], name="u1"),
+            helper.make_node("Unsqueeze", ["h2", "ax1"], ["t2"], name="u2"),
+            [_t("ax0", np.array([0], np.int64)), _t("ax1", np.array([1], np.int64))],
+        ),
+        (
+            helper.make_node("Reshape", ["h1", "s1"], ["t1"], name="r1"),
+            helper.make_node("Reshape", ["h2", "s2"], ["t2"], name="r2"),
+            [_t("s1", np.array([1, -1, 5], np.int64)), _t("s2", np.array([-1, 1, 5], np.int64))],
+        ),
+    ],
+    ids=["unsqueeze", "reshape"],
+)
+def test_branches_with_different_tails_joined_by_broadcast_are_not_merged(case):
+    tail1, tail2, inits = case
+    model = _broadcast_join(tail1, tail2, inits)
+    folded = linlint.fold(model, verify=False).model
+    for m in (1, 3):
+        x = np.random.default_rng(m).standard_normal((m, 4)).astype(np.float32)
+        _same(model, folded, {"x": x})
+        assert _run(folded, {"x": x})[0].shape == (m, m, 5)
+
+
+# ---- A.4 size-dependent exactness ----------------------------------------------------------------
+
+
+def _conv_then_ceil_pool():
+    rng = np.random.default_rng(1)
+    return _model(
+        [
+            helper.make_node("Conv", ["x", "w"], ["h"], name="conv", kernel_shape=[3, 3]),
+            helper.make_node(
+                "AveragePool", ["h"], ["y"], name="pool", kernel_shape=[2, 2], strides=[2, 2],
+                ceil_mode=1,
+            ),
+        ],
+        [_vi("x", TensorProto.FLOAT, [1, 4, "H", "W"])],
+        [_vi("y", TensorProto.FLOAT, None)],
+        [_t("w", rng.standard_normal((4, 4, 3, 3)).astype(np.float32))],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("shapes", [{"x": (1, 4, 6, 6)}, None], ids=["input-shape", "default"])
+def test_a_fold_exact_only_at_some_sizes_is_not_made_on_sizes_the_model_does_not_fix(shapes):
+    model = _conv_then_ceil_pool()
+    result = linlint.fold(model, input_shapes=shapes, allow_growth=True, verify=False)
+    assert [i.SerializeToString() for i in result.model.graph.input] == [
+        i.SerializeToString() for i in model.graph.input
+    ]
+    for size in (6, 7, 9):
+        x = np.random.default_rng(size).standard_normal((1, 4, size, size)).astype(np.float32)
+        _same(model, result.model, {"x": x})
+
+
+# ---- A.5 partial broadcast in the shape walk -----------------------------------------------------
+
+
+def test_a_sum_with_an_operand_of_unknown_shape_has_an_unknown_shape():
+    rng = np.random.default_rng(2)
+    c = 3
+    model = _model(
+        [
+            helper.make_node("ConvTranspose", ["x", "wt"], ["up"], name="up", strides=[2, 2],
+                             kernel_shape=[2, 2]),
+            helper.make_node("Relu", ["x"], ["r"], name="relu"),
+            helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+            helper.make_node("Add", ["up", "g"], ["s"], name="sum"),
+            helper.make_node("Relu", ["s"], ["s2"], name="relu2"),
+            helper.make_node("Conv", ["s2", "w1", "b1"], ["h"], name="c1", kernel_shape=[1, 1]),
+            helper.make_node("Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[3, 3],
+                             pads=[1, 1, 1, 1]),
+        ],
+        [_vi("x", TensorProto.FLOAT, [1, c, 4, 4])],
+        [_vi("y", TensorProto.FLOAT, None)],
+        [
+            _t("wt", rng.standard_normal((c, c, 2, 2)).astype(np.float32)),
+            _t("w1", rng.standard_normal((c, c, 1, 1)).astype(np.float32)),
+            _t("b1", rng.standard_normal(c).astype(np.float32)),
+            _t("w2", rng.standard_normal((c, c, 3, 3)).astype(np.float32)),
+        ],
+    )  # fmt: skip
+    folded = linlint.fold(model, verify=False).model
+    x = rng.standard_normal((1, c, 4, 4)).astype(np.float32)
+    _same(model, folded, {"x": x})
+
+
+# ---- A.6 channel broadcast before the first Conv / MatMul ----------------------------------------
+
+
+def test_a_constant_that_broadcasts_channels_before_a_conv_is_not_folded_and_others_still_are():
+    rng = np.random.default_rng(3)
+    model = _model(
+        [
+            helper.make_node("Mul", ["x", "c"], ["m"], name="scale"),
+            helper.make_node("Conv", ["m", "w"], ["h"], name="conv", kernel_shape=[1, 1]),
+            helper.make_node("Relu", ["h"], ["r"], name="relu"),
+            helper.make_node("Conv", ["r", "w2"], ["h2"], name="c2", kernel_shape=[1, 1]),
+            helper.make_node("Conv", ["h2", "w3"], ["y"], name="c3", kernel_shape=[1, 1]),
+        ],
+        [_vi("x", TensorProto.FLOAT, [1, 1, "H", "W"])],
+        [_vi("y", TensorProto.FLOAT, None)],
+        [
+            _t("c", rng.standard_normal((1, 3, 1, 1)).astype(np.float32)),
+            _t("w", rng.standard_normal((2, 3, 1, 1)).astype(np.float32)),
+            _t("w2", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+            _t("w3", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+        ],
+    )
+    findings = linlint.check(model)
+    assert not [f for f in findings if "scale" in f.nodes]
+    result = linlint.fold(model)
+    assert result.verification is not None and result.verification.ok
+    assert [r.nodes for r in result.folded] == [("c2", "c3")]
+    x = rng.standard_normal((1, 1, 5, 5)).astype(np.float32)
+    _same(model, result.model, {"x": x})
+
+
+def test_a_constant_that_broadcasts_features_before_a_matmul_is_not_folded():
+    rng = np.random.default_rng(4)
+    model = _model(
+        [
+            helper.make_node("Mul", ["x", "c"], ["m"], name="scale"),
+            helper.make_node("MatMul", ["m", "w"], ["y"], name="mm"),
+        ],
+        [_vi("x", TensorProto.FLOAT, ["M", 1])],
+        [_vi("y", TensorProto.FLOAT, None)],
+        [
+            _t("c", rng.standard_normal((1, 3)).astype(np.float32)),
+            _t("w", rng.standard_normal((3, 2)).astype(np.float32)),
+        ],
+    )
+    folded = linlint.fold(model, verify=False).model
+    x = rng.standard_normal((4, 1)).astype(np.float32)
+    _same(model, folded, {"x": x})
+
+
+# ---- A.7 initializers that are graph inputs ------------------------------------------------------
+
+
+def _overridable_chain(ir: int):
+    rng = np.random.default_rng(5)
+    w1 = rng.standard_normal((3, 3, 1, 1)).astype(np.float32)
+    w2 = rng.standard_normal((3, 3, 1, 1)).astype(np.float32)
+    inputs = [_vi("x", TensorProto.FLOAT, [1, 3, 4, 4]), _vi("w1", TensorProto.FLOAT, [3, 3, 1, 1])]
+    if ir < 4:
+        inputs.append(_vi("w2", TensorProto.FLOAT, [3, 3, 1, 1]))
+    model = _model(
+        [
+            helper.make_node("Conv", ["x", "w1"], ["h"], name="c1", kernel_shape=[1, 1]),
+            helper.make_node("Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[1, 1]),
+        ],
+        inputs,
+        [_vi("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [_t("w1", w1), _t("w2", w2)],
+        opset=9 if ir < 4 else 17,
+        ir=ir,
+    )
+    return model
+
+
+def test_an_initializer_that_is_a_graph_input_is_an_input_not_a_constant():
+    model = _overridable_chain(ir=8)
+    result = linlint.fold(model, verify=False)
+    assert "w1" in [i.name for i in result.model.graph.input]
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((1, 3, 4, 4)).astype(np.float32)
+    other = rng.standard_normal((3, 3, 1, 1)).astype(np.float32)
+    _same(model, result.model, {"x": x, "w1": other})
+    _same(model, result.model, {"x": x})
+
+
+def test_before_ir_4_initializers_listed_as_inputs_stay_constants():
+    result = linlint.fold(_overridable_chain(ir=3))
+    assert result.changed and result.verification.ok
+
+
+# ---- A.8 check and fold agree --------------------------------------------------------------------
+
+
+def _conv_chain_with(w1, w2, elem=TensorProto.FLOAT, extra=None):
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["h"], name="c1", kernel_shape=[1, 1]),
+        helper.make_node("Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[1, 1]),
+    ]
+    inits = [_t("w1", w1), _t("w2", w2)]
+    if extra is not None:
+        nodes[1].output[0] = "z"
+        nodes.append(extra[0])
+        inits.append(extra[1])
+    return _model(nodes, [_vi("x", elem, [1, 2, 3, 3])], [_vi("y", elem, [1, 2, 3, 3])], inits)
+
+
+def _agree(model):
+    """check's exactness is fold's decision: exact regions fold, the others are refused."""
+    findings = [f for f in linlint.check(model) if f.code != "LL006"]
+    result = linlint.fold(model, allow_growth=True, verify=False)
+    exact = [f for f in findings if f.fix.exact]
+    assert bool(exact) == result.changed, (findings, result.refused)
+    return findings, result
+
+
+def test_a_division_by_a_constant_holding_zero_is_inexact_in_check_and_fold():
+    w = np.ones((2, 2, 1, 1), np.float32)
+    div = helper.make_node("Div", ["z", "d"], ["y"], name="div")
+    model = _conv_chain_with(
+        w, w, extra=(div, _t("d", np.array([1, 0], np.float32).reshape(1, 2, 1, 1)))
+    )
+    findings, _ = _agree(model)
+    assert findings and "zero" in findings[0].fix.reason
+
+
+def test_a_weight_holding_inf_is_inexact_in_check_and_fold():
+    w = np.ones((2, 2, 1, 1), np.float32)
+    bad = w.copy()
+    bad[0, 0] = np.inf
+    findings, _ = _agree(_conv_chain_with(bad, w))
+    assert findings and "Inf" in findings[0].fix.reason
+
+
+def test_batchnorm_7_with_per_element_statistics_is_inexact_in_check_and_fold():
+    w = np.ones((2, 2, 1, 1), np.float32)
+    shape = (2 * 3 * 3,)
+    bn = helper.make_node(
+        "BatchNormalization", ["z", "g", "b", "m", "v"], ["y"], name="bn", spatial=0
+    )
+    model = _conv_chain_with(w, w, extra=(bn, _t("g", np.ones(shape, np.float32))))
+    for name in ("b", "m"):
+        model.graph.initializer.append(_t(name, np.zeros(shape, np.float32)))
+    model.graph.initializer.append(_t("v", np.ones(shape, np.float32)))
+    model.opset_import[0].version = 7
+    model.ir_version = 3
+    findings, result = _agree(model)
+    assert not result.changed or all("bn" not in r.nodes for r in result.folded)
+
+
+def test_fp16_weight_products_beyond_its_range_are_inexact_in_check_and_fold():
+    w = np.full((2, 2, 1, 1), 300.0, np.float16)
+    findings, result = _agree(_conv_chain_with(w, w, TensorProto.FLOAT16))
+    assert findings and not result.changed
+    assert "float16" in findings[0].fix.reason
