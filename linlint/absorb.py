@@ -77,7 +77,8 @@ class Evaluator:
         g: GraphAnalysis | None = self.ga
         while g is not None:
             if name in g.initializers:
-                return g.initializers[name].data_location == onnx.TensorProto.EXTERNAL
+                tensor = g.initializers[name]
+                return getattr(tensor, "data_location", 0) == onnx.TensorProto.EXTERNAL
             if name in g.producer:
                 return True  # computed from constants, possibly external ones
             g = g.outer
@@ -373,6 +374,8 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
     if isinstance(f, Pending):
         return Pending(f.ops + [s])
     node = s.node
+    if ev.ga.opset < 9 and int(attr(node, "spatial", 1)) == 0:
+        raise NotFoldable(f"{s.name} normalizes every element on its own (spatial = 0)")
     if isinstance(f, DenseForm) and f.rank != 2:
         raise NotFoldable(f"{s.name} normalizes axis 1, the Gemm/MatMul acts on the last axis")
     scale = shift = None
@@ -596,6 +599,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     extra: tuple = ()
     patch = False
     if op == "Reshape":
+        if len(node.input) < 2:
+            raise NotFoldable(f"{s.name} holds its target in an attribute (opset < 5)")
         target = ev.small(node.input[1])
         if target is None:
             raise NotFoldable(f"the target shape of {s.name} is not known before run time")

@@ -15,6 +15,7 @@ affine world (read by a barrier, a graph output, a subgraph) from its source.
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,6 +144,8 @@ class GraphAnalysis:
 
     def _initializer_value(self, name: str, large: bool) -> np.ndarray | None:
         tensor = self.initializers[name]
+        if isinstance(tensor, onnx.SparseTensorProto):
+            return _sparse_value(tensor, large, self.load_tensor)
         if not large and _numel(tensor) > SMALL_CONST:
             return None
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
@@ -187,6 +190,27 @@ class GraphAnalysis:
             nxt = next((node.input[i] for i in index if i < len(node.input) and node.input[i]), "")
             t = nxt
         return 0
+
+
+def _sparse_value(sparse: onnx.SparseTensorProto, large: bool, load) -> np.ndarray | None:
+    """A sparse initializer as a dense array (indices linear or as coordinates)."""
+    shape = tuple(sparse.dims)
+    if not large and math.prod(shape) > SMALL_CONST:
+        return None
+    parts = []
+    for tensor in (sparse.values, sparse.indices):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            if not (large and load):
+                return None
+            parts.append(load(tensor))
+        else:
+            parts.append(numpy_helper.to_array(tensor))
+    values, indices = parts
+    dense = np.zeros(math.prod(shape), dtype=values.dtype)
+    if indices.ndim == 2:
+        indices = np.ravel_multi_index(tuple(indices.T), shape)
+    dense[np.asarray(indices, dtype=np.int64).reshape(-1)] = values.reshape(-1)
+    return dense.reshape(shape)
 
 
 def _numel(tensor: onnx.TensorProto) -> int:
@@ -253,7 +277,8 @@ def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarra
             [onnx.helper.make_tensor_value_info(o, 0, None) for o in outs if o],
         )
         model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
-        results = ReferenceEvaluator(model).run(None, feeds)
+        with np.errstate(all="ignore"):
+            results = ReferenceEvaluator(model).run(None, feeds)
         return np.asarray(results[list(node.output).index(want)])
     except Exception:  # noqa: BLE001 - an unknown value only makes the analysis conservative
         return None
@@ -340,8 +365,9 @@ def analyze_graph(
         # and runtimes treat them as constants.)
         for inp in graph.input:
             initializers.pop(inp.name, None)
-    sparse = {t.values.name for t in graph.sparse_initializer}
-    static: set[str] = set(initializers) | {n for n in sparse if n not in initializers}
+    for sparse in graph.sparse_initializer:  # dense values, computed on demand like the rest
+        initializers.setdefault(sparse.values.name, sparse)
+    static: set[str] = set(initializers)
     if ir_version >= 4:
         static -= {inp.name for inp in graph.input}
     source: dict[str, str] = {}

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import onnx
 from onnx import ModelProto
 
@@ -20,7 +21,7 @@ from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.optable import Kind
 from linlint.plan import could_fire, evaluate, find_regions, region_dtype
-from linlint.rewrite import Names, emit, prune, replace_nodes, unused_names
+from linlint.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
 from linlint.rules import FOLDABLE_CODES
 from linlint.shapes import ShapeOracle
 
@@ -116,21 +117,24 @@ def fold_model(
     stage = on_stage or (lambda text: None)
     stage("Analysing")
     try:
-        return _fold_model(
-            model,
-            select=select,
-            ignore=ignore,
-            allow_growth=allow_growth,
-            input_shapes=input_shapes,
-            verify=verify,
-            rtol=rtol,
-            atol=atol,
-            seed=seed,
-            runs=runs,
-            inputs=inputs,
-            codes=codes,
-            stage=stage,
-        )
+        # Overflow and division by zero are decided explicitly (non-finite weights refuse a
+        # region); numpy's warnings about them would only leak to stderr.
+        with np.errstate(all="ignore"):
+            return _fold_model(
+                model,
+                select=select,
+                ignore=ignore,
+                allow_growth=allow_growth,
+                input_shapes=input_shapes,
+                verify=verify,
+                rtol=rtol,
+                atol=atol,
+                seed=seed,
+                runs=runs,
+                inputs=inputs,
+                codes=codes,
+                stage=stage,
+            )
     except LinlintError as error:
         if error.path is None and isinstance(model, (str, Path)):
             raise LinlintError(str(error), str(model)) from None
@@ -185,7 +189,10 @@ def _fold_model(
         layer = Layer(chosen, tuple(c.upper() for c in ignore or ()))
         codes = foldable & resolve_enabled([layer])
     before = model_costs(work, input_shapes)
-    keep = {id(g): unused_names(g) for g in _all_graphs(work.graph)}
+    # Names are unique across a model's scopes: one set serves every graph.
+    keep = training_names(work)
+    for g in _all_graphs(work.graph):
+        keep |= unused_names(g)
     names = Names(work)
     folded: list[FoldedRegion] = []
     refused: list[str] = []
@@ -195,7 +202,7 @@ def _fold_model(
         if not changed:
             break
     for g in _all_graphs(work.graph):
-        prune(g, keep.get(id(g), set()))
+        prune(g, keep, work.ir_version)
     if work.ir_version < 4:
         _declare_initializers_as_inputs(work.graph)
     ga = analyze_model(work)

@@ -139,8 +139,26 @@ def unused_names(graph: GraphProto) -> set[str]:
     return names - used
 
 
-def prune(graph: GraphProto, keep: set[str] = frozenset()) -> None:
-    """Remove constant nodes, initializers and value_info that the fold left unread."""
+def training_names(model: onnx.ModelProto) -> set[str]:
+    """Names the model's ``training_info`` reads or binds: never pruned."""
+    names: set[str] = set()
+    for info in model.training_info:
+        for binding in list(info.update_binding) + list(info.initialization_binding):
+            names.update((binding.key, binding.value))
+        for graph in (info.algorithm, info.initialization):
+            _used_names(graph, names)
+            names.update(i.name for i in graph.input)
+    return names
+
+
+def prune(graph: GraphProto, keep: set[str] = frozenset(), ir_version: int = 4) -> None:
+    """Remove constant nodes, initializers and value_info that the fold left unread.
+
+    From IR 4 on, an initializer that is also a graph input is an input with a default:
+    it stays, read or not.
+    """
+    if ir_version >= 4:
+        keep = set(keep) | {i.name for i in graph.input}
     outer_used = keep
     initializers_before = {t.name for t in graph.initializer}
     while True:

@@ -392,3 +392,113 @@ def test_fp16_weight_products_beyond_its_range_are_inexact_in_check_and_fold():
     findings, result = _agree(_conv_chain_with(w, w, TensorProto.FLOAT16))
     assert findings and not result.changed
     assert "float16" in findings[0].fix.reason
+
+
+# ---- C. crashes ---------------------------------------------------------------------------------
+
+
+def _conv_pair(weight_inputs=("w1", "w2"), shape=(1, 2, 4, 4)):
+    return [
+        helper.make_node("Conv", ["x", weight_inputs[0]], ["h"], name="c1", kernel_shape=[1, 1]),
+        helper.make_node("Conv", ["h", weight_inputs[1]], ["y"], name="c2", kernel_shape=[1, 1]),
+    ], [_vi("x", TensorProto.FLOAT, list(shape))], [_vi("y", TensorProto.FLOAT, list(shape))]
+
+
+def test_a_model_with_a_sparse_initializer_checks_and_folds():
+    nodes, inputs, outputs = _conv_pair()
+    model = _model(nodes, inputs, outputs, [_t("w2", np.ones((2, 2, 1, 1), np.float32))])
+    values = _t("w1", np.array([1.0, 2.0], np.float32))
+    indices = _t("w1_indices", np.array([0, 3], np.int64))
+    model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [2, 2, 1, 1]))
+    assert [f.code for f in linlint.check(model)] == ["LL001"]
+    result = linlint.fold(model)
+    assert result.verification is None or result.verification.ok
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32)
+    _same(model, result.model, {"x": x})
+
+
+def test_a_weight_computed_through_hundreds_of_constant_nodes_folds():
+    nodes, inputs, outputs = _conv_pair(("w1_400", "w2"))
+    chain = [
+        helper.make_node("Identity", [f"w1_{k}"], [f"w1_{k + 1}"], name=f"id{k}")
+        for k in range(400)
+    ]
+    rng = np.random.default_rng(1)
+    inits = [
+        _t("w1_0", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+        _t("w2", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+    ]
+    model = _model(chain + nodes, inputs, outputs, inits)
+    assert [f.code for f in linlint.check(model)] == ["LL001"]
+    result = linlint.fold(model)
+    assert result.changed and result.verification.ok
+
+
+def test_a_negative_declared_size_is_an_unknown_size():
+    nodes, inputs, outputs = _conv_pair(shape=(-1, 2, -1, -1))
+    rng = np.random.default_rng(2)
+    inits = [_t(n, rng.standard_normal((2, 2, 1, 1)).astype(np.float32)) for n in ("w1", "w2")]
+    model = _model(nodes, inputs, outputs, inits)
+    result = linlint.fold(model)
+    assert result.changed and result.verification.ok
+    result = linlint.fold(model, input_shapes={"x": (2, 2, 5, 5)})
+    assert result.changed and result.verification.ok
+
+
+def test_an_opset_4_reshape_with_its_target_as_an_attribute_is_checked_and_folded():
+    rng = np.random.default_rng(3)
+    model = _model(
+        [
+            helper.make_node("Gemm", ["x", "w1"], ["h"], name="fc1"),
+            helper.make_node("Reshape", ["h"], ["r"], name="reshape", shape=[2, 3]),
+            helper.make_node("Gemm", ["r", "w2"], ["y"], name="fc2"),
+        ],
+        [_vi("x", TensorProto.FLOAT, [2, 3])],
+        [_vi("y", TensorProto.FLOAT, [2, 3])],
+        [_t(n, rng.standard_normal((3, 3)).astype(np.float32)) for n in ("w1", "w2")],
+        opset=4,
+        ir=3,
+    )
+    for init in model.graph.initializer:
+        model.graph.input.append(_vi(init.name, TensorProto.FLOAT, [3, 3]))
+    linlint.check(model)
+    result = linlint.fold(model)
+    assert result.verification is None or result.verification.ok
+
+
+def test_fold_keeps_the_weights_training_info_binds():
+    nodes, inputs, outputs = _conv_pair()
+    rng = np.random.default_rng(4)
+    inits = [_t(n, rng.standard_normal((2, 2, 1, 1)).astype(np.float32)) for n in ("w1", "w2")]
+    model = _model(nodes, inputs, outputs, inits)
+    algorithm = helper.make_graph(
+        [helper.make_node("Identity", ["w1"], ["w1_new"])],
+        "step",
+        [],
+        [_vi("w1_new", TensorProto.FLOAT, [2, 2, 1, 1])],
+    )
+    info = model.training_info.add()
+    info.algorithm.CopyFrom(algorithm)
+    binding = info.update_binding.add()
+    binding.key, binding.value = "w1", "w1_new"
+    result = linlint.fold(model)
+    assert result.changed
+    names = {t.name for t in result.model.graph.initializer}
+    assert "w1" in names
+
+
+def test_fold_prints_no_numpy_warnings(tmp_path):
+    import subprocess
+    import sys
+
+    w = np.full((2, 2, 1, 1), 300.0, np.float16)
+    div = helper.make_node("Div", ["z", "d"], ["y"], name="div")
+    zero = _t("d", np.array([1, 0], np.float16).reshape(1, 2, 1, 1))
+    onnx.save(_conv_chain_with(w, w, TensorProto.FLOAT16, extra=(div, zero)), tmp_path / "m.onnx")
+    result = subprocess.run(
+        [sys.executable, "-m", "linlint", "fold", "m.onnx", "--diff", "--allow-growth"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode in (0, 1) and result.stderr == "", result.stderr
