@@ -867,11 +867,14 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
         failed = verified is not None and not verified.ok
         written = None
         if not diff and not failed and target is not None and (result.changed or not in_place):
-            from linlint.writer import save_model
+            from linlint.writer import remove_unreferenced_data, save_model
 
             stage("Writing")
             save_model(result.model, target, base_dir=result.base_dir)
             written = target
+            if in_place and result.base_dir is not None:
+                # the old weights file, if the new model and no other model there reads it
+                remove_unreferenced_data(result.model, result.base_dir)
     remaining = settings.apply(result.remaining, model)
     if output_format is ListFormat.json:
         typer.echo(_fold_json(result, remaining, written))

@@ -106,3 +106,13 @@ def test_output_and_in_place_are_exclusive():
     done = run("fold", SAMPLES / "ll005_conv_bn.onnx", "--in-place", "-o", "x.onnx")
     assert done.returncode == 2
     assert "exactly one of" in done.stderr
+
+
+def test_in_place_with_external_data_leaves_one_data_file_that_the_model_reads(tmp_path):
+    model = onnx.load(SAMPLES / "repvgg_net_train.onnx")
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path, save_as_external_data=True, location="m.onnx.data", size_threshold=0)
+    done = run("fold", path, "--in-place")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx", "m.onnx.1.data"]
+    onnx.checker.check_model(onnx.load(path), full_check=True)
