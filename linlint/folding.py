@@ -17,6 +17,7 @@ from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
 from linlint.checker import findings_for, iter_graphs, region_findings
+from linlint.cutout import region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.optable import Kind
@@ -196,9 +197,10 @@ def _fold_model(
     names = Names(work)
     folded: list[FoldedRegion] = []
     refused: list[str] = []
+    proof = _Proof(verify, seed)
     stage("Folding")
     for _ in range(MAX_ROUNDS):
-        changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused)
+        changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, proof)
         if not changed:
             break
     for g in _all_graphs(work.graph):
@@ -253,7 +255,16 @@ def _all_graphs(graph: onnx.GraphProto):
                 yield from _all_graphs(g)
 
 
-def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) -> bool:
+@dataclass
+class _Proof:
+    """Per-region verification: on (``fold`` verifies) or off, and the regions it refused."""
+
+    on: bool
+    seed: int
+    failed: set[tuple[str, str]] = field(default_factory=set)  # (graph, exit tensor)
+
+
+def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, proof) -> bool:
     ga = analyze_model(work, load_tensor=load_tensor)
     shapes = ShapeOracle(work, input_shapes)  # the same shapes check sees: same decisions
     changed = False
@@ -264,6 +275,8 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
         new_inits: list = []
         for raw in find_regions(g):
             if taken & set(raw.nodes) or not could_fire(g, raw):
+                continue
+            if (g.name, raw.output) in proof.failed:
                 continue
             region, _ = evaluate(g, raw, shapes)
             fired = [f for f in region_findings(region, "") if f.code in codes]
@@ -278,6 +291,16 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused) 
             last = g.producer[raw.output]
             base = g.nodes[last].node.name or raw.output
             nodes, inits = emit(form, raw.sources[0], raw.output, f"{base}_folded", dtype, names)
+            if proof.on:
+                problem = region_proof(
+                    work, g, shapes, raw.nodes, raw.sources[0], raw.output, nodes, inits,
+                    proof.seed,
+                )  # fmt: skip
+                if problem:
+                    where = f" in {g.name}" if g.name else ""
+                    refused.append(f"{' → '.join(region.nodes)}{where}: {problem}")
+                    proof.failed.add((g.name, raw.output))
+                    continue
             taken |= set(raw.nodes)
             remove |= set(raw.nodes)
             inserts[last] = nodes

@@ -502,3 +502,64 @@ def test_fold_prints_no_numpy_warnings(tmp_path):
         text=True,
     )
     assert result.returncode in (0, 1) and result.stderr == "", result.stderr
+
+
+# ---- D.15 each fold is verified where it happened ---------------------------------------------
+
+
+def _sabotage_first_fold(monkeypatch, stem_in_name: str):
+    """Make ``emit`` write a wrong weight (1e-3 relative) for the region whose last node's
+    name contains ``stem_in_name``: the per-region proof must catch it."""
+    import linlint.folding
+
+    real = linlint.folding.emit
+
+    def emit(form, source, output, base, dtype, names):
+        nodes, inits = real(form, source, output, base, dtype, names)
+        if stem_in_name in base:
+            weight = numpy_helper.to_array(inits[0]).copy()
+            weight.flat[0] *= 1.001
+            inits[0].CopyFrom(numpy_helper.from_array(weight, inits[0].name))
+        return nodes, inits
+
+    monkeypatch.setattr(linlint.folding, "emit", emit)
+
+
+def test_a_region_whose_proof_fails_is_left_as_it_was_and_the_others_still_fold(monkeypatch):
+    rng = np.random.default_rng(7)
+    w = [rng.standard_normal((3, 3, 1, 1)).astype(np.float32) for _ in range(4)]
+    model = _model(
+        [
+            helper.make_node("Conv", ["x", "w0"], ["a"], name="a1", kernel_shape=[1, 1]),
+            helper.make_node("Conv", ["a", "w1"], ["b"], name="a2", kernel_shape=[1, 1]),
+            helper.make_node("Relu", ["b"], ["r"], name="relu"),
+            helper.make_node("Conv", ["r", "w2"], ["c"], name="b1", kernel_shape=[1, 1]),
+            helper.make_node("Conv", ["c", "w3"], ["y"], name="b2", kernel_shape=[1, 1]),
+        ],
+        [_vi("x", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [_vi("y", TensorProto.FLOAT, [1, 3, 4, 4])],
+        [_t(f"w{k}", w[k]) for k in range(4)],
+    )
+    _sabotage_first_fold(monkeypatch, "a2")
+    result = linlint.fold(model)
+    assert [r.nodes for r in result.folded] == [("b1", "b2")]
+    assert len(result.refused) == 1 and result.refused[0].startswith("a1 → a2: verification")
+    assert result.verification.ok
+    assert [f.code for f in result.remaining] == ["LL001"]
+
+
+def test_a_wrong_fold_in_an_if_branch_the_inputs_never_take_is_caught(monkeypatch, sample):
+    model = onnx.load(sample("ll001_chain_in_if_branch"))
+    names = [n.name for g in _graphs(model.graph) for n in g.node if n.op_type == "Conv"]
+    _sabotage_first_fold(monkeypatch, names[-1])
+    result = linlint.fold(model)
+    assert not result.changed
+    assert result.refused and "verification failed" in result.refused[0]
+
+
+def _graphs(graph):
+    yield graph
+    for node in graph.node:
+        for a in node.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from _graphs(a.g)

@@ -1,0 +1,110 @@
+"""Cut one region out of its graph as a small model: the original nodes, and their fold.
+
+A fold is proven where it happened (``fold`` calls ``region_proof``): the
+region's source tensor becomes the only graph input, its exit the only output,
+the constants it reads become initializers, and the folded nodes get the same
+input and output. Both run in onnxruntime on inputs drawn for the region
+(``linlint.inputs.input_variants``: random, large, zero and constant values, at
+the given sizes and at other sizes wherever the model does not fix one), so a
+region inside an If branch that the model's own inputs never take is exercised
+too. A region is shallow: its own rounding noise is small, and so is the
+tolerance derived from it (``linlint.verification.compare_models``).
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import helper, numpy_helper
+
+from linlint.analysis import GraphAnalysis
+from linlint.shapes import ShapeOracle
+
+
+class CannotCut(Exception):
+    """The region cannot run on its own; ``str`` says why."""
+
+
+def _opsets(model: onnx.ModelProto) -> list[onnx.OperatorSetIdProto]:
+    return [helper.make_opsetid(o.domain, o.version) for o in model.opset_import]
+
+
+def _source_info(
+    ga: GraphAnalysis, shapes: ShapeOracle, source: str
+) -> tuple[onnx.ValueInfoProto, tuple[int, ...]]:
+    shape = shapes.local(ga, source)
+    if shape is None:
+        raise CannotCut(f"the shape of its input '{source}' is unknown")
+    elem = ga.elem_type(source)
+    if not elem:
+        raise CannotCut(f"the element type of its input '{source}' is unknown")
+    dims = [
+        d if shapes.fixed_axis(ga, source, axis) else f"{source}_dim{axis}"
+        for axis, d in enumerate(shape)
+    ]
+    return helper.make_tensor_value_info(source, elem, dims), tuple(shape)
+
+
+def region_models(
+    model: onnx.ModelProto,
+    ga: GraphAnalysis,
+    shapes: ShapeOracle,
+    indices: tuple[int, ...],
+    source: str,
+    output: str,
+    folded_nodes: list[onnx.NodeProto],
+    folded_inits: list[onnx.TensorProto],
+) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, tuple[int, ...]]]:
+    """The region and its fold as two models, and the sizes the model computes with."""
+    source_info, base = _source_info(ga, shapes, source)
+    out_info = helper.make_tensor_value_info(output, ga.elem_type(output), None)
+    nodes = [ga.nodes[j].node for j in indices]
+    produced = {o for n in nodes for o in n.output if o}
+    inits = []
+    for node in nodes:
+        for name in node.input:
+            if not name or name == source or name in produced or name in {t.name for t in inits}:
+                continue
+            value = ga.const_value(name, large=True)
+            if value is None:
+                raise CannotCut(f"'{name}' is not known before run time")
+            inits.append(numpy_helper.from_array(value, name))
+    ir = max(model.ir_version, 4)
+
+    def build(body, constants, name):
+        graph = helper.make_graph(body, name, [source_info], [out_info], constants)
+        cut = helper.make_model(graph, opset_imports=_opsets(model))
+        cut.ir_version = ir
+        return cut
+
+    original = build(nodes, inits, "region")
+    candidate = build(folded_nodes, folded_inits, "folded_region")
+    return original, candidate, {source: base}
+
+
+def region_proof(
+    model: onnx.ModelProto,
+    ga: GraphAnalysis,
+    shapes: ShapeOracle,
+    indices: tuple[int, ...],
+    source: str,
+    output: str,
+    folded_nodes: list[onnx.NodeProto],
+    folded_inits: list[onnx.TensorProto],
+    seed: int = 0,
+) -> str:
+    """Run the region and its fold side by side: "" when they agree, else why not."""
+    from linlint.errors import LinlintError
+    from linlint.inputs import input_variants
+    from linlint.verification import compare_models
+
+    try:
+        original, candidate, base = region_models(
+            model, ga, shapes, indices, source, output, folded_nodes, folded_inits
+        )
+        sets = input_variants(original, seed=seed, input_shapes=base)
+        verdict = compare_models(original, candidate, sets)
+    except CannotCut as reason:
+        return f"it cannot be verified on its own: {reason}"
+    except LinlintError as error:
+        return f"verification failed: {error}"
+    return "" if verdict.ok else verdict.summary()
