@@ -398,10 +398,18 @@ def test_fp16_weight_products_beyond_its_range_are_inexact_in_check_and_fold():
 
 
 def _conv_pair(weight_inputs=("w1", "w2"), shape=(1, 2, 4, 4)):
-    return [
-        helper.make_node("Conv", ["x", weight_inputs[0]], ["h"], name="c1", kernel_shape=[1, 1]),
-        helper.make_node("Conv", ["h", weight_inputs[1]], ["y"], name="c2", kernel_shape=[1, 1]),
-    ], [_vi("x", TensorProto.FLOAT, list(shape))], [_vi("y", TensorProto.FLOAT, list(shape))]
+    return (
+        [
+            helper.make_node(
+                "Conv", ["x", weight_inputs[0]], ["h"], name="c1", kernel_shape=[1, 1]
+            ),
+            helper.make_node(
+                "Conv", ["h", weight_inputs[1]], ["y"], name="c2", kernel_shape=[1, 1]
+            ),
+        ],
+        [_vi("x", TensorProto.FLOAT, list(shape))],
+        [_vi("y", TensorProto.FLOAT, list(shape))],
+    )
 
 
 def test_a_model_with_a_sparse_initializer_checks_and_folds():
