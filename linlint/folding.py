@@ -16,7 +16,7 @@ import onnx
 from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
-from linlint.checker import findings_for, iter_graphs, region_findings
+from linlint.checker import analyze_regions, findings_for, iter_graphs, region_findings
 from linlint.cutout import region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
@@ -207,14 +207,7 @@ def _fold_model(
         prune(g, keep, work.ir_version)
     if work.ir_version < 4:
         _declare_initializers_as_inputs(work.graph)
-    ga = analyze_model(work)
-    shapes = ShapeOracle(work, input_shapes)
-    regions = [
-        evaluate(g, raw, shapes)[0]
-        for g in iter_graphs(ga)
-        for raw in find_regions(g)
-        if could_fire(g, raw)
-    ]
+    ga, regions = analyze_regions(work, input_shapes)  # what check says of the result
     remaining = findings_for(ga, regions, str(original_path or "<model>"))
     after = model_costs(work, input_shapes)
     result = FoldResult(work, folded, remaining, before, after, base_dir=base_dir)

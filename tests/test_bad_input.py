@@ -527,11 +527,17 @@ def test_check_handles_a_weight_with_a_zero_sized_dimension(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("shape", [[0, 4, 8, 8], [1, 4, 0, 8]], ids=["batch", "spatial"])
-def test_fold_refuses_a_model_it_cannot_verify_on_zero_sized_inputs(tmp_path: Path, shape):
-    """Running a model whose fixed input is empty compares no values: that is no proof."""
+def test_fold_leaves_a_region_it_cannot_verify_on_zero_sized_inputs(tmp_path: Path, shape):
+    """Running a model whose fixed input is empty compares no values: that is no proof, so
+    the region is not folded (and says why); its LL001 remains."""
     model = save(conv_chain(shape=shape), tmp_path / "model.onnx")
-    result = run_untouched(tmp_path, "fold", model, "-o", tmp_path / "out.onnx")
-    assert_one_error(result, str(model))
+    before = model.read_bytes()
+    out = tmp_path / "out.onnx"
+    result = linlint("fold", model, "-o", out, cwd=tmp_path)
+    assert (result.returncode, result.stderr) == (1, ""), result.stdout + result.stderr
+    assert "not folded: conv1 → conv2: verification failed" in result.stdout
+    assert model.read_bytes() == before
+    assert onnx.load(out).graph == onnx.load(model).graph
 
 
 def test_check_reports_macs_past_64_bits_exactly(tmp_path: Path) -> None:
