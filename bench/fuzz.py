@@ -1,12 +1,21 @@
 """Differential fuzzing campaign: many random models through check and fold, every property checked.
 
 The models come from ``tests/fuzzgen.py`` (hypothesis strategies mixing linear,
-affine, shape, nonlinear and unknown ops, branches, If subgraphs, several
-opsets); the properties are ``fuzzgen.run_properties``: ``check`` never
-crashes, no finding names a nonlinear node, every fold passes
-``onnx.checker`` (full check) and computes what the original computes in
-onnxruntime, a fold removes no nonlinear node, and folding the folded model
-folds nothing more.
+affine, shape, nonlinear and unknown ops, branches, If subgraphs on constant,
+input or data-dependent conditions; float32/16/64 and int8/32/64 models;
+opsets 4–21, IR 3 models whose initializers are all graph inputs, IR >= 4
+initializers that are also graph inputs, sparse initializers, external data,
+inputs with symbolic or unknown dims or no shape, sources of unknown size,
+broadcasting joins, non-finite and fp16-overflowing constants); the properties
+are ``fuzzgen.run_properties``: ``check`` and ``fold`` raise nothing but
+``LinlintError`` (a refusal, counted, not a failure), no finding names a
+nonlinear node, every fold passes ``onnx.checker`` (full check) and computes
+what the original computes in onnxruntime, on the drawn inputs and on inputs
+the fold never saw (``fuzzgen.judge``: other sizes for every open dim, extreme
+values, both branches of every If, other values for overridable initializers),
+a region ``check`` calls exact under a foldable rule is folded or refused with
+a reason, a fold removes no nonlinear node, and folding the folded model folds
+nothing more.
 
     python bench/fuzz.py --examples 5000 [--seed 0] [--out bench/out/fuzz] [--wide]
     python bench/fuzz.py --replay bench/out/fuzz/<case>.onnx
@@ -15,9 +24,12 @@ A campaign is reproducible: the same ``--seed``, ``--examples`` and
 ``--wide`` draw the same models (hypothesis with a fixed seed, generate phase
 only, no example database). Each failure is saved to ``--out`` as
 ``<case>.onnx`` (the model), ``<case>.npz`` (the inputs it was run on),
-``<case>.json`` (what ``--replay`` needs) and ``<case>.txt`` (a one-line
-description, then the details). Progress goes to stderr on a terminal only;
-the summary goes to stdout. Exit status 1 when any property failed.
+``<case>.json`` (what ``--replay`` needs: whether the properties save it with
+external data, the nonlinear nodes, the failures) and ``<case>.txt`` (a
+one-line description, then the details). The summary counts the model-wide
+features drawn (dtypes, opsets, IR, ...) and the unseen input sets judged.
+Progress goes to stderr on a terminal only; the summary goes to stdout. Exit
+status 1 when any property failed.
 
 The models run in a worker process that reports each outcome as one JSON
 line. When a native extension (onnx, onnxruntime) aborts the worker, the model
@@ -66,6 +78,8 @@ def _save(out: Path, stem: str, gen, allow_growth: bool, failures, seed: int, in
         "barriers": gen.barriers,
         "op_types": gen.op_types,
         "unnamed": gen.unnamed,
+        "external": gen.external,
+        "features": list(gen.features),
         "sketch": gen.sketch,
         "failures": failures,
         "seed": seed,
@@ -152,6 +166,10 @@ def worker(examples: int, seed: int, out: Path, wide: bool, start: int, saved: i
             "folded_something": outcome.folded_something,
             "verified": outcome.verified,
             "linlint_verify_ok": outcome.linlint_verify_ok,
+            "refused": outcome.refused,
+            "judged": outcome.judged,
+            "judged_kinds": outcome.judged_kinds,
+            "features": list(gen.features),
             "failures": outcome.failures,
         }
         if outcome.failures and saved < MAX_SAVED:
@@ -180,6 +198,9 @@ class Campaign:
         self.total, self.seed, self.out, self.progress = total, seed, out, progress
         self.counts = collections.Counter()
         self.codes = collections.Counter()
+        self.features = collections.Counter()
+        self.features_folded = collections.Counter()
+        self.judged_kinds = collections.Counter()
         self.failures: collections.Counter[str] = collections.Counter()
         self.saved: list[tuple[str, str]] = []
         self.start = time.perf_counter()
@@ -193,7 +214,14 @@ class Campaign:
         c["folded something"] += report["folded_something"]
         c["verified"] += report["verified"]
         c["linlint.verify agreed"] += report["linlint_verify_ok"] is True
+        c["refused"] += bool(report.get("refused"))
+        c["judged"] += report.get("judged", 0)
+        c["judged models"] += report.get("judged", 0) > 0
+        self.judged_kinds.update(report.get("judged_kinds", {}))
         self.codes.update(report["codes"])
+        self.features.update(report.get("features", ()))
+        if report["folded_something"]:
+            self.features_folded.update(report.get("features", ()))
         if report["failures"]:
             c["failed"] += 1
             for kind, _ in report["failures"]:
@@ -250,6 +278,19 @@ class Campaign:
             f"  folded             {c['folded']}  ({c['folded something']} folded something)",
             f"  verified           {c['verified']}  (folds that changed the model, same outputs "
             f"in onnxruntime; linlint.verify agreed on {c['linlint.verify agreed']})",
+            f"  judged             {c['judged']} unseen input sets on {c['judged models']} "
+            f"folded models ("
+            + (", ".join(f"{k} {v}" for k, v in sorted(self.judged_kinds.items())) or "none")
+            + ")",
+            f"  refused            {c['refused']}  (check or fold raised a LinlintError)",
+            "  features           "
+            + (
+                ", ".join(
+                    f"{k} {v} ({self.features_folded[k]} folded)"
+                    for k, v in sorted(self.features.items())
+                )
+                or "none"
+            ),
             f"  failed             {c['failed']}",
         ]
         for kind, n in self.failures.most_common():
@@ -313,7 +354,14 @@ def replay(path: Path) -> int:
     with np.load(path.with_suffix(".npz")) as data:
         feeds = {k: data[k] for k in data.files}
     gen = FuzzGenerated(
-        onnx.load(path), feeds, meta["sketch"], meta["barriers"], meta["op_types"], meta["unnamed"]
+        onnx.load(path),
+        feeds,
+        meta["sketch"],
+        meta["barriers"],
+        meta["op_types"],
+        meta["unnamed"],
+        external=meta.get("external", False),
+        features=tuple(meta.get("features", ())),
     )
     outcome = run_properties(gen, meta["allow_growth"])
     for kind, message in outcome.failures:
