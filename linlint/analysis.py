@@ -28,6 +28,7 @@ from linlint.errors import LinlintError
 from linlint.optable import (
     ACTIVATION_PRODUCTS,
     DEFAULT_DOMAINS,
+    FLOAT_ONLY_AFFINE,
     FLOAT_TYPES,
     NONDETERMINISTIC,
     NONNEGATIVE_OUTPUT,
@@ -165,12 +166,15 @@ class GraphAnalysis:
             self.declared_types = _declared_types(self.graph)
         g: GraphAnalysis | None = self
         t = name
+        walked: list[tuple[GraphAnalysis, str]] = []  # names that share the type found
+        found = 0
         for _ in range(100_000):
             if g is None or not t:
-                return 0
+                break
             found = g.declared_types.get(t) if g.declared_types is not None else None
             if found:
-                return found
+                break
+            walked.append((g, t))
             if t not in g.producer:
                 g = g.outer
                 if g is not None and g.declared_types is None:
@@ -178,18 +182,26 @@ class GraphAnalysis:
                 continue
             node = g.graph.node[g.producer[t]]  # (the sweep may not have recorded it yet)
             if node.domain not in DEFAULT_DOMAINS:
-                return 0
+                found = 0
+                break
             rule = OUTPUT_TYPES.get(node.op_type)
             if isinstance(rule, int):
-                return rule
+                found = rule
+                break
             if rule == "to":
-                return int(attr(node, "to", 0))
+                found = int(attr(node, "to", 0))
+                break
             if rule == "constant":
-                return _constant_type(node)
+                found = _constant_type(node)
+                break
             index = rule if isinstance(rule, tuple) else (0,)
             nxt = next((node.input[i] for i in index if i < len(node.input) and node.input[i]), "")
             t = nxt
-        return 0
+        found = found or 0
+        for scope, walked_name in walked:  # remembered: each name is walked once
+            if scope.declared_types is not None:
+                scope.declared_types[walked_name] = found
+        return found
 
 
 def _sparse_value(sparse: onnx.SparseTensorProto, large: bool, load) -> np.ndarray | None:
@@ -480,6 +492,13 @@ def analyze_graph(
             data = tuple(dynamic)
             ok = len(data) == 1 and ins[0] == data[0]
             kind = Kind.PASS if ok else Kind.BARRIER
+        if (
+            kind in AFFINE_KINDS
+            and op in FLOAT_ONLY_AFFINE
+            and default
+            and ga.elem_type(data[0]) not in FLOAT_TYPES
+        ):
+            kind, why = Kind.BARRIER, f"{op} is not linear on integer tensors"
         if (
             kind in (Kind.PASS, Kind.JOIN)
             and op in ("Mul", "Div", "Add", "Sub")

@@ -336,7 +336,10 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, 
                 )
         if remove:
             replace_nodes(g.graph, remove, inserts)
-            g.graph.initializer.extend(new_inits)
+            # Before IR 4 every initializer must be a graph input, which a subgraph cannot
+            # declare: there the new weights live in the main graph (subgraphs read it).
+            home = work.graph if work.ir_version < 4 else g.graph
+            home.initializer.extend(new_inits)
             changed = True
     return changed
 

@@ -89,23 +89,16 @@ def _prelu(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
 
 
 def _clip(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
+    """The identity only when both bounds are given as -inf and +inf: an absent bound is
+    the type's lowest or highest finite value, so Clip() maps ±Inf to ±FLT_MAX."""
     if ctx.opset < 11:
-        has_bounds = any(a.name in ("min", "max") for a in node.attribute)
-    else:
-        bounds = []
-        for i, infinite in ((1, -np.inf), (2, np.inf)):
-            name = _input(node, i)
-            if name:
-                value = ctx.const_value(name)
-                bounds.append(
-                    value is None
-                    or np.ravel(value).size != 1
-                    or float(np.ravel(value)[0]) != infinite
-                )
-        has_bounds = any(bounds)
-    if not has_bounds:
-        return Kind.IDENTITY, "Clip without min or max is the identity"
-    return Kind.BARRIER, ""
+        return Kind.BARRIER, ""  # bounds are attributes, never infinite by default
+    for i, infinite in ((1, -np.inf), (2, np.inf)):
+        name = _input(node, i)
+        value = ctx.const_value(name) if name else None
+        if value is None or np.ravel(value).size != 1 or float(np.ravel(value)[0]) != infinite:
+            return Kind.BARRIER, ""
+    return Kind.IDENTITY, "Clip(-inf, +inf) is the identity"
 
 
 def _relu(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
@@ -290,6 +283,20 @@ NONNEGATIVE_OUTPUT: dict[str, bool] = {
     "Exp": False,
     "Abs": False,
 }
+#: Ops that are affine on float tensors only: on integers they truncate or round (Div,
+#: means and pools), or leave the integers' wrap-around arithmetic (Cast to float).
+FLOAT_ONLY_AFFINE = frozenset(
+    {
+        "Div",
+        "Cast",
+        "Mean",
+        "ReduceMean",
+        "AveragePool",
+        "GlobalAveragePool",
+        "Resize",
+        "Upsample",
+    }
+)
 _B_ = 9  # TensorProto.BOOL
 _I64 = 7  # TensorProto.INT64
 _I32 = 6  # TensorProto.INT32

@@ -117,6 +117,9 @@ def _skeleton_copy(source: Message, target: Message, on_tensor: TensorHandler) -
     ):
         target.CopyFrom(source)
         return
+    if kind == "onnx.SparseTensorProto" and isinstance(on_tensor, _Externalizer):
+        # onnx.load does not read the external data of sparse tensors: keep them inline
+        on_tensor = _Inliner(on_tensor.base_dir, on_tensor.shown)
     for descriptor, value in source.ListFields():
         if kind == _TENSOR and descriptor.name == "raw_data":
             continue

@@ -8,9 +8,13 @@ class IdentityActivation(Rule):
     """An activation that is the identity on its input.
 
     ## What it finds
-    LeakyRelu with alpha = 1, PRelu whose slopes are all 1, Clip without
-    bounds, and Relu applied to a tensor that is already non-negative (the
-    output of Relu, Sigmoid, Softmax, Exp or Abs).
+    LeakyRelu with alpha = 1, PRelu whose slopes are all 1, Clip with bounds
+    -inf and +inf, and Relu applied to a tensor that is already non-negative
+    (the output of Relu, Sigmoid, Softmax, Exp, or Abs of a float tensor).
+    Each fact holds for the tensor's dtype and every value, Inf included:
+    Clip with no bounds is not the identity (it clamps ±Inf to the type's
+    largest finite values), nor is Relu after Abs on integers (Abs(INT_MIN)
+    is INT_MIN).
 
     ## Why it matters
     The node costs a pass over the tensor and does nothing; worse, it hides
@@ -28,7 +32,7 @@ class IdentityActivation(Rule):
     code = "LL006"
     name = "identity-activation"
     level = "warning"
-    summary = "an activation that is linear on its input (LeakyRelu α=1, Clip without bounds, …)"
+    summary = "an activation that is the identity on its input (LeakyRelu α=1, Clip(-inf, inf), …)"
 
     def on_node(self, node: FlaggedNode) -> str | None:
         return f"{node.op_type} {node.name} is the identity: {node.why}"

@@ -670,7 +670,7 @@ def test_the_fuzz_campaign_runs_and_prints_its_summary(tmp_path):
     assert not list(tmp_path.iterdir())  # no failure, no reproducer
 
 
-# ---- engine bugs the fuzzer found, not fixed yet: xfail(strict=True) until they are ---------
+# ---- engine bugs the fuzzer found: regression tests (xfail(strict=True) while not fixed) ------
 # When a fix lands, its test passes and fails as XPASS: remove the mark, and the feature from
 # fuzzgen.PENDING (if it has one) so that CI draws it again.
 
@@ -688,7 +688,6 @@ def _typed(nodes, inits, x_type, x_dims, y_type, y_dims, feeds, opset=17, ir=8):
     return FuzzGenerated(model, feeds, ["found by fuzzing"])
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["integer Div"])
 def test_an_integer_division_is_no_part_of_a_linear_region():
     """int64 x[2, 3] → MatMul ones[3, 1] → Div 10 → MatMul [1, 2]: the Div truncates.
 
@@ -717,7 +716,6 @@ def test_an_integer_division_is_no_part_of_a_linear_region():
     assert not outcome.failures, _describe(gen, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["integer Cast"])
 def test_a_cast_out_of_integers_is_no_part_of_a_linear_region():
     """int32 x[2, 3] → MatMul int32 [3, 3] → Cast to float → MatMul [3, 2].
 
@@ -769,7 +767,6 @@ def test_a_clip_without_bounds_is_kept_where_it_clamps_an_infinity():
     assert not outcome.failures, _describe(gen, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["If in IR 3 models"])
 def test_a_fold_inside_an_if_branch_of_an_ir3_model_is_a_valid_model():
     """IR 3, If(cond) then MatMul → MatMul else Identity (cond, weights: initializers, so
     graph inputs too, as IR 3 wants).
@@ -816,7 +813,6 @@ def test_a_fold_inside_an_if_branch_of_an_ir3_model_is_a_valid_model():
     assert not outcome.failures, _describe(gen, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["sparse initializers with external data"])
 def test_a_sparse_initializer_of_a_model_with_external_data_stays_readable_by_onnx():
     """A model with external data (a weight that stays) and a sparse initializer (indices of
     1.5 kB, kept in the .onnx file by onnx.save) → fold from the file → write.
