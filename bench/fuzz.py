@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 DEFAULT_OUT = ROOT / "bench" / "out" / "fuzz"
 TIMEOUT_S = 120  # one model's check + fold + verification; more is a hang worth reporting
 MAX_SAVED = 100  # reproducers written per campaign (every failure is still counted)
+MAX_SAVED_PER_KIND = 8  # of them per kind of first failure, so that rare kinds get theirs
 INFLIGHT = ".inflight"  # the model a worker is on, under --out, until its outcome is reported
 
 
@@ -132,6 +133,8 @@ def worker(examples: int, seed: int, out: Path, wide: bool, start: int, saved: i
 
     signal.signal(signal.SIGALRM, _timeout)
     index = 0
+    per_kind: collections.Counter[tuple] = collections.Counter()  # (this worker's saves)
+    per_kind_total: collections.Counter[str] = collections.Counter()  # failures seen
 
     @hypothesis_seed(seed)
     @settings(
@@ -144,7 +147,7 @@ def worker(examples: int, seed: int, out: Path, wide: bool, start: int, saved: i
     )
     @given(gen=fuzz_models(), allow_growth=st.booleans())
     def one(gen, allow_growth):
-        nonlocal index, saved
+        nonlocal index, saved, per_kind
         i, index = index, index + 1
         if i < start:
             return
@@ -172,8 +175,12 @@ def worker(examples: int, seed: int, out: Path, wide: bool, start: int, saved: i
             "features": list(gen.features),
             "failures": outcome.failures,
         }
-        if outcome.failures and saved < MAX_SAVED:
-            slug = re.sub(r"[^a-z0-9]+", "-", outcome.failures[0][0].lower()).strip("-")
+        kinds = tuple(sorted({k for k, _ in outcome.failures}))  # a combination: its own quota
+        per_kind_total.update(kinds)
+        if kinds and saved < MAX_SAVED and per_kind[kinds] < MAX_SAVED_PER_KIND:
+            per_kind[kinds] += 1
+            rarest = min(kinds, key=lambda k: (per_kind_total[k], k))
+            slug = re.sub(r"[^a-z0-9]+", "-", rarest.lower()).strip("-")
             path = _save(
                 out, f"seed{seed}_case{i:05d}_{slug}", gen, allow_growth, outcome.failures, seed, i
             )
