@@ -12,13 +12,14 @@ tensor, or MatMul → shape ops on any axis → MatMul):
   with strides), ConvTranspose, MatMul with a constant on the right, on the
   left, batched or 1-D, Gemm (transA, transB, alpha, beta, C of every
   broadcastable shape, the constant as A or as B), Einsum with a constant;
-* affine: BatchNormalization, Add/Sub/Mul/Div/Neg with constants of every
-  broadcastable shape (one of more rank than the tensor too), Pad (constant
-  with any value, edge, reflect, wrap, crops, an ``axes`` input), AveragePool
-  (pads, ``auto_pad``, dilations, count_include_pad), GlobalAveragePool,
-  ReduceMean/ReduceSum, Resize (``axes`` too), Identity, Dropout,
-  LeakyRelu(alpha=1), Clip without bounds, Sum/Mean/Concat of one tensor,
-  Cast to another float type and back;
+* affine: BatchNormalization (opsets 7–8: ``spatial=0`` too), Add/Sub/Mul/Div/
+  Neg with constants of every broadcastable shape (one of more rank than the
+  tensor too), Pad (constant with any value, edge, reflect, wrap, crops, an
+  ``axes`` input), AveragePool (pads, ``auto_pad`` SAME with strides,
+  dilations, count_include_pad, ``ceil_mode`` — k2 s2 on odd sizes too),
+  GlobalAveragePool, ReduceMean/ReduceSum, Resize (``axes`` too), Identity,
+  Dropout, LeakyRelu(alpha=1), Clip without bounds, Sum/Mean/Concat of one
+  tensor, Cast to another float type and back;
 * shape: Reshape (0 and -1 entries, allowzero), Transpose, Flatten, Squeeze
   (with or without axes), Unsqueeze, Slice (negative steps too), Split (parts
   concatenated back in any order, or made graph outputs, or left unused;
@@ -26,9 +27,22 @@ tensor, or MatMul → shape ops on any axis → MatMul):
   DepthToSpace/SpaceToDepth;
 * branches and joins: 2–3 branches from one tensor joined by Add, Sub, Sum,
   Mean, Concat (linear), Mul, Max, or an unknown two-input op (nonlinear); a
-  second graph input joined in (different sources); If on a constant
-  condition whose branches read the outer tensor; intermediate tensors that
-  are also graph outputs;
+  second graph input joined in (different sources); two MatMul branches whose
+  tails differ (unsqueezed at axes 0 and 1, or reshaped to [1, -1, d] and
+  [-1, 1, d]) added with broadcasting; ConvTranspose(x) +
+  GlobalAveragePool(Relu(x)) then a biased 1x1 → padded 3x3 Conv; a channel
+  broadcast (x[N, 1, ...] · c[1, C, 1, ...]) before a Conv; intermediate
+  tensors that are also graph outputs;
+* If: on a constant, a boolean graph input, an initializer that is also a
+  graph input (IR >= 4), or the data (``ReduceSum(x) > 0`` of the first input
+  or of the current tensor); branches read the outer tensor, keep their
+  weights as initializers of their own sometimes, may nest an If; an If may
+  read a tensor that then goes on into a foldable region (an outer-scope read
+  of a region's inside);
+* sources of unknown size: the tensor gathered by ``Range(0, Shape(t)[a])``,
+  by ``NonZero`` of ones or of a mask computed from the values (a barrier),
+  TopK's values (a barrier); graph inputs with symbolic dims, dims of no size,
+  or no shape at all;
 * nonlinear: Relu, Sigmoid, Tanh, LeakyRelu with a random alpha (1 included,
   which is the identity), Clip with bounds, Elu, Softplus, Abs, Gelu (opset
   20+), Pow, a constant divided by the tensor, MaxPool, Softmax, LogSoftmax,
@@ -37,26 +51,56 @@ tensor, or MatMul → shape ops on any axis → MatMul):
   DequantizeLinear;
 * unknown: ops of the custom domain ``fuzz.custom`` (one and two inputs),
   runnable in onnxruntime because each ships as a model-local function with a
-  nonlinear body, and ``com.microsoft`` Gelu.
+  nonlinear body, and ``com.microsoft`` Gelu;
+* integer regions (int8/int32/int64 inputs): MatMul by integer constants
+  (small, all ones, or large enough that products of two overflow), Add/Sub/
+  Mul/Neg by constants, Div by constants (truncating: a barrier; ``MatMul(x,
+  ones[k, 1])`` then ``Div(·, 10)`` too), ``Relu(Abs(x))`` (Abs(INT_MIN) =
+  INT_MIN: the Relu is a barrier), ReduceSum, Einsum, shape ops, then maybe a
+  Cast to a float type (a barrier) and float steps.
 
-Around that: opsets 17, 18, 19 and 21 (each op in the forms its opset allows);
-float32 or float16; symbolic input dims (the feeds keep the drawn sizes);
-constants as initializers (raw or typed fields) or Constant nodes (``value``,
-``value_ints``, ``value_float(s)``), sometimes shared; value_info for every
-tensor or none; now and then no node names at all. Three mixes weight the
-families: everything, linear families only (long affine regions through shape
-ops and joins), or barrier-heavy.
+Around that (``fuzz_models``): float32, float16 (now and then weights whose
+products pass 65504, inputs scaled down), float64 or integer inputs; opsets
+17–21, 11–16 (Squeeze/Unsqueeze/ReduceSum axes and Split sizes as attributes,
+Resize with a roi, Dropout without a ratio input, ...), and 4, 7, 8 (Pad, Clip,
+Slice attributes, non-negative axes, Reshape-1 with its shape attribute;
+only what onnxruntime still runs there); IR 3 (every initializer also a graph
+input, a constant all the same) or IR >= 4 with some float initializers also
+graph inputs (overridable defaults); sparse initializers and sparse Constant
+values; external data (the properties fold from the file); non-finite
+constants (an Inf in a weight, a 0 in a divisor); constants as initializers
+(raw or typed fields) or Constant nodes (``value``, ``value_ints``,
+``value_float(s)``), sometimes shared; value_info for every tensor or none; now
+and then no node names at all. Mixes weight the families: everything, linear
+families only (long affine regions through shape ops and joins),
+barrier-heavy, integer, old-opset, and size-agnostic (images or [..., k]
+tensors of symbolic size, only ops that run at every size, so that the judge
+can run them at other sizes). A step that emits an op the opset does not have,
+or that onnxruntime has no kernel for in the tensor's type, is rolled back
+(``FuzzBuilder.checkpoint``). ``PENDING`` lists the features that find engine
+bugs not fixed yet (CI holds them back).
 
 ``FuzzGenerated.barriers`` maps every node that is nonlinear *on its actual
 input* to its op type (a Relu on a tensor that is already non-negative is
-not; a LeakyRelu with alpha 1 is not; If counts as one): no finding may name
-one of them. Unnamed models key them ``#index``. Models are small (a tensor
-never grows much past ``MAX_ELEMS`` elements), valid for ``onnx.checker``
-(full check) and runnable by onnxruntime on ``Generated.feeds``.
+not — unless the tensor is an integer Abs; a LeakyRelu with alpha 1 is not;
+an integer Div is; a Cast into or out of integers is; If counts as one): no
+finding may name one of them. Unnamed models key them ``#index``. Models are
+small (a tensor never grows much past ``MAX_ELEMS`` elements), valid for
+``onnx.checker`` (full check; see ``_checkable`` for inputs of unknown rank
+and sparse initializers) and runnable by onnxruntime on ``Generated.feeds``.
 
 ``fuzz_models()`` is the strategy; ``run_properties(gen, allow_growth)`` runs
 every property on one model and returns an ``Outcome`` (used by
-``tests/test_fuzz.py`` and ``bench/fuzz.py``).
+``tests/test_fuzz.py`` and ``bench/fuzz.py``): check and fold raise nothing
+but ``LinlintError``; no finding names a barrier; fold leaves its input alone
+and writes a valid model (with external data when it came from a file) that
+keeps every barrier and computes the original's outputs on the drawn inputs
+(``compare_outputs``) and on inputs the fold never saw (``judge``: other sizes
+for every open dim, extreme values, negated inputs and flipped boolean inputs
+for both If branches, other values for overridable initializers — integers
+exactly, floats within ``JUDGE_TOLERANCE``); what check reports exact under a
+foldable rule is folded or refused (``disagreements``); fold's remaining
+findings are check's of the folded model; a second fold folds nothing.
 """
 
 from __future__ import annotations
@@ -316,6 +360,7 @@ class FuzzBuilder(Builder):
         self.held_back: frozenset[str] = frozenset()  # PENDING features not to draw
         self.external = False  # the properties fold it from a file with a .data file beside
         self.first_input = ""
+        self.nesting = 0  # If bodies being built around the current step
         self.features: set[str] = set()
 
     def set_dtype(self, dtype) -> None:
@@ -1733,8 +1778,8 @@ def _condition(draw, b: FuzzBuilder, t: str) -> str:
 
 def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
     """If on a condition (see _condition); each branch runs 1–3 shape-keeping steps on the
-    outer ``t``."""
-    if depth >= 1:
+    outer ``t``, its weights sometimes initializers of its own (IR >= 4)."""
+    if depth >= 1 or b.nesting >= 2:
         return None
     shape = b.shapes[t]
     if any(n.op_type == "Cast" and t in n.output for n in b.nodes):
@@ -1742,10 +1787,17 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
         # If branches read ("Missing Input"); an Identity in between keeps it.
         t = b.op("Identity", [t], shape)
     cond = _condition(draw, b, t)
+    local = b.ir != 3 and draw(st.booleans())
+    if local:
+        b.features.add("subgraph initializers")
     graphs = []
+    b.nesting += 1
     for branch in ("then", "else"):
         outer, b.nodes = b.nodes, []
         shared, b._weights = b._weights, {}  # a weight made inside is not visible outside
+        main_inits = b.inits
+        if local:
+            b.inits = []
         b.sketch.append(f"If {branch} branch:")
         y = t
         for _ in range(draw(st.integers(1, 3))):
@@ -1753,8 +1805,11 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
         if not b.nodes or b.nodes[-1].output[0] != y:
             y = b.op("Identity", [y], shape)
         body, b.nodes, b._weights = b.nodes, outer, shared
+        inits, b.inits = (b.inits, main_inits) if local else ([], main_inits)
         out = helper.make_tensor_value_info(y, b.elem_of(y), list(shape))
-        graphs.append(helper.make_graph(body, f"{branch}_{b.fresh('g')}", [], [out]))
+        name = f"{branch}_{b.fresh('g')}"
+        graphs.append(helper.make_graph(body, name, [], [out], initializer=inits))
+    b.nesting -= 1
     return b.op(
         "If",
         [cond],
@@ -1763,6 +1818,19 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
         else_branch=graphs[1],
         _elems=[b.elem_of(t)],
     )
+
+
+def op_outer_reader(draw, b: FuzzBuilder, t: str):
+    """An If whose branches read ``t`` (its output a graph output) while ``t`` goes on to the
+    next step: a subgraph reads what may become the inside of a foldable region."""
+    if b.nesting:  # (its output could not be a graph output)
+        return None
+    out = op_if(draw, b, t, True, 0)
+    if out is None:
+        return None
+    b.output(out)
+    b.features.add("If reading a region's inside")
+    return t
 
 
 def op_second_input(draw, b: FuzzBuilder, t: str, preserve: bool):
@@ -2200,12 +2268,11 @@ def step(draw, b: FuzzBuilder, t: str, preserve: bool = False, depth: int = 0) -
             out = op_branch(draw, b, t, preserve, depth)
         elif cat == "linear" and rare(draw, 30) and depth == 0:
             out = op_second_input(draw, b, t, preserve)
-        elif (
-            cat in ("shape", "integer", "agnostic", "agnostic_dense")
-            and rare(draw, 8)
-            and not depth
-        ):
-            out = op_if(draw, b, t, preserve, depth)
+        elif cat in ("affine", "agnostic") and rare(draw, 16):
+            out = op_outer_reader(draw, b, t)
+        elif cat in ("shape", "integer", "agnostic", "agnostic_dense") and rare(draw, 8):
+            # (in an If branch: a nested If, its branches reading the enclosing branch's tensor)
+            out = op_if(draw, b, t, preserve, 0 if depth == 0 or b.nesting == 1 else 1)
         else:
             out = draw(st.sampled_from(_weighted(OPS[cat])))(draw, b, t, preserve)
         if b.unsupported(nodes[start:]):
@@ -2305,6 +2372,10 @@ def fuzz_models(
         b.opset = draw(st.sampled_from(opsets))
     if b.opset < 7 and dtype != np.float32:  # onnxruntime's fp16/int casts need opset 6+
         b.opset = 7
+    if b.opset < 9 and dtype == np.float64:  # (no float64 Max-6, MaxPool-1, ... kernels)
+        dtype = np.float32
+        b.set_dtype(dtype)
+        b.features.symmetric_difference_update({"float64", "float32"})
     if b.opset < 17:
         b.features.add("opset 4-8" if b.opset < 9 else "opset 11-16")
     if b.opset < 9:
@@ -2991,6 +3062,21 @@ def _properties(gen: FuzzGenerated, allow_growth: bool, out: Outcome, folder) ->
     if not gen.unnamed:  # (#index labels of the folded model are not the original's)
         for hit in _barrier_hits(gen, result.remaining):
             out.fail("remaining finding names a nonlinear node", hit)
+    try:  # what fold says remains is what check says of the folded model
+        after = linlint.check(folder / "folded.onnx" if folder is not None else folded)
+    except linlint.LinlintError:
+        after = None
+    except Exception:
+        out.fail("check of the folded model crashed", traceback.format_exc(limit=-6))
+        return
+    if after is not None:
+        said = sorted((f.code, f.nodes, f.fix.exact) for f in result.remaining)
+        found = sorted((f.code, f.nodes, f.fix.exact) for f in after)
+        if said != found:
+            out.fail(
+                "remaining findings are not check's",
+                f"fold says {said[:6]}, check of the folded model says {found[:6]}",
+            )
 
     try:
         written = folder / "folded.onnx" if folder is not None else folded

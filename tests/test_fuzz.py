@@ -26,7 +26,8 @@ docstring); ``fuzzgen.run_properties`` checks on each:
   initializers — judged outside linlint, integers exactly, floats by
   ``|a - b| <= rtol·(|a| + rms(a)) + tiny + 10·noise`` (fuzzgen.JUDGE_TOLERANCE);
 * a region ``check`` reports exact under a foldable rule is folded or listed
-  in ``FoldResult.refused``;
+  in ``FoldResult.refused``; ``FoldResult.remaining`` is what ``check`` says of
+  the folded model;
 * folding the folded model folds nothing more.
 
 CI runs a fixed, derandomized set of examples without the generator features
@@ -902,7 +903,8 @@ def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
     The writer moves the Constant node's value into folded.onnx.data (onnx.save keeps node
     attributes inline); fold of folded.onnx then crashes where it reads the value
     (numpy_helper.to_array without the model's folder: "should be stored in
-    folded.onnx.data, but it is not regular file"; `linlint fold` says "internal error").
+    folded.onnx.data, but it is not regular file"; `linlint fold` says "internal error"),
+    and so does check where it needs the value (a Reshape's shape, say).
     """
     rng = np.random.default_rng(0)
     weights = {k: rng.standard_normal((16, 16)).astype(np.float32) for k in ("w1", "w2", "w3")}
