@@ -129,7 +129,7 @@ class GraphAnalysis:
                 continue
             node = state.node
             if node.op_type == "Constant":
-                g.values[(t, large)] = _constant_value(node)
+                g.values[(t, large)] = _constant_value(node, g.load_tensor if large else None)
                 continue
             inputs = [i for i in node.input if i]
             if not expanded:
@@ -257,9 +257,11 @@ def _constant_type(node: NodeProto) -> int:
     return 0
 
 
-def _constant_value(node: NodeProto) -> np.ndarray | None:
+def _constant_value(node: NodeProto, load=None) -> np.ndarray | None:
     for a in node.attribute:
         if a.name == "value":
+            if a.t.data_location == onnx.TensorProto.EXTERNAL:
+                return load(a.t) if load is not None else None
             return numpy_helper.to_array(a.t)
         if a.name == "value_float":
             return np.array(a.f, dtype=np.float32)

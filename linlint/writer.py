@@ -117,9 +117,8 @@ def _skeleton_copy(source: Message, target: Message, on_tensor: TensorHandler) -
     ):
         target.CopyFrom(source)
         return
-    if kind == "onnx.SparseTensorProto" and isinstance(on_tensor, _Externalizer):
-        # onnx.load does not read the external data of sparse tensors: keep them inline
-        on_tensor = _Inliner(on_tensor.base_dir, on_tensor.shown)
+    if kind == "onnx.SparseTensorProto":
+        on_tensor = _inline(on_tensor)  # onnx.load reads no external data of sparse tensors
     for descriptor, value in source.ListFields():
         if kind == _TENSOR and descriptor.name == "raw_data":
             continue
@@ -128,14 +127,29 @@ def _skeleton_copy(source: Message, target: Message, on_tensor: TensorHandler) -
                 getattr(target, descriptor.name).extend(value)
             else:
                 setattr(target, descriptor.name, value)
-        elif descriptor.is_repeated:
-            container = getattr(target, descriptor.name)
-            for item in value:
-                _skeleton_copy(item, container.add(), on_tensor)
         else:
-            _skeleton_copy(value, getattr(target, descriptor.name), on_tensor)
+            handler = on_tensor
+            if kind == "onnx.AttributeProto" and descriptor.name in _INLINE_ATTRIBUTE_FIELDS:
+                handler = _inline(on_tensor)  # as onnx.save: a node's own tensors stay inline
+            if descriptor.is_repeated:
+                container = getattr(target, descriptor.name)
+                for item in value:
+                    _skeleton_copy(item, container.add(), handler)
+            else:
+                _skeleton_copy(value, getattr(target, descriptor.name), handler)
     if kind == _TENSOR:
         on_tensor(source, target)
+
+
+#: Attribute fields holding a node's own tensors (a Constant's value): never moved out.
+_INLINE_ATTRIBUTE_FIELDS = frozenset({"t", "tensors", "sparse_tensor", "sparse_tensors"})
+
+
+def _inline(on_tensor: TensorHandler) -> TensorHandler:
+    """The handler for tensors that must stay in the .onnx file."""
+    if isinstance(on_tensor, _Externalizer):
+        return _Inliner(on_tensor.base_dir, on_tensor.shown)
+    return on_tensor
 
 
 def _is_read_only(path: Path) -> bool:

@@ -52,7 +52,6 @@ import sys
 import fuzzgen
 import numpy as np
 import onnx
-import pytest
 from fuzzgen import PENDING, FuzzGenerated, fuzz_models, run_properties
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -894,7 +893,6 @@ def test_a_sparse_initializer_of_a_model_with_external_data_stays_readable_by_on
     assert not outcome.failures, _describe(gen, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING["large Constant nodes with external data"])
 def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
     """external data; MatMul → MatMul (folds) → Relu → MatMul by w3 (stays in the .data file)
     → Tanh → MatMul by a Constant node of 1 kB → fold from the file, write, fold the file
