@@ -342,6 +342,7 @@ class FuzzBuilder(Builder):
         self.nonneg: set[str] = set()
         self.consts: set[str] = set()
         self.opaque: set[str] = set()  # tensors onnx's shape inference has no size for
+        self.weight_names: set[str] = set()  # the weights of linear ops (may become sparse)
         self.values: dict[str, np.ndarray] = {}  # every constant's value (axes -> attributes)
         self.elems: dict[str, int] = {}
         self.functions: dict[str, onnx.FunctionProto] = {}
@@ -466,6 +467,7 @@ class FuzzBuilder(Builder):
             if self.nonfinite and w.size and self.rng.integers(4) == 0:
                 w.flat[self.rng.integers(w.size)] = self.rng.choice([np.inf, -np.inf])
         self._weights[key] = self.const(w, "w")
+        self.weight_names.add(self._weights[key])
         return self._weights[key]
 
     def _int_weight(self, shape) -> np.ndarray:
@@ -767,12 +769,14 @@ class FuzzBuilder(Builder):
             graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, t.dims))
 
     def _make_sparse(self, graph: onnx.GraphProto) -> None:
-        """Some float initializers and Constant values become sparse, half their entries 0."""
+        """Some weights (initializers or Constant values) become sparse, half their entries 0
+        (not other constants: a Resize scale or a quantization scale of 0 is invalid)."""
         declared = {vi.name for vi in graph.input}
         keep = []
         for t in graph.initializer:
             if (
                 t.data_type in FLOAT_ELEMS
+                and t.name in self.weight_names
                 and math.prod(t.dims) >= 2
                 and t.name not in declared
                 and self.rng.integers(2) == 0
@@ -785,7 +789,9 @@ class FuzzBuilder(Builder):
             graph.initializer.extend(keep)
             self.features.add("sparse initializers")
         for node in graph.node:
-            if node.op_type != "Constant" or self.rng.integers(2) != 0:
+            if node.op_type != "Constant" or node.output[0] not in self.weight_names:
+                continue
+            if self.rng.integers(2) != 0:
                 continue
             a = node.attribute[0]
             if a.name == "value" and a.t.data_type in FLOAT_ELEMS and math.prod(a.t.dims) >= 2:
@@ -2384,8 +2390,6 @@ def fuzz_models(
         b.overridable = draw(st.integers(1, 2))
     b.sparse = b.ir != 3 and rare(draw, 6)
     b.external = rare(draw, 10)
-    if b.external and "large Constant nodes with external data" in held_back:
-        b.constants = "initializers"
     if b.external:
         b.features.add("external data")
     if dtype == np.float16 and draw(st.booleans()):
