@@ -2954,16 +2954,19 @@ def _run_linlint(gen: FuzzGenerated, allow_growth: bool, out: Outcome, folder: P
     if model.SerializeToString() != before:
         out.fail("fold changed its input", "the ModelProto given to fold was modified")
     folded = result.model
-    if folder is not None:
-        if {p.name: p.read_bytes() for p in folder.iterdir()} != stored:
-            out.fail("fold changed its input", "the model file or its .data file was modified")
-        from linlint.writer import save_model
+    if folder is not None and {p.name: p.read_bytes() for p in folder.iterdir()} != stored:
+        out.fail("fold changed its input", "the model file or its .data file was modified")
+    if folder is None and not result.folded:
+        return findings, result, folded
+    from linlint.writer import save_model
 
-        target = folder / "folded.onnx"
+    # What is judged is the model as written (as `linlint fold -o` writes it) and read back.
+    with tempfile.TemporaryDirectory(prefix="linlint-fuzz-") as scratch:
+        target = (folder or Path(scratch)) / "folded.onnx"
         try:
             save_model(folded, target, base_dir=result.base_dir)
             folded = onnx.load(target)  # the weights from folded.onnx.data and model.onnx.data
-            _sparse_external_data(folded, folder, out)
+            _sparse_external_data(folded, target.parent, out)
         except linlint.LinlintError as e:
             out.refused = f"writing the fold: {e}"
             return findings, None, None
