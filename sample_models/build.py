@@ -1,7 +1,8 @@
 """Write the sample models linlint is tested on.
 
-Every model is tiny, float32, built with ``onnx.helper`` and numpy from a fixed
-seed, so running this script twice writes byte-identical files::
+Every model is small (all but the deep MobileOne twins tiny), float32, built with
+``onnx.helper`` and numpy from a fixed seed, so running this script twice writes
+byte-identical files::
 
     python sample_models/build.py [OUTDIR]    # default: this folder
 
@@ -1099,12 +1100,215 @@ def expandnets_cnn_deploy(rng):
     return _model(g)
 
 
+# --------------------------------------------------------------------------- MobileOne twins
+#
+# A deep MobileOne-S0-shaped net at 224x224, as exported before re-parameterization: the
+# depth (2 + 8 + 10 + 1 blocks) and the branch counts of S0 (192 weight ops, 44 once
+# folded), with 1/3 to 1/8 of its widths. Each block is
+#   depthwise: k x (Conv 3x3 dw + BN) + (Conv 1x1 dw + BN) [+ BN(x) at stride 1], summed, Relu
+#   pointwise: k x (Conv 1x1 + BN) [+ BN(x) when c_in == c_out], summed, Relu
+# (the Adds in MobileOne's order: scale + identity, then each conv branch); the stem is one
+# Conv 3x3 s2 + BN and its 1x1 scale branch. Conv weights are He-scaled over the k branches
+# and BN statistics are near their trained values (gamma ~1, running_var ~1), so the
+# activations stay O(1) through 43 summed blocks instead of exploding or vanishing.
+
+_MOBILEONE_K = 4  # over-parameterized conv branches per block, as in MobileOne-S0
+_MOBILEONE_STEM = 16
+_MOBILEONE_STAGES = ((16, 2), (32, 8), (64, 10), (128, 1))  # (width, blocks); stride 2 first
+_MOBILEONE_IN = [1, 3, 224, 224]
+_MOBILEONE_CLASSES = 100
+
+
+def _he(rng: np.random.Generator, shape: Sequence[int], fan_in: int, branches: int) -> np.ndarray:
+    std = np.sqrt(2.0 / (fan_in * branches))
+    return (rng.standard_normal(tuple(shape)) * std).astype(np.float32)
+
+
+def _mobileone_layout() -> list[tuple[str, str, int, int, int]]:
+    """(name, kind, c_in, c_out, stride) of every block: kind is stem, dw or pw."""
+    layout = [("stem", "stem", 3, _MOBILEONE_STEM, 2)]
+    c = _MOBILEONE_STEM
+    for s, (width, blocks) in enumerate(_MOBILEONE_STAGES, start=1):
+        for i in range(blocks):
+            stride = 2 if i == 0 else 1
+            layout.append((f"stage{s}.{i}.dw", "dw", c, c, stride))
+            layout.append((f"stage{s}.{i}.pw", "pw", c, width, 1))
+            c = width
+    return layout
+
+
+def _conv64(x: np.ndarray, w: np.ndarray, stride: int, group: int) -> np.ndarray:
+    """Conv2d of one CHW image in float64, pads k // 2 (enough for the calibration below)."""
+    k = w.shape[-1]
+    p = k // 2
+    xp = np.pad(x, ((0, 0), (p, p), (p, p)))
+    h = (x.shape[1] + 2 * p - k) // stride + 1
+    wd = (x.shape[2] + 2 * p - k) // stride + 1
+    out = np.zeros((w.shape[0], h, wd))
+    for u in range(k):
+        for v in range(k):
+            patch = xp[:, u : u + stride * h : stride, v : v + stride * wd : stride]
+            if group == 1:
+                out += np.tensordot(w[:, :, u, v], patch, axes=1)
+            else:
+                out += w[:, 0, u, v][:, None, None] * patch
+    return out
+
+
+def _round_significant(a: np.ndarray, digits: int = 4) -> np.ndarray:
+    """Round to a few significant digits, so that the last bits of the float64 calibration
+    (which may differ between BLAS builds) never reach the float32 file."""
+    exponent = np.floor(np.log10(np.maximum(np.abs(a), 1e-30)))
+    return (np.round(a / 10.0**exponent, digits - 1) * 10.0**exponent).astype(np.float32)
+
+
+def _calibrated_bn(rng: np.random.Generator, y: np.ndarray) -> dict[str, np.ndarray]:
+    """BN parameters as after training on activations like ``y`` (CHW, float64): running
+    statistics within a few percent of ``y``'s own, gamma ~1, beta ~0."""
+    c = y.shape[0]
+    mean, var = y.mean(axis=(1, 2)), y.var(axis=(1, 2))
+    return {
+        "scale": (1.0 + 0.1 * rng.standard_normal(c)).astype(np.float32),
+        "bias": (0.1 * rng.standard_normal(c)).astype(np.float32),
+        "mean": _round_significant(mean + 0.05 * np.sqrt(var) * rng.standard_normal(c)),
+        "var": _round_significant(var * rng.uniform(0.8, 1.25, c)),
+    }
+
+
+def _bn64(y: np.ndarray, bn: dict[str, np.ndarray]) -> np.ndarray:
+    s, t = _bn_affine(bn)
+    return y * s[:, None, None] + t[:, None, None]
+
+
+def _mobileone_params(rng: np.random.Generator) -> dict:
+    """Weights drawn at random, BN statistics calibrated on one random image in float64."""
+    p: dict = {}
+    h = rng.standard_normal(_MOBILEONE_IN[1:])
+    for name, kind, c_in, c_out, stride in _mobileone_layout():
+        k = 1 if kind == "stem" else _MOBILEONE_K
+        group = c_in if kind == "dw" else 1
+        if kind == "pw":
+            shape, fan_in = (c_out, c_in, 1, 1), c_in
+        elif kind == "dw":
+            shape, fan_in = (c_out, 1, 3, 3), 9
+        else:
+            shape, fan_in = (c_out, c_in, 3, 3), 9 * c_in
+        block: dict = {"convs": [], "scale": None, "identity": None}
+        total = 0.0
+        for _ in range(k):
+            w = _he(rng, shape, fan_in, k + 1)
+            y = _conv64(h, w.astype(np.float64), stride, group)
+            bn = _calibrated_bn(rng, y)
+            block["convs"].append((w, bn))
+            total = total + _bn64(y, bn)
+        if kind != "pw":  # the 1x1 "scale" branch of a 3x3 block
+            w = _he(rng, (c_out, shape[1], 1, 1), shape[1], k + 1)
+            y = _conv64(h, w.astype(np.float64), stride, group)
+            block["scale"] = (w, _calibrated_bn(rng, y))
+            total = total + _bn64(y, block["scale"][1])
+        if c_in == c_out and stride == 1:
+            block["identity"] = _calibrated_bn(rng, h)
+            total = total + _bn64(h, block["identity"])
+        h = np.maximum(total, 0.0)
+        p[name] = block
+    c_last = _MOBILEONE_STAGES[-1][0]
+    p["fc.weight"] = _randn(rng, _MOBILEONE_CLASSES, c_last, scale=1.0 / np.sqrt(c_last))
+    p["fc.bias"] = _randn(rng, _MOBILEONE_CLASSES)
+    return p
+
+
+def _mobileone_fuse(block: dict, kind: str, c_out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one Conv (weight, bias) equal to the block's branches summed, in float64."""
+    kernel = 1 if kind == "pw" else 3
+    in_per_group = block["convs"][0][0].shape[1]
+    w = np.zeros((c_out, in_per_group, kernel, kernel))
+    b = np.zeros(c_out)
+    for weight, bn in block["convs"]:
+        s, t = _bn_affine(bn)
+        w += weight.astype(np.float64) * s[:, None, None, None]
+        b += t
+    centre = kernel // 2
+    if block["scale"] is not None:
+        weight, bn = block["scale"]
+        s, t = _bn_affine(bn)
+        w[:, :, centre, centre] += weight.astype(np.float64)[:, :, 0, 0] * s[:, None]
+        b += t
+    if block["identity"] is not None:
+        s, t = _bn_affine(block["identity"])
+        channel = np.arange(c_out)
+        w[channel, 0 if kind == "dw" else channel, centre, centre] += s
+        b += t
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def _mobileone_head(g: Graph, h: str, p: dict) -> None:
+    h = g.node("GlobalAveragePool", [h], "head.pool")
+    h = g.node("Flatten", [h], "head.flatten", axis=1)
+    w, b = g.const("fc.weight", p["fc.weight"]), g.const("fc.bias", p["fc.bias"])
+    g.node("Gemm", [h, w, b], "fc", outputs=["logits"], transB=1)
+    g.output("logits", [1, _MOBILEONE_CLASSES])
+
+
+@_sample(
+    ["LL004"] * (1 + 2 * sum(blocks for _, blocks in _MOBILEONE_STAGES)),
+    44,
+    "Deep MobileOne-S0-shaped net as trained, 224x224: stem + 21 blocks of k=4 depthwise and "
+    "pointwise conv+BN branches (192 weight ops); folds to its deploy twin's 44",
+    seed_from="mobileone_deep",
+)
+def mobileone_deep_train(rng):
+    p = _mobileone_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _MOBILEONE_IN)
+    for name, kind, c_in, c_out, stride in _mobileone_layout():
+        blk = p[name]
+        kernel, pads = (1, 0) if kind == "pw" else (3, 1)
+        group = c_in if kind == "dw" else 1
+        conv = dict(stride=stride, group=group, bias=False)
+        branches = []
+        if blk["scale"] is not None:
+            a = g.conv(f"{name}.scale.conv", h, c_in, c_out, 1, 0, w=blk["scale"][0], **conv)
+            branches.append(g.bn(f"{name}.scale.bn", a, c_out, blk["scale"][1]))
+        if blk["identity"] is not None:
+            branches.append(g.bn(f"{name}.identity", h, c_out, blk["identity"]))
+        for i, (weight, bn) in enumerate(blk["convs"]):
+            a = g.conv(f"{name}.conv{i}", h, c_in, c_out, kernel, pads, w=weight, **conv)
+            branches.append(g.bn(f"{name}.bn{i}", a, c_out, bn))
+        s = branches[0]
+        for i, branch in enumerate(branches[1:]):
+            s = g.node("Add", [s, branch], f"{name}.add{i}")
+        h = g.relu(f"{name}.relu", s)
+    _mobileone_head(g, h, p)
+    return _model(g)
+
+
+@_sample(
+    [],
+    None,
+    "mobileone_deep_train re-parameterized by hand: one Conv + Relu per block, same outputs",
+    seed_from="mobileone_deep",
+)
+def mobileone_deep_deploy(rng):
+    p = _mobileone_params(rng)
+    g = Graph(rng)
+    h = g.input("x", _MOBILEONE_IN)
+    for name, kind, c_in, c_out, stride in _mobileone_layout():
+        w, b = _mobileone_fuse(p[name], kind, c_out)
+        kernel, pads = (1, 0) if kind == "pw" else (3, 1)
+        group = c_in if kind == "dw" else 1
+        h = g.conv(f"{name}.conv", h, c_in, c_out, kernel, pads, stride, group, w=w, b=b)
+        h = g.relu(f"{name}.relu", h)
+    _mobileone_head(g, h, p)
+    return _model(g)
+
+
 # --------------------------------------------------------------------------- main
 
 #: train model stem -> its re-parameterized deploy twin
 TWINS: dict[str, str] = {
     "repvgg_net_train": "repvgg_net_deploy",
     "expandnets_cnn_train": "expandnets_cnn_deploy",
+    "mobileone_deep_train": "mobileone_deep_deploy",
 }
 
 

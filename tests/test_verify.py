@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,11 +12,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import linlint
 import linlint.verification
 from linlint.errors import LinlintError
-from linlint.inputs import graph_inputs, load_npz, make_inputs, parse_input_shape
+from linlint.inputs import graph_inputs, input_variants, load_npz, make_inputs, parse_input_shape
 from linlint.loader import load_model
-from linlint.verification import verify
+from linlint.verification import NOISE_MULTIPLE, compare_models, verify
 
 NP_TYPES = {
     TensorProto.FLOAT: np.float32,
@@ -45,8 +47,11 @@ def _mul_model(
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def _perturbed(relative: float, elem_type: int = TensorProto.FLOAT) -> onnx.ModelProto:
-    return _mul_model(np.array([0.5, -1.25, 2.0, 3.0]) * (1 + relative), elem_type=elem_type)
+def _perturbed(
+    relative: float, elem_type: int = TensorProto.FLOAT, shape: list[int | str] | None = None
+) -> onnx.ModelProto:
+    scale = np.array([0.5, -1.25, 2.0, 3.0]) * (1 + relative)
+    return _mul_model(scale, elem_type=elem_type, shape=shape)
 
 
 # verify: the verdict
@@ -55,16 +60,17 @@ def _perturbed(relative: float, elem_type: int = TensorProto.FLOAT) -> onnx.Mode
 def test_identical_models_verify() -> None:
     result = verify(_mul_model(), _mul_model())
     assert result.ok
-    assert result.summary().startswith("verified: 1 output equal within tolerance")
+    assert result.summary() == "verified: 1 output (max abs 0: identical) over 3 runs"
     assert result.outputs[0].name == "y"
     assert result.outputs[0].max_abs == 0.0
 
 
 def test_a_perturbed_weight_fails_and_the_summary_names_the_output() -> None:
-    result = verify(_mul_model(), _perturbed(0.01))
+    result = verify(_mul_model(shape=[2, 4]), _perturbed(0.01, shape=[2, 4]))
     assert not result.ok
     summary = result.summary()
     assert summary.startswith("verification failed over 1 run: output 'y' differs: max abs")
+    assert "the original's own float32 noise" in summary and "allowed 16×" in summary
     assert "\n" not in summary
 
 
@@ -78,7 +84,8 @@ def test_float16_gets_a_tolerance_that_fits_its_precision() -> None:
 def test_float64_gets_a_tight_tolerance() -> None:
     double = TensorProto.DOUBLE
     assert not verify(_mul_model(elem_type=double), _perturbed(1e-7, double)).ok
-    assert verify(_mul_model(elem_type=double), _perturbed(1e-13, double)).ok
+    assert not verify(_mul_model(elem_type=double), _perturbed(1e-13, double)).ok
+    assert verify(_mul_model(elem_type=double), _perturbed(1e-15, double)).ok
     assert verify(_mul_model(), _perturbed(1e-7)).ok
 
 
@@ -87,9 +94,14 @@ def test_explicit_tolerances_override_the_defaults() -> None:
 
 
 def test_three_runs_use_three_input_sets() -> None:
-    result = verify(_mul_model(), _mul_model(), runs=3)
+    result = verify(_mul_model(shape=[2, 4]), _mul_model(shape=[2, 4]), runs=3)
     assert result.ok and result.runs == 3
     assert result.summary().endswith("over 3 runs")
+
+
+def test_a_symbolic_dim_adds_a_run_at_each_size_variant() -> None:
+    result = verify(_mul_model(), _mul_model(), runs=3)
+    assert result.ok and result.runs == 3 + 2
 
 
 def test_inputs_from_an_npz_file_are_fed_to_both_models(tmp_path: Path) -> None:
@@ -252,3 +264,327 @@ def test_load_npz_refuses_a_file_that_is_not_an_npz(tmp_path: Path) -> None:
     bogus.write_text("not numpy")
     with pytest.raises(LinlintError, match="cannot read inputs"):
         load_npz(bogus)
+
+
+# verify: the tolerance is the original's own noise, elementwise
+
+
+def _matmul_model(
+    weight: np.ndarray,
+    *,
+    elem_type: int = TensorProto.FLOAT,
+    shape: list[int | str] | None = None,
+) -> onnx.ModelProto:
+    """y = x @ weight, x of shape [N, rows of weight] by default."""
+    np_type = NP_TYPES[elem_type]
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
+        "g",
+        [helper.make_tensor_value_info("x", elem_type, shape or ["N", weight.shape[0]])],
+        [helper.make_tensor_value_info("y", elem_type, None)],
+        [numpy_helper.from_array(np.asarray(weight, dtype=np_type), "w")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def _initializer(model: onnx.ModelProto, name: str) -> np.ndarray:
+    (tensor,) = [t for t in model.graph.initializer if t.name == name]
+    return numpy_helper.to_array(tensor).copy()
+
+
+def _replace_initializer(model: onnx.ModelProto, name: str, array: np.ndarray) -> None:
+    (tensor,) = [t for t in model.graph.initializer if t.name == name]
+    tensor.CopyFrom(
+        numpy_helper.from_array(array.astype(numpy_helper.to_array(tensor).dtype), name)
+    )
+
+
+def _conv_initializers(model: onnx.ModelProto) -> tuple[str, str]:
+    """Names of the weight and bias of the one Conv of a folded model."""
+    (conv,) = [n for n in model.graph.node if n.op_type == "Conv"]
+    return conv.input[1], conv.input[2]
+
+
+def _margin(result) -> str:
+    lines = [
+        f"{c.name}: max abs {c.max_abs:.3g}, noise {c.noise:.3g}, ratio {c.ratio:.3g} "
+        f"(allowed {c.allowed})"
+        for c in result.outputs
+    ]
+    return result.summary() + "\n" + "\n".join(lines)
+
+
+def test_one_large_element_does_not_hide_wrong_small_ones() -> None:
+    """[1.2e4, .05, .05, .05] against [1.2e4, 0, 0, 0]: a bound scaled by the largest value
+    (1e-5 · 1.2e4 = 0.12) would pass it; the noise of each element does not."""
+    weight = np.full((16, 4), 0.05 / 16)
+    weight[:, 0] = 1.2e4 / 16
+    zeroed = weight.copy()
+    zeroed[:, 1:] = 0.0
+    ones = {"x": np.ones((1, 16), np.float32)}
+    result = verify(_matmul_model(weight), _matmul_model(zeroed), inputs=ones)
+    assert not result.ok, _margin(result)
+    (output,) = result.outputs
+    assert output.max_abs == pytest.approx(0.05, rel=1e-3)
+    assert output.max_abs < 1e-5 * 1.2e4  # what the old scaled tolerance allowed
+    assert output.ratio > 1e4, _margin(result)
+    assert not verify(_matmul_model(weight), _matmul_model(zeroed)).ok  # random inputs too
+
+
+def test_a_float16_all_zero_candidate_fails_for_small_outputs() -> None:
+    """Outputs of a few 1e-3 in float16: an absolute floor of 1e-2 would pass all zeros."""
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((8, 4)) * 1e-3
+    half = TensorProto.FLOAT16
+    result = verify(
+        _matmul_model(weight, elem_type=half), _matmul_model(np.zeros((8, 4)), elem_type=half)
+    )
+    assert not result.ok, _margin(result)
+    assert result.outputs[0].max_abs < 1e-2
+    assert result.outputs[0].ratio > 100, _margin(result)
+
+
+def test_a_correct_float16_fold_passes() -> None:
+    half = TensorProto.FLOAT16
+    assert verify(
+        _mul_model(elem_type=half), _mul_model(np.array([0.5, -1.25, 2.0, 3.0]), elem_type=half)
+    ).ok
+
+
+def test_a_weight_perturbed_by_1e_3_relative_fails(sample) -> None:
+    folded = linlint.fold(sample("ll001_conv3x3_conv1x1")).model
+    weight_name, _ = _conv_initializers(folded)
+    weight = _initializer(folded, weight_name)
+    weight[0, 0, 1, 1] *= 1 + 1e-3
+    _replace_initializer(folded, weight_name, weight)
+    result = verify(sample("ll001_conv3x3_conv1x1"), folded)
+    assert not result.ok, _margin(result)
+    assert result.outputs[0].ratio > 10 * result.outputs[0].allowed, _margin(result)
+
+
+def test_a_bias_wrong_on_one_channel_fails(sample) -> None:
+    folded = linlint.fold(sample("ll004_repvgg_block")).model
+    _, bias_name = _conv_initializers(folded)
+    bias = _initializer(folded, bias_name)
+    bias[3] += 1e-3
+    _replace_initializer(folded, bias_name, bias)
+    result = verify(sample("ll004_repvgg_block"), folded)
+    assert not result.ok, _margin(result)
+    assert result.outputs[0].ratio > 10 * result.outputs[0].allowed, _margin(result)
+
+
+def test_a_border_correction_wrong_on_one_row_fails(sample) -> None:
+    """The fold of a biased 1x1 into a padded 3x3 adds a border map; forget its top row."""
+    path = sample("ll001_biased_1x1_into_padded_3x3")
+    folded = linlint.fold(path).model
+    (border_name,) = [t.name for t in folded.graph.initializer if t.name.endswith(".border")]
+    border = _initializer(folded, border_name)
+    border[:, :, 0, 1:-1] = border[:, :, 1, 1:-1]  # the top row as if it were interior
+    _replace_initializer(folded, border_name, border)
+    result = verify(path, folded)
+    assert not result.ok, _margin(result)
+    assert result.outputs[0].ratio > 1e3, _margin(result)
+
+
+def _conv1x1_image_model(reshape_to: list[int] | None = None) -> onnx.ModelProto:
+    """y = Conv 1x1 (4 -> 4) of x[1, 4, H, W]; with ``reshape_to``, then a Reshape to it."""
+    rng = np.random.default_rng(1)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c" if reshape_to else "y"], name="conv")]
+    inits = [numpy_helper.from_array(rng.standard_normal((4, 4, 1, 1)).astype(np.float32), "w")]
+    if reshape_to:
+        nodes.append(helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"))
+        inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "shape"))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_a_candidate_right_at_size_1_but_of_another_shape_at_7_fails() -> None:
+    original = _conv1x1_image_model()
+    candidate = _conv1x1_image_model(reshape_to=[1, 4, 1, -1])  # right only when H == 1
+    assert verify(original, candidate, inputs=make_inputs(original)).ok  # size 1 only: equal
+    result = verify(original, candidate)
+    assert not result.ok
+    assert "shape (1, 4, 1, 49) in the candidate, (1, 4, 7, 7) in the original" in result.summary()
+
+
+def test_a_candidate_that_cannot_run_where_the_original_can_fails() -> None:
+    original = _conv1x1_image_model()
+    candidate = _conv1x1_image_model(reshape_to=[1, 4, 1, 1])  # runs only at size 1
+    result = verify(original, candidate)
+    assert not result.ok
+    assert result.problem.startswith("the candidate cannot run on x=1x4x7x7, where the original")
+
+
+def _reshape_model(rows: int) -> onnx.ModelProto:
+    """y = Reshape(x[N, 4], [rows, 4]) * 2: runs only when N == rows."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
+            helper.make_node("Mul", ["r", "two"], ["y"], name="double"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [
+            numpy_helper.from_array(np.array([rows, 4], np.int64), "shape"),
+            numpy_helper.from_array(np.array(2.0, np.float32), "two"),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_input_sets_the_original_cannot_run_on_are_skipped_and_said() -> None:
+    result = verify(_reshape_model(1), _reshape_model(1))
+    assert result.ok and result.runs == 1
+    assert len(result.skipped) == 2 and result.skipped[0].startswith("x=7x4: ")
+    assert "(2 input sets the original cannot run on skipped)" in result.summary()
+
+
+def test_verification_fails_when_the_original_runs_on_no_input_set() -> None:
+    result = verify(_reshape_model(2), _reshape_model(2))
+    assert not result.ok and result.runs == 0
+    assert "runs on none of the 3 input sets" in result.summary()
+    assert "proves nothing" in result.summary()
+
+
+def test_given_inputs_the_original_cannot_run_on_are_an_error() -> None:
+    with pytest.raises(LinlintError, match="failed to run the original model"):
+        verify(_reshape_model(1), _reshape_model(1), inputs={"x": np.ones((3, 4), np.float32)})
+
+
+def _int_model(offset: int) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["i", "k"], ["y"], name="add")],
+        "g",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, ["N"])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
+        [numpy_helper.from_array(np.array(offset, np.int64), "k")],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_integer_outputs_must_be_exactly_equal() -> None:
+    same = verify(_int_model(1), _int_model(1))
+    assert same.ok and same.summary().startswith("verified: 1 output exactly equal")
+    result = verify(_int_model(1), _int_model(2))
+    assert not result.ok and result.outputs[0].max_abs == 1.0
+    assert "(exact int64)" in result.summary()
+
+
+def test_user_tolerances_replace_the_noise_bound_and_the_noise_is_still_reported() -> None:
+    result = verify(_mul_model(), _perturbed(0.01), atol=0.2)
+    assert result.ok
+    (output,) = result.outputs
+    assert output.allowed is None and output.atol == 0.2 and output.rtol == 0.0
+    assert output.ratio > NOISE_MULTIPLE and output.noise > 0
+    assert "within the given tolerance" in result.summary()
+    assert not verify(_mul_model(), _perturbed(0.01), atol=0.0, rtol=0.0).ok
+
+
+def test_each_comparison_carries_the_noise_it_was_judged_against_and_the_ratio() -> None:
+    result = verify(_mul_model(), _perturbed(1e-6))
+    (output,) = result.outputs
+    assert output.allowed == NOISE_MULTIPLE
+    assert output.noise > 0
+    assert output.ratio == pytest.approx(output.max_abs / output.noise, rel=0.5)
+    assert output.ok == (output.ratio <= NOISE_MULTIPLE)
+
+
+def test_the_summary_is_one_line_that_states_the_margin(sample) -> None:
+    path = sample("repvgg_net_train")
+    result = verify(path, linlint.fold(path, verify=False).model, runs=2)
+    assert result.ok, _margin(result)
+    pattern = (
+        r"verified: 1 output \(max abs \S+, at worst \S+× the original's own float32 noise, "
+        r"allowed 16×\) over 2 runs"
+    )
+    assert re.fullmatch(pattern, result.summary()), result.summary()
+
+
+# verify: a correct deep fold passes, with margin
+
+
+def test_a_correct_fold_of_a_deep_training_form_net_passes_with_margin(sample) -> None:
+    """mobileone_deep_train: 192 weight ops in 43 multi-branch blocks, folded to 44. Its
+    float32 rounding noise is ~1e-4 on logits of ~5, far past any fixed 1e-5 tolerance."""
+    path = sample("mobileone_deep_train")
+    result = linlint.fold(path, runs=2)
+    assert len(result.folded) == 43 and {r.code for r in result.folded} == {"LL004"}
+    assert result.after.param_ops == 44
+    verification = result.verification
+    assert verification.ok, _margin(verification)
+    (output,) = verification.outputs
+    assert output.max_abs > 1e-6, _margin(verification)  # a real deviation, not a copy
+    assert output.ratio < NOISE_MULTIPLE / 4, _margin(verification)
+
+
+def test_the_hand_reparameterized_deep_twin_passes_too(sample) -> None:
+    result = verify(sample("mobileone_deep_train"), sample("mobileone_deep_deploy"), runs=2)
+    assert result.ok, _margin(result)
+    assert result.outputs[0].ratio < NOISE_MULTIPLE / 4, _margin(result)
+
+
+# compare_models: a region and its fold, on input variants
+
+
+def _valid_conv_model(kernel: int, *, reshape_to: list[int] | None = None) -> onnx.ModelProto:
+    """Conv k x k without padding on x[1, 4, H, W]: runs only when H, W >= k."""
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((4, 4, kernel, kernel)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c" if reshape_to else "y"], name="conv")]
+    inits = [numpy_helper.from_array(w, "w")]
+    if reshape_to:
+        nodes.append(helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"))
+        inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "shape"))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_compare_models_skips_the_sets_the_original_cannot_run_on() -> None:
+    region = _valid_conv_model(3)
+    result = compare_models(region, region, input_variants(region))
+    assert result.ok, result.summary()
+    assert result.runs == 4  # normal and constant at sizes 7 and 9; sizes 1 and 2 are too small
+    assert len(result.skipped) == 6
+
+
+def test_compare_models_fails_when_the_candidate_cannot_run_where_the_original_can() -> None:
+    region = _valid_conv_model(3)
+    candidate = _valid_conv_model(3, reshape_to=[1, 4, 5, 5])  # runs at size 7 only
+    result = compare_models(region, candidate, input_variants(region))
+    assert not result.ok
+    assert result.problem.startswith("the candidate cannot run on x=1x4x9x9, where the original")
+
+
+def test_compare_models_fails_when_no_input_set_runs() -> None:
+    region = _valid_conv_model(11)
+    result = compare_models(region, region, input_variants(region))
+    assert not result.ok and result.runs == 0
+    assert "proves nothing" in result.summary()
+
+
+def test_compare_models_catches_a_fold_wrong_only_on_the_border(sample) -> None:
+    """A padded 3x3 fold whose border map is wrong on its top row, as a region of fixed size."""
+    path = sample("ll001_biased_1x1_into_padded_3x3")
+    original = load_model(path)
+    folded = linlint.fold(path).model
+    (border_name,) = [t.name for t in folded.graph.initializer if t.name.endswith(".border")]
+    border = _initializer(folded, border_name)
+    border[:, :, 0, :] = 0.0
+    _replace_initializer(folded, border_name, border)
+    sets = input_variants(original)
+    assert compare_models(original, linlint.fold(path).model, sets).ok
+    result = compare_models(original, folded, sets)
+    assert not result.ok and result.outputs[0].ratio > 1e3, _margin(result)
