@@ -675,12 +675,14 @@ def ll006_relu_after_relu(rng):
 @_sample(
     ["LL001", "LL006"],
     1,
-    "Clip with neither min nor max is the identity: it hides a Gemm -> Gemm chain",
+    "Clip(-inf, +inf) is the identity: it hides a Gemm -> Gemm chain",
 )
-def ll006_clip_no_bounds(rng):
+def ll006_clip_infinite_bounds(rng):
     def body(g, x):
         h = g.gemm("fc1", x, 32, 32)
-        h = g.node("Clip", [h], "clip")
+        low = g.const("clip.min", np.array(-np.inf, np.float32))
+        high = g.const("clip.max", np.array(np.inf, np.float32))
+        h = g.node("Clip", [h, low, high], "clip")
         h = g.gemm("fc2", h, 32, 16)
         return g.relu("relu", h)
 
@@ -889,6 +891,21 @@ def nm_custom_op_between(rng):
         opsets=[("com.example", 1)],
         functions=[my_op],
     )
+
+
+@_sample(
+    [],
+    None,
+    "Near miss: Clip with neither min nor max clamps +-Inf to the largest finite floats",
+)
+def nm_clip_no_bounds(rng):
+    def body(g, x):
+        h = g.gemm("fc1", x, 32, 32)
+        h = g.node("Clip", [h], "clip")
+        h = g.gemm("fc2", h, 32, 16)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [4, 32], [4, 16])
 
 
 @_sample([], None, "Near miss: LeakyRelu(alpha=0.1) between two Convs is a real nonlinearity")
