@@ -163,6 +163,7 @@ NONLINEAR_OPS = frozenset(
         "Greater",
         "Less",
         "If",  # control flow: a barrier, whatever its branches compute
+        "Loop",
     }
 )
 #: Outputs that are non-negative whatever the input (the engine knows a subset of these).
@@ -641,6 +642,8 @@ class FuzzBuilder(Builder):
             why = _schema_problem(node, self.opset, [self.elem_of(t) for t in node.input])
             if why:
                 return why
+            if node.op_type == "Loop":  # (any type; its body's steps were checked)
+                continue
             if self.opset < 7 and node.op_type not in LEGACY_KERNELS:
                 return f"{node.op_type}-{self.opset}: no onnxruntime kernel"
             if elem == TensorProto.DOUBLE and node.op_type in NO_DOUBLE_KERNEL:
@@ -1826,6 +1829,55 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
     )
 
 
+def op_loop(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
+    """Loop of 1–3 iterations carrying ``t``: the body runs 1–3 shape-keeping steps on the
+    carried value (a body input, declared with or without its shape), its weights outer
+    initializers or its own."""
+    if depth >= 1 or b.nesting >= 2 or b.opset < 11:
+        return None
+    shape, elem = b.shapes[t], b.elem_of(t)
+    if any(n.op_type == "Cast" and t in n.output for n in b.nodes):
+        t = b.op("Identity", [t], shape)  # (as for If: onnxruntime loses a Cast's output)
+    trips = b.const(np.array(draw(st.integers(1, 3))), "trips", dtype=np.int64)
+    local = b.ir != 3 and draw(st.booleans())
+    count, cond, carried = b.fresh("iter"), b.fresh("cond_in"), b.fresh("carried")
+    b.shapes.update({count: (), cond: (), carried: shape})
+    b.elems.update({count: TensorProto.INT64, cond: TensorProto.BOOL, carried: elem})
+    outer, b.nodes = b.nodes, []
+    shared, b._weights = b._weights, {}
+    main_inits = b.inits
+    if local:
+        b.inits = []
+    b.nesting += 1
+    b.sketch.append("Loop body:")
+    y = carried
+    for _ in range(draw(st.integers(1, 3))):
+        y = step(draw, b, y, preserve=True, depth=2)
+    if y == carried:
+        y = b.op("Identity", [carried], shape)
+    keep = b.op("Identity", [cond], (), note="Identity (loop condition)")
+    b.nesting -= 1
+    body, b.nodes, b._weights = b.nodes, outer, shared
+    inits, b.inits = (b.inits, main_inits) if local else ([], main_inits)
+    declared = list(shape) if draw(st.booleans()) else None
+    graph = helper.make_graph(
+        body,
+        f"loop_{b.fresh('g')}",
+        [
+            helper.make_tensor_value_info(count, TensorProto.INT64, []),
+            helper.make_tensor_value_info(cond, TensorProto.BOOL, []),
+            helper.make_tensor_value_info(carried, elem, declared),
+        ],
+        [
+            helper.make_tensor_value_info(keep, TensorProto.BOOL, []),
+            helper.make_tensor_value_info(y, b.elem_of(y), list(shape)),
+        ],
+        initializer=inits,
+    )
+    b.features.add("Loop")
+    return b.op("Loop", [trips, "", t], shape, body=graph, _elems=[elem])
+
+
 def op_outer_reader(draw, b: FuzzBuilder, t: str):
     """An If whose branches read ``t`` (its output a graph output) while ``t`` goes on to the
     next step: a subgraph reads what may become the inside of a foldable region."""
@@ -2278,7 +2330,8 @@ def step(draw, b: FuzzBuilder, t: str, preserve: bool = False, depth: int = 0) -
             out = op_outer_reader(draw, b, t)
         elif cat in ("shape", "integer", "agnostic", "agnostic_dense") and rare(draw, 8):
             # (in an If branch: a nested If, its branches reading the enclosing branch's tensor)
-            out = op_if(draw, b, t, preserve, 0 if depth == 0 or b.nesting == 1 else 1)
+            control = op_loop if rare(draw, 3) else op_if
+            out = control(draw, b, t, preserve, 0 if depth == 0 or b.nesting == 1 else 1)
         else:
             out = draw(st.sampled_from(_weighted(OPS[cat])))(draw, b, t, preserve)
         if b.unsupported(nodes[start:]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import onnx
 import onnx.defs
 import pytest
@@ -94,15 +95,19 @@ def test_leaky_relu_is_the_identity_only_when_alpha_is_one():
     assert classify(small, _ctx())[0] == Kind.BARRIER
 
 
-def test_clip_without_bounds_is_the_identity_in_both_opset_styles():
+def test_clip_is_the_identity_only_between_minus_and_plus_infinity():
+    """An absent bound is the type's lowest/highest finite value: Clip() clamps ±Inf."""
     attr_style = helper.make_node("Clip", ["x"], ["y"])
     bounded_attr = helper.make_node("Clip", ["x"], ["y"], min=0.0, max=6.0)
     input_style = helper.make_node("Clip", ["x", "", ""], ["y"])
-    bounded_input = helper.make_node("Clip", ["x", "lo", "hi"], ["y"])
-    assert classify(attr_style, _ctx(opset=6))[0] == Kind.IDENTITY
+    infinite = helper.make_node("Clip", ["x", "lo", "hi"], ["y"])
+    assert classify(attr_style, _ctx(opset=6))[0] == Kind.BARRIER
     assert classify(bounded_attr, _ctx(opset=6))[0] == Kind.BARRIER
-    assert classify(input_style, _ctx(opset=13))[0] == Kind.IDENTITY
-    assert classify(bounded_input, _ctx(opset=13, static={"lo", "hi"}))[0] == Kind.BARRIER
+    assert classify(input_style, _ctx(opset=13))[0] == Kind.BARRIER
+    inf = {"lo": np.array(-np.inf, np.float32), "hi": np.array(np.inf, np.float32)}
+    assert classify(infinite, _ctx(opset=13, static={"lo", "hi"}, values=inf))[0] == Kind.IDENTITY
+    half = {"lo": inf["lo"], "hi": np.array(6.0, np.float32)}
+    assert classify(infinite, _ctx(opset=13, static={"lo", "hi"}, values=half))[0] == Kind.BARRIER
 
 
 def test_relu_is_the_identity_only_on_a_nonnegative_input():

@@ -256,8 +256,14 @@ def test_clip_with_bounds_is_a_barrier(opset: int) -> None:
 
 
 @pytest.mark.parametrize("opset", [6, 11, 13])
-def test_clip_without_bounds_is_the_identity(opset: int) -> None:
-    model = clip(opset, None, None)
+def test_clip_without_bounds_is_a_barrier(opset: int) -> None:
+    """An absent bound is the type's lowest/highest finite value: Clip() clamps ±Inf."""
+    assert linlint.check(clip(opset, None, None)) == []
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_clip_between_infinities_is_the_identity(opset: int) -> None:
+    model = clip(opset, -np.inf, np.inf)
     assert codes(linlint.check(model)) == ["LL001", "LL006"]
     result = assert_folds_and_verifies(model)
     assert [n.op_type for n in result.model.graph.node] == ["MatMul"]
