@@ -652,14 +652,20 @@ def verify(
     ] = None,
     rtol: Annotated[
         float | None,
-        typer.Option(metavar="FLOAT", min=0.0, help="Relative tolerance. [default: by dtype]"),
+        typer.Option(
+            metavar="FLOAT",
+            min=0.0,
+            help="Relative tolerance, replacing the noise bound. [default: 16× the original's "
+            "own noise, per element]",
+        ),
     ] = None,
     atol: Annotated[
         float | None,
         typer.Option(
             metavar="FLOAT",
             min=0.0,
-            help="Absolute tolerance. [default: by dtype, scaled to the output]",
+            help="Absolute tolerance, replacing the noise bound. [default: 16× the original's "
+            "own noise, per element]",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(metavar="INT", help="Seed of the random inputs.")] = 0,
@@ -707,9 +713,15 @@ def _verification_text(result) -> str:
             lines.append(f"  {c.name} [{shape}]: {c.problem}  DIFFERS")
             continue
         verdict = "ok" if c.ok else "DIFFERS"
+        if c.exact:
+            judged = "exact"
+        elif c.allowed is None:
+            judged = f"given atol {c.atol:.1e}, rtol {c.rtol:.1e}"
+        else:
+            judged = f"{c.ratio:.2g}× the original's noise {c.noise:.1e}, {c.allowed:g}× allowed"
         lines.append(
             f"  {c.name} [{shape}]: max abs {c.max_abs:.2e}, max rel {c.max_rel:.2e} "
-            f"(atol {c.atol:.1e}, rtol {c.rtol:.1e})  {verdict}"
+            f"({judged})  {verdict}"
         )
     if result.latency_original_ms is not None and result.latency_candidate_ms is not None:
         ratio = result.latency_candidate_ms / result.latency_original_ms
@@ -743,11 +755,16 @@ def _verification_json(result) -> str:
                 "max_rel": number(c.max_rel),
                 "atol": c.atol,
                 "rtol": c.rtol,
+                "noise": number(c.noise),
+                "ratio": number(c.ratio),
+                "allowed": c.allowed,
+                "dtype": c.dtype,
                 "ok": c.ok,
                 "problem": c.problem,
             }
             for c in result.outputs
         ],
+        "skipped": list(result.skipped),
         "latency_original_ms": result.latency_original_ms,
         "latency_candidate_ms": result.latency_candidate_ms,
     }

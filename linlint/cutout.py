@@ -29,11 +29,15 @@ def _opsets(model: onnx.ModelProto) -> list[onnx.OperatorSetIdProto]:
 
 
 def _source_info(
-    ga: GraphAnalysis, shapes: ShapeOracle, source: str
+    ga: GraphAnalysis, shapes: ShapeOracle, source: str, width: tuple[int, int] | None
 ) -> tuple[onnx.ValueInfoProto, tuple[int, ...]]:
     shape = shapes.local(ga, source)
     if shape is None:
         raise CannotCut(f"the shape of its input '{source}' is unknown")
+    if width is not None and -len(shape) <= width[0] < len(shape):
+        # the channels the weights read, where the model leaves them symbolic (default 1)
+        axis, size = width
+        shape = tuple(size if a == axis % len(shape) else d for a, d in enumerate(shape))
     elem = ga.elem_type(source)
     if not elem:
         raise CannotCut(f"the element type of its input '{source}' is unknown")
@@ -53,9 +57,13 @@ def region_models(
     output: str,
     folded_nodes: list[onnx.NodeProto],
     folded_inits: list[onnx.TensorProto],
+    width: tuple[int, int] | None = None,
 ) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, tuple[int, ...]]]:
-    """The region and its fold as two models, and the sizes the model computes with."""
-    source_info, base = _source_info(ga, shapes, source)
+    """The region and its fold as two models, and the sizes the model computes with.
+
+    ``width``: (axis, size) of the source's channels as the fold reads them.
+    """
+    source_info, base = _source_info(ga, shapes, source, width)
     out_info = helper.make_tensor_value_info(output, ga.elem_type(output), None)
     nodes = [ga.nodes[j].node for j in indices]
     produced = {o for n in nodes for o in n.output if o}
@@ -91,6 +99,7 @@ def region_proof(
     folded_nodes: list[onnx.NodeProto],
     folded_inits: list[onnx.TensorProto],
     seed: int = 0,
+    width: tuple[int, int] | None = None,
 ) -> str:
     """Run the region and its fold side by side: "" when they agree, else why not."""
     from linlint.errors import LinlintError
@@ -99,7 +108,7 @@ def region_proof(
 
     try:
         original, candidate, base = region_models(
-            model, ga, shapes, indices, source, output, folded_nodes, folded_inits
+            model, ga, shapes, indices, source, output, folded_nodes, folded_inits, width
         )
         sets = input_variants(original, seed=seed, input_shapes=base)
         verdict = compare_models(original, candidate, sets)

@@ -20,6 +20,7 @@ from linlint.checker import analyze_regions, findings_for, iter_graphs, region_f
 from linlint.cutout import region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
+from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.optable import Kind
 from linlint.plan import could_fire, evaluate, find_regions, region_dtype
 from linlint.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
@@ -230,6 +231,15 @@ def _fold_model(
     return result
 
 
+def source_width(form) -> tuple[int, int] | None:
+    """(axis, size) of the channels a folded form reads from its source."""
+    if isinstance(form, (ConvForm, ConvTransposeForm)):
+        return 1, form.cin
+    if isinstance(form, DenseForm):
+        return -1, form.din
+    return None
+
+
 def _declare_initializers_as_inputs(graph: onnx.GraphProto) -> None:
     """IR < 4 requires every initializer to be a graph input too: declare the new ones."""
     declared = {i.name for i in graph.input}
@@ -287,7 +297,7 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, 
             if proof.on:
                 problem = region_proof(
                     work, g, shapes, raw.nodes, raw.sources[0], raw.output, nodes, inits,
-                    proof.seed,
+                    proof.seed, source_width(form),
                 )  # fmt: skip
                 if problem:
                     where = f" in {g.name}" if g.name else ""
