@@ -38,7 +38,8 @@ tensor, or MatMul → shape ops on any axis → MatMul):
   or of the current tensor); branches read the outer tensor, keep their
   weights as initializers of their own sometimes, may nest an If; an If may
   read a tensor that then goes on into a foldable region (an outer-scope read
-  of a region's inside);
+  of a region's inside); Loop of 1–3 iterations carrying the tensor (the
+  body's regions start at a body input, declared with or without a shape);
 * sources of unknown size: the tensor gathered by ``Range(0, Shape(t)[a])``,
   by ``NonZero`` of ones or of a mask computed from the values (a barrier),
   TopK's values (a barrier); graph inputs with symbolic dims, dims of no size,

@@ -99,13 +99,13 @@ MUST_COVER = {
     "LayerNormalization", "InstanceNormalization", "Erf", "QuantizeLinear", "If",
     "FuzzTanh", "FuzzSwish", "FuzzAbs", "FuzzSoftsign", "FuzzGate", "Gelu",
     "GlobalAveragePool", "Abs", "Cast", "Shape", "Range", "NonZero", "ConstantOfShape", "TopK",
-    "Greater", "Less", "Not", "Tile",
+    "Greater", "Less", "Not", "Tile", "Loop",
 }  # fmt: skip
 #: Model-wide features (FuzzGenerated.features) the same models must have between them.
 MUST_HAVE_FEATURES = {
-    "float32", "float16", "float64", "int8", "int32", "int64",
-    "IR 3", "opset 11-16", "opset 4-8", "initializer inputs", "sparse initializers",
-    "sparse constants", "external data", "symbolic dims", "unknown dims", "unknown rank",
+    "float32", "float16", "float64", "int8", "int32", "int64", "Loop", "subgraph initializers",
+    "If reading a region's inside", "IR 3", "opset 11-16", "opset 4-8", "initializer inputs",
+    "sparse initializers", "sparse constants", "external data", "symbolic dims", "unknown dims", "unknown rank",
     "size-agnostic ops", "If on the data", "If on an input", "If on an overridable initializer",
     "non-finite constants", "fp16 big weights", "opaque source (range)",
     "opaque source (nonzero)", "opaque source (data)", "opaque source (topk)",
