@@ -105,7 +105,8 @@ MUST_COVER = {
 MUST_HAVE_FEATURES = {
     "float32", "float16", "float64", "int8", "int32", "int64", "Loop", "subgraph initializers",
     "If reading a region's inside", "IR 3", "opset 11-16", "opset 4-8", "initializer inputs",
-    "sparse initializers", "sparse constants", "external data", "symbolic dims", "unknown dims", "unknown rank",
+    "sparse initializers", "sparse constants", "external data", "symbolic dims", "unknown dims",
+    "unknown rank",
     "size-agnostic ops", "If on the data", "If on an input", "If on an overridable initializer",
     "non-finite constants", "fp16 big weights", "opaque source (range)",
     "opaque source (nonzero)", "opaque source (data)", "opaque source (topk)",
