@@ -381,6 +381,18 @@ class FuzzBuilder(Builder):
     def elem_of(self, name: str) -> int:
         return self.elems.get(name, self.elem)
 
+    def body_dims(self, name: str) -> list:
+        """The dims to declare for a subgraph's input or output ``name``: its sizes, or (when
+        a graph input leaves sizes open) a dim_param per axis: a body declared with the
+        drawn sizes would claim them for every size the model runs at."""
+        open_sizes = any(
+            not vi.type.tensor_type.HasField("shape")
+            or any(not d.HasField("dim_value") for d in vi.type.tensor_type.shape.dim)
+            for vi in self.inputs
+        )
+        shape = self.shapes[name]
+        return [f"{name}_d{a}" for a in range(len(shape))] if open_sizes else list(shape)
+
     def input(self, shape, symbolic=(), decl: str = "dims", dtype=None) -> str:
         """A graph input; ``symbolic`` axes get a dim_param (``decl="dims"``), no size at all
         (``"unknown"``), or the input has no shape (``"rank"``). Feeds have the drawn sizes."""
@@ -1816,7 +1828,7 @@ def op_if(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
             y = b.op("Identity", [y], shape)
         body, b.nodes, b._weights = b.nodes, outer, shared
         inits, b.inits = (b.inits, main_inits) if local else ([], main_inits)
-        out = helper.make_tensor_value_info(y, b.elem_of(y), list(shape))
+        out = helper.make_tensor_value_info(y, b.elem_of(y), b.body_dims(y))
         name = f"{branch}_{b.fresh('g')}"
         graphs.append(helper.make_graph(body, name, [], [out], initializer=inits))
     b.nesting -= 1
@@ -1860,7 +1872,7 @@ def op_loop(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
     b.nesting -= 1
     body, b.nodes, b._weights = b.nodes, outer, shared
     inits, b.inits = (b.inits, main_inits) if local else ([], main_inits)
-    declared = list(shape) if draw(st.booleans()) else None
+    declared = b.body_dims(carried) if draw(st.booleans()) else None
     graph = helper.make_graph(
         body,
         f"loop_{b.fresh('g')}",
@@ -1871,7 +1883,7 @@ def op_loop(draw, b: FuzzBuilder, t: str, preserve: bool, depth: int = 0):
         ],
         [
             helper.make_tensor_value_info(keep, TensorProto.BOOL, []),
-            helper.make_tensor_value_info(y, b.elem_of(y), list(shape)),
+            helper.make_tensor_value_info(y, b.elem_of(y), b.body_dims(y)),
         ],
         initializer=inits,
     )
