@@ -52,6 +52,7 @@ import sys
 import fuzzgen
 import numpy as np
 import onnx
+import pytest
 from fuzzgen import PENDING, FuzzGenerated, fuzz_models, run_properties
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
@@ -927,5 +928,49 @@ def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
     )
     gen.barriers = {"relu": "Relu", "tanh": "Tanh"}
     gen.external = True
+    outcome = run_properties(gen, allow_growth=False)
+    assert not outcome.failures, _describe(gen, outcome)
+
+
+@pytest.mark.xfail(strict=True, reason="a folded Unsqueeze is emitted without its axes")
+def test_a_shape_op_re_emitted_after_a_fold_keeps_its_axes():
+    """x[2, K] → custom op (its output's shape: value_info only) → MatMul 7→3 → Unsqueeze
+    axes=[1] → Flatten(axis=2) → Gemm (transB) 3→1, with onnx's value_info for every tensor.
+
+    fold (without verification) re-emits the Unsqueeze after the folded MatMul with one
+    input and no axes: onnx.checker and onnxruntime reject the model ("Unsqueeze-21 has
+    input size 1"). (With verification the region is refused: its input's shape is unknown.)
+    """
+    from fuzzgen import FUNCTIONS
+
+    rng = np.random.default_rng(0)
+    gen = _typed(
+        [
+            helper.make_node("FuzzTanh", ["x"], ["s"], name="custom", domain="fuzz.custom"),
+            helper.make_node("MatMul", ["s", "w1"], ["h"], name="mm"),
+            helper.make_node("Unsqueeze", ["h", "axes"], ["u"], name="unsqueeze"),
+            helper.make_node("Flatten", ["u"], ["f"], name="flatten", axis=2),
+            helper.make_node("Gemm", ["f", "w2"], ["y"], name="gemm", transB=1),
+        ],
+        {
+            "axes": np.array([1], dtype=np.int64),
+            "w1": rng.standard_normal((7, 3)).astype(np.float32),
+            "w2": rng.standard_normal((1, 3)).astype(np.float32),
+        },
+        TensorProto.FLOAT,
+        (2, "K"),
+        TensorProto.FLOAT,
+        (2, 1),
+        {"x": rng.standard_normal((2, 7)).astype(np.float32)},
+        opset=21,
+        ir=10,
+    )
+    gen.model.opset_import.append(helper.make_opsetid("fuzz.custom", 1))
+    function = onnx.FunctionProto()
+    function.CopyFrom(FUNCTIONS["FuzzTanh"][1])
+    function.opset_import[0].version = 21
+    gen.model.functions.append(function)
+    gen.model = onnx.shape_inference.infer_shapes(gen.model)
+    gen.barriers = {"custom": "fuzz.custom.FuzzTanh"}
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
