@@ -25,6 +25,34 @@ from linlint.shapes import ShapeOracle
 NOOP_OPS = frozenset({"Identity", "Dropout"})
 
 
+def external_weight(ga: GraphAnalysis, name: str) -> bool:
+    """Whether a constant may live in an external file (computed ones count as such)."""
+    g: GraphAnalysis | None = ga
+    while g is not None:
+        if name in g.initializers:
+            tensor = g.initializers[name]
+            return getattr(tensor, "data_location", 0) == onnx.TensorProto.EXTERNAL
+        if name in g.producer:
+            node = g.graph.node[g.producer[name]]
+            if node.op_type == "Constant":
+                return any(a.t.data_location == onnx.TensorProto.EXTERNAL for a in node.attribute)
+            return True  # computed from constants, maybe external ones
+        g = g.outer
+    return False
+
+
+def reads_external(ga: GraphAnalysis, indices) -> bool:
+    """Whether a region's weights may need an external file."""
+    for j in indices:
+        state = ga.nodes[j]
+        if state.kind is None:
+            continue
+        for name in state.node.input:
+            if name and name not in state.data and external_weight(ga, name):
+                return True
+    return False
+
+
 class WeightsNotHeld(Exception):
     """A weight lives in an external file and this evaluation does not read files."""
 
@@ -74,15 +102,7 @@ class Evaluator:
         return v
 
     def _external(self, name: str) -> bool:
-        g: GraphAnalysis | None = self.ga
-        while g is not None:
-            if name in g.initializers:
-                tensor = g.initializers[name]
-                return getattr(tensor, "data_location", 0) == onnx.TensorProto.EXTERNAL
-            if name in g.producer:
-                return True  # computed from constants, possibly external ones
-            g = g.outer
-        return False
+        return external_weight(self.ga, name)
 
     def nonzero(self, name: str) -> bool:
         """Whether a bias/shift may be nonzero (unknown values count as nonzero)."""

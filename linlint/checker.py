@@ -6,6 +6,7 @@ from pathlib import Path
 
 from onnx import ModelProto
 
+from linlint.absorb import reads_external
 from linlint.analysis import GraphAnalysis, analyze_model, gc_paused
 from linlint.errors import LinlintError
 from linlint.findings import Finding, Fix
@@ -40,7 +41,7 @@ def analyze_regions(
             if not could_fire(g, raw):
                 continue
             region, _ = evaluate(g, raw, shapes, numeric=False)
-            if region.exact and region_findings(region, ""):
+            if region.exact and not reads_external(g, raw.nodes) and region_findings(region, ""):
                 region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
             regions.append(region)
     return ga, regions
