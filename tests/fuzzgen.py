@@ -2914,7 +2914,8 @@ def judge(model, folded, feeds, sessions=None) -> tuple[list[str], dict[str, int
                 w64 = w.astype(np.float64)
                 for n in noisy:
                     if n[i].shape == w.shape:
-                        moved = np.abs(n[i].astype(np.float64) - w64)
+                        with np.errstate(invalid="ignore", over="ignore"):  # (Inf - Inf)
+                            moved = np.abs(n[i].astype(np.float64) - w64)
                         noise = np.maximum(noise, np.where(np.isfinite(moved), moved, 0.0))
                 noise = np.full(w.shape, float(noise.max(initial=0.0)))
             why = _judge_output(w, g, noise, strict)
