@@ -648,6 +648,10 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         rank = 2
     elif op in ("Squeeze", "Unsqueeze"):
         axes = _axes(ev, node)
+        if len(node.input) > 1 and node.input[1]:  # opset 13+: re-emitted with its axes
+            if axes is None:
+                raise NotFoldable(f"the axes of {s.name} are not known before run time")
+            extra = (tuple(axes),)
         if axes is not None and f.rank is not None:
             out_rank = f.rank - len(axes) if op == "Squeeze" else f.rank + len(axes)
             norm = {a % (f.rank if op == "Squeeze" else out_rank) for a in axes}
@@ -656,8 +660,6 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
             if not keeps:
                 raise NotFoldable(f"{s.name} moves the last axis")
             rank = out_rank
-            if len(node.input) > 1 and node.input[1]:
-                extra = (tuple(axes),)
     if op == "Squeeze" and not _axes(ev, node):
         raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
     if not keeps:

@@ -50,8 +50,14 @@ class ShapeOracle:
         self._declared_dims: dict[str, tuple[int | None, ...]] = {}  # None: not a number
         self._collect(model.graph)
 
-    def _collect(self, graph: onnx.GraphProto) -> None:
+    def _collect(self, graph: onnx.GraphProto, body: bool = False) -> None:
         inputs = {vi.name for vi in graph.input}
+        if body:
+            # A Loop/Scan body's inputs may change shape from one iteration to the next, and
+            # a subgraph's declarations (a traced export's) may hold one size of a symbolic
+            # outer one: sizes declared in subgraphs are never taken as the model's fixed ones.
+            self._symbolic |= {vi.name for vi in list(graph.input) + list(graph.value_info)}
+            self._symbolic |= {vi.name for vi in graph.output}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             dims = _dims(vi)
             if vi.name in self.input_shapes:
@@ -74,10 +80,10 @@ class ShapeOracle:
                 continue
             for a in node.attribute:
                 if a.type == onnx.AttributeProto.GRAPH:
-                    self._collect(a.g)
+                    self._collect(a.g, body=True)
                 elif a.type == onnx.AttributeProto.GRAPHS:
                     for g in a.graphs:
-                        self._collect(g)
+                        self._collect(g, body=True)
 
     def declared(self, name: str) -> Shape | None:
         """A shape known without walking (declared, or remembered)."""

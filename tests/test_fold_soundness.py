@@ -571,3 +571,38 @@ def _graphs(graph):
         for a in node.attribute:
             if a.type == onnx.AttributeProto.GRAPH:
                 yield from _graphs(a.g)
+
+
+def test_sizes_declared_inside_a_loop_body_are_not_taken_as_fixed():
+    """A traced export declares the body's tensors at one size of the symbolic outer input:
+    a border-correction map sized from that declaration would be wrong at other sizes."""
+    rng = np.random.default_rng(8)
+    body = helper.make_graph(
+        [
+            helper.make_node("Conv", ["v", "w1", "b1"], ["h"], name="c1x1"),
+            helper.make_node("Conv", ["h", "w3"], ["v_out"], name="c3x3", pads=[1, 1, 1, 1]),
+            helper.make_node("Identity", ["cond"], ["cond_out"], name="keep"),
+        ],
+        "body",
+        [
+            _vi("i", TensorProto.INT64, []),
+            _vi("cond", TensorProto.BOOL, []),
+            _vi("v", TensorProto.FLOAT, [1, 3, 4, 4]),
+        ],
+        [_vi("cond_out", TensorProto.BOOL, []), _vi("v_out", TensorProto.FLOAT, [1, 3, 4, 4])],
+    )
+    model = _model(
+        [helper.make_node("Loop", ["trips", "", "x"], ["y"], name="loop", body=body)],
+        [_vi("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [_vi("y", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [
+            _t("trips", np.array(1, np.int64)),
+            _t("w1", rng.standard_normal((3, 3, 1, 1)).astype(np.float32)),
+            _t("b1", rng.standard_normal(3).astype(np.float32)),
+            _t("w3", rng.standard_normal((3, 3, 3, 3)).astype(np.float32) / 3),
+        ],
+    )
+    folded = linlint.fold(model, verify=False).model
+    for size in (4, 7):
+        x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
+        _same(model, folded, {"x": x})

@@ -932,7 +932,6 @@ def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
     assert not outcome.failures, _describe(gen, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="a folded Unsqueeze is emitted without its axes")
 def test_a_shape_op_re_emitted_after_a_fold_keeps_its_axes():
     """x[2, K] → custom op (its output's shape: value_info only) → MatMul 7→3 → Unsqueeze
     axes=[1] → Flatten(axis=2) → Gemm (transB) 3→1, with onnx's value_info for every tensor.
