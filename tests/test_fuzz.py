@@ -52,7 +52,6 @@ import sys
 import fuzzgen
 import numpy as np
 import onnx
-import pytest
 from fuzzgen import PENDING, FuzzGenerated, fuzz_models, run_properties
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
