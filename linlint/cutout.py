@@ -13,6 +13,8 @@ tolerance derived from it (``linlint.verification.compare_models``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import onnx
 from onnx import helper, numpy_helper
 
@@ -48,24 +50,32 @@ def _source_info(
     return helper.make_tensor_value_info(source, elem, dims), tuple(shape)
 
 
-def region_models(
-    model: onnx.ModelProto,
-    ga: GraphAnalysis,
-    shapes: ShapeOracle,
-    indices: tuple[int, ...],
-    source: str,
-    output: str,
-    folded_nodes: list[onnx.NodeProto],
-    folded_inits: list[onnx.TensorProto],
-    width: tuple[int, int] | None = None,
-) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, tuple[int, ...]]]:
-    """The region and its fold as two models, and the sizes the model computes with.
+@dataclass(frozen=True)
+class RegionCut:
+    """One folded region of a graph: its nodes, source and exit, and what replaces them.
 
     ``width``: (axis, size) of the source's channels as the fold reads them.
     """
-    source_info, base = _source_info(ga, shapes, source, width)
+
+    model: onnx.ModelProto
+    ga: GraphAnalysis
+    shapes: ShapeOracle
+    indices: tuple[int, ...]
+    source: str
+    output: str
+    folded_nodes: list[onnx.NodeProto]
+    folded_inits: list[onnx.TensorProto]
+    width: tuple[int, int] | None = None
+
+
+def region_models(
+    cut: RegionCut,
+) -> tuple[onnx.ModelProto, onnx.ModelProto, dict[str, tuple[int, ...]]]:
+    """The region and its fold as two models, and the sizes the model computes with."""
+    ga, source, output = cut.ga, cut.source, cut.output
+    source_info, base = _source_info(ga, cut.shapes, source, cut.width)
     out_info = helper.make_tensor_value_info(output, ga.elem_type(output), None)
-    nodes = [ga.nodes[j].node for j in indices]
+    nodes = [ga.nodes[j].node for j in cut.indices]
     produced = {o for n in nodes for o in n.output if o}
     inits = []
     for node in nodes:
@@ -76,40 +86,27 @@ def region_models(
             if value is None:
                 raise CannotCut(f"'{name}' is not known before run time")
             inits.append(numpy_helper.from_array(value, name))
-    ir = max(model.ir_version, 4)
+    ir = max(cut.model.ir_version, 4)
 
     def build(body, constants, name):
         graph = helper.make_graph(body, name, [source_info], [out_info], constants)
-        cut = helper.make_model(graph, opset_imports=_opsets(model))
-        cut.ir_version = ir
-        return cut
+        model = helper.make_model(graph, opset_imports=_opsets(cut.model))
+        model.ir_version = ir
+        return model
 
     original = build(nodes, inits, "region")
-    candidate = build(folded_nodes, folded_inits, "folded_region")
+    candidate = build(cut.folded_nodes, cut.folded_inits, "folded_region")
     return original, candidate, {source: base}
 
 
-def region_proof(
-    model: onnx.ModelProto,
-    ga: GraphAnalysis,
-    shapes: ShapeOracle,
-    indices: tuple[int, ...],
-    source: str,
-    output: str,
-    folded_nodes: list[onnx.NodeProto],
-    folded_inits: list[onnx.TensorProto],
-    seed: int = 0,
-    width: tuple[int, int] | None = None,
-) -> str:
+def region_proof(cut: RegionCut, seed: int = 0) -> str:
     """Run the region and its fold side by side: "" when they agree, else why not."""
     from linlint.errors import LinlintError
     from linlint.inputs import input_variants
     from linlint.verification import compare_models
 
     try:
-        original, candidate, base = region_models(
-            model, ga, shapes, indices, source, output, folded_nodes, folded_inits, width
-        )
+        original, candidate, base = region_models(cut)
         sets = input_variants(original, seed=seed, input_shapes=base)
         verdict = compare_models(original, candidate, sets)
     except CannotCut as reason:

@@ -17,7 +17,7 @@ from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
 from linlint.checker import analyze_regions, findings_for, iter_graphs, region_findings
-from linlint.cutout import region_proof
+from linlint.cutout import RegionCut, region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
@@ -295,10 +295,11 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, 
             base = g.nodes[last].node.name or raw.output
             nodes, inits = emit(form, raw.sources[0], raw.output, f"{base}_folded", dtype, names)
             if proof.on:
-                problem = region_proof(
+                cut = RegionCut(
                     work, g, shapes, raw.nodes, raw.sources[0], raw.output, nodes, inits,
-                    proof.seed, source_width(form),
+                    source_width(form),
                 )  # fmt: skip
+                problem = region_proof(cut, proof.seed)
                 if problem:
                     where = f" in {g.name}" if g.name else ""
                     refused.append(f"{' → '.join(region.nodes)}{where}: {problem}")
