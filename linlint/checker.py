@@ -11,7 +11,7 @@ from linlint.analysis import GraphAnalysis, analyze_model, gc_paused
 from linlint.errors import LinlintError
 from linlint.findings import Finding, Fix
 from linlint.plan import could_fire, evaluate, find_regions
-from linlint.regions import Region
+from linlint.regions import FlaggedNode, Region
 from linlint.rules import ALL_RULES
 from linlint.shapes import ShapeOracle
 
@@ -47,11 +47,14 @@ def analyze_regions(
     return ga, regions
 
 
-def _fired(hook, subject, file: str, graph: str, nodes, fix: Fix, rid: int = -1) -> list[Finding]:
-    """Every rule whose ``hook`` (``on_region`` / ``on_node``) fires on ``subject``."""
+def _fired(subject, file: str, graph: str, nodes, fix: Fix, rid: int = -1) -> list[Finding]:
+    """Every rule of that subject (a ``Region``, or a ``FlaggedNode``) that fires on it."""
+    kind = "node" if isinstance(subject, FlaggedNode) else "region"
     findings = []
     for rule in ALL_RULES:
-        message = getattr(rule, hook)(subject)
+        if rule.subject != kind:
+            continue
+        message = rule.on_node(subject) if kind == "node" else rule.on_region(subject)
         if message:
             findings.append(
                 Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix, rid)
@@ -69,17 +72,22 @@ def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
         region.params_before,
         region.params_after,
     )
-    return _fired("on_region", region, file, region.graph, region.nodes, fix, rid)
+    return _fired(region, file, region.graph, region.nodes, fix, rid)
+
+
+def node_findings(node: FlaggedNode, file: str) -> list[Finding]:
+    """What the node rules say about one flagged node (removing it costs and saves nothing
+    but a pass over the tensor)."""
+    return _fired(node, file, node.graph, (node.name,), Fix(True, "", 0, 0, 0, 0))
 
 
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
     findings: list[Finding] = []
     for rid, region in enumerate(regions):
         findings.extend(region_findings(region, file, rid))
-    no_cost = Fix(True, "", 0, 0, 0, 0)
     for g in iter_graphs(ga):
         for node in g.flagged:
-            findings.extend(_fired("on_node", node, file, node.graph, (node.name,), no_cost))
+            findings.extend(node_findings(node, file))
     return findings
 
 

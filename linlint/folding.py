@@ -16,7 +16,13 @@ import onnx
 from onnx import ModelProto
 
 from linlint.analysis import GraphAnalysis, analyze_model
-from linlint.checker import analyze_regions, findings_for, iter_graphs, region_findings
+from linlint.checker import (
+    analyze_regions,
+    findings_for,
+    iter_graphs,
+    node_findings,
+    region_findings,
+)
 from linlint.cutout import RegionCut, region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
@@ -24,7 +30,7 @@ from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.optable import Kind
 from linlint.plan import could_fire, evaluate, find_regions, region_dtype
 from linlint.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
-from linlint.rules import FOLDABLE_CODES
+from linlint.rules import foldable_codes
 from linlint.shapes import ShapeOracle
 
 MAX_ROUNDS = 8
@@ -181,7 +187,7 @@ def _fold_model(
             return None
         return tensor_array(tensor, base_dir)
 
-    foldable = set(FOLDABLE_CODES) | ({"LL002"} if allow_growth else set())
+    foldable = foldable_codes(allow_growth)
     if codes is not None:
         codes = foldable & set(codes)
     else:
@@ -323,28 +329,28 @@ def _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, 
                     fired[0].message,
                 )
             )
-        if "LL006" in codes:
-            renamed: dict[str, str] = {}
-            for flag in g.flagged:
-                if flag.index in taken:
-                    continue
-                node = g.nodes[flag.index].node
-                _bypass(g, flag.index, inserts, remove, names, renamed)
-                taken.add(flag.index)
-                folded.append(
-                    FoldedRegion(
-                        "LL006",
-                        g.name,
-                        (flag.name,),
-                        (node.op_type,),
-                        (),
-                        0,
-                        0,
-                        0,
-                        0,
-                        f"removed {node.op_type} {flag.name}: {flag.why}",
-                    )
+        renamed: dict[str, str] = {}
+        for flag in g.flagged:
+            fired = [f for f in node_findings(flag, "") if f.code in codes]
+            if flag.index in taken or not fired:
+                continue
+            node = g.nodes[flag.index].node
+            _bypass(g, flag.index, inserts, remove, names, renamed)
+            taken.add(flag.index)
+            folded.append(
+                FoldedRegion(
+                    fired[0].code,
+                    g.name,
+                    (flag.name,),
+                    (node.op_type,),
+                    (),
+                    0,
+                    0,
+                    0,
+                    0,
+                    f"removed {node.op_type} {flag.name}: {flag.why}",
                 )
+            )
         if remove:
             replace_nodes(g.graph, remove, inserts)
             # Before IR 4 every initializer must be a graph input, which a subgraph cannot

@@ -1,34 +1,41 @@
 """The rules: one module each; the docstring of each rule class is its documentation.
 
-A rule has a ``code``, a ``name``, a default ``level`` and a docstring with the
-sections *What it finds*, *Why it matters*, *Example* and *Fix*. It looks at the
-regions (and flagged nodes) the analysis produced and returns a message when it
-fires, or ``None``.
+A rule has a ``code``, a ``name``, a default ``level``, what ``fold`` does with its
+findings (``folds``), the subject it looks at (regions or flagged nodes), and a
+docstring with the sections *What it finds*, *Why it matters*, *Example* and
+*Fix*. It returns a message when it fires, or ``None``. Adding a rule is adding
+a module ``llNNN_<name>.py`` here: the rules are found by their module names.
 """
 
 from __future__ import annotations
 
-from linlint.rules.base import Rule
-from linlint.rules.ll001_redundant_linear_chain import RedundantLinearChain
-from linlint.rules.ll002_linear_bottleneck import LinearBottleneck
-from linlint.rules.ll003_inexact_linear_chain import InexactLinearChain
-from linlint.rules.ll004_parallel_linear_branches import ParallelLinearBranches
-from linlint.rules.ll005_unfused_affine import UnfusedAffine
-from linlint.rules.ll006_identity_activation import IdentityActivation
+import importlib
+import inspect
+import pkgutil
 
-ALL_RULES: tuple[Rule, ...] = (
-    RedundantLinearChain(),
-    LinearBottleneck(),
-    InexactLinearChain(),
-    ParallelLinearBranches(),
-    UnfusedAffine(),
-    IdentityActivation(),
-)
+from linlint.rules.base import Fold, Rule
+
+
+def _discover() -> tuple[Rule, ...]:
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not (info.name.startswith("ll") and info.name[2:5].isdigit()):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, Rule) and cls is not Rule and cls.__module__ == module.__name__:
+                found.append(cls())
+    return tuple(sorted(found, key=lambda rule: rule.code))
+
+
+ALL_RULES: tuple[Rule, ...] = _discover()
 
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in ALL_RULES}
 
-#: Rules whose findings ``fold`` rewrites by default; LL002 only with ``allow_growth``.
-FOLDABLE_CODES = ("LL001", "LL004", "LL005", "LL006")
+
+def foldable_codes(allow_growth: bool = False) -> frozenset[str]:
+    """The codes whose findings ``fold`` rewrites under that policy."""
+    return frozenset(rule.code for rule in ALL_RULES if rule.folded_by(allow_growth))
 
 
 def get_rule(code: str) -> Rule | None:
@@ -36,4 +43,4 @@ def get_rule(code: str) -> Rule | None:
     return RULES_BY_CODE.get(code.upper())
 
 
-__all__ = ["ALL_RULES", "FOLDABLE_CODES", "RULES_BY_CODE", "Rule", "get_rule"]
+__all__ = ["ALL_RULES", "RULES_BY_CODE", "Fold", "Rule", "foldable_codes", "get_rule"]

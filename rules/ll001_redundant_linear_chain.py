@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import Region
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class RedundantLinearChain(Rule):
@@ -34,6 +34,7 @@ class RedundantLinearChain(Rule):
     code = "LL001"
     name = "redundant-linear-chain"
     level = "warning"
+    folds = Fold.DEFAULT
     summary = "≥ 2 parametric ops in series, no nonlinearity, fold exact and not more MACs"
 
     def on_region(self, region: Region) -> str | None:

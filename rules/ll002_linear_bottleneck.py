@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import Region
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class LinearBottleneck(Rule):
@@ -30,6 +30,7 @@ class LinearBottleneck(Rule):
     code = "LL002"
     name = "linear-bottleneck"
     level = "note"
+    folds = Fold.WITH_GROWTH
     summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
 
     def on_region(self, region: Region) -> str | None:

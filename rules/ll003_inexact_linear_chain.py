@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import Region
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class InexactLinearChain(Rule):
@@ -29,6 +29,7 @@ class InexactLinearChain(Rule):
     code = "LL003"
     name = "inexact-linear-chain"
     level = "note"
+    folds = Fold.NEVER
     summary = "≥ 2 parametric ops in series, linear except at the borders: no exact single op"
 
     def on_region(self, region: Region) -> str | None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import Region
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class ParallelLinearBranches(Rule):
@@ -29,6 +29,7 @@ class ParallelLinearBranches(Rule):
     code = "LL004"
     name = "parallel-linear-branches"
     level = "warning"
+    folds = Fold.DEFAULT
     summary = "linear branches from one source summed or concatenated, exactly mergeable"
 
     def on_region(self, region: Region) -> str | None:

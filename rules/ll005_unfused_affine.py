@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import Region
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class UnfusedAffine(Rule):
@@ -30,6 +30,7 @@ class UnfusedAffine(Rule):
     code = "LL005"
     name = "unfused-affine"
     level = "warning"
+    folds = Fold.DEFAULT
     summary = (
         "BatchNormalization or per-channel constant Mul/Add/Sub/Div absorbable by a parametric op"
     )

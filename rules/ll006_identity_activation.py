@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from linlint.regions import FlaggedNode
-from linlint.rules.base import Rule
+from linlint.rules.base import Fold, Rule
 
 
 class IdentityActivation(Rule):
@@ -32,6 +32,8 @@ class IdentityActivation(Rule):
     code = "LL006"
     name = "identity-activation"
     level = "warning"
+    folds = Fold.DEFAULT
+    subject = "node"
     summary = "an activation that is the identity on its input (LeakyRelu α=1, Clip(-inf, inf), …)"
 
     def on_node(self, node: FlaggedNode) -> str | None:

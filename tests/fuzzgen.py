@@ -2963,9 +2963,9 @@ def disagreements(findings, result, allow_growth: bool) -> list[str]:
     """Findings of ``check`` that say a foldable rule's region folds exactly (``fix.exact``)
     but that ``fold`` neither folded (no node of it in a folded region) nor refused (no
     entry of ``FoldResult.refused`` names its nodes)."""
-    from linlint.rules import FOLDABLE_CODES
+    from linlint.rules import foldable_codes
 
-    foldable = set(FOLDABLE_CODES) | ({"LL002"} if allow_growth else set())
+    foldable = foldable_codes(allow_growth)
     folded = {n for r in result.folded for n in r.nodes}
     refused = set()
     for entry in result.refused:  # "a → b → c[ in graph]: why"

@@ -510,3 +510,26 @@ def test_progress_is_silent_when_not_shown_and_draws_when_shown(monkeypatch):
         for _ in range(10):
             advance(label="m.onnx")
     assert "".join(loud.written)
+
+
+def test_a_rule_declares_whether_fold_rewrites_its_findings():
+    from linlint.rules import ALL_RULES, Fold, foldable_codes
+
+    assert {r.code: r.folds for r in ALL_RULES} == {
+        "LL001": Fold.DEFAULT,
+        "LL002": Fold.WITH_GROWTH,
+        "LL003": Fold.NEVER,
+        "LL004": Fold.DEFAULT,
+        "LL005": Fold.DEFAULT,
+        "LL006": Fold.DEFAULT,
+    }
+    assert foldable_codes() == {"LL001", "LL004", "LL005", "LL006"}
+    assert foldable_codes(allow_growth=True) == foldable_codes() | {"LL002"}
+
+
+def test_rules_are_found_by_their_module_names_in_code_order():
+    from linlint.rules import ALL_RULES
+
+    codes = [r.code for r in ALL_RULES]
+    assert codes == sorted(codes) and len(set(codes)) == len(codes)
+    assert all(r.subject in ("region", "node") for r in ALL_RULES)
