@@ -4,9 +4,9 @@ Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage, config,
 input or internal errors (one line on stderr, no traceback unless
 ``LINLINT_DEBUG=1``).
 
-Start-up stays light: this module imports only typer and linlint's small
-modules; onnx, numpy, onnxruntime and rich are imported inside the commands
-that use them. A new command reuses the shared pieces:
+Start-up stays light: this module imports only typer (its public API; typer
+brings pydantic to coerce options) and linlint's small modules; onnx, numpy,
+onnxruntime and rich are imported inside the commands that use them. A new command reuses the shared pieces:
 
 * option types ``PathsArg``, ``SelectOption``, ``IgnoreOption``,
   ``ExtendSelectOption``, ``FailOnOption``, ``InputShapeOption``,
@@ -22,15 +22,13 @@ that use them. A new command reuses the shared pieces:
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -43,159 +41,8 @@ if TYPE_CHECKING:
 DEBUG_ENV = "LINLINT_DEBUG"
 
 
-# --------------------------------------------------------------------------- light option parsing
-#
-# Recent typer (0.29 here) coerces every non-flag parameter with a pydantic TypeAdapter,
-# and importing pydantic costs about as much as half of ``import onnx``. Our
-# parameters are plain (str, int, float, Path, Enum, and lists of them), so
-# commands get a small converter instead. Anything else, or a typer whose
-# internals look different, keeps typer's own coercion.
-
-
-def _light_converter(annotation: Any, info: Any) -> Callable[[Any], Any] | None:
-    """A converter from command-line text for a plain annotation, or None."""
-    if getattr(info, "parser", None) is not None:
-        return None
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        members = list(annotation)
-        sensitive = getattr(info, "case_sensitive", True)
-
-        def choice(value: Any) -> Any:
-            if isinstance(value, annotation):
-                return value
-            text = str(value) if sensitive else str(value).lower()
-            for member in members:
-                if (member.value if sensitive else str(member.value).lower()) == text:
-                    return member
-            names = ", ".join(repr(m.value) for m in members)
-            raise ValueError(f"{value!r} is not one of {names}.")
-
-        return choice
-    if annotation in (int, float):
-        if getattr(info, "clamp", False):
-            return None
-        low, high = getattr(info, "min", None), getattr(info, "max", None)
-        noun = "integer" if annotation is int else "number"
-
-        def number(value: Any) -> Any:
-            try:
-                result = annotation(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{value!r} is not a valid {noun}.") from None
-            if (low is not None and result < low) or (high is not None and result > high):
-                bounds = " and ".join(
-                    b
-                    for b in (
-                        f">= {low}" if low is not None else "",
-                        f"<= {high}" if high is not None else "",
-                    )
-                    if b
-                )
-                raise ValueError(f"{value} is not in the range: must be {bounds}.")
-            return result
-
-        return number
-    if annotation is str:
-        return lambda value: value if isinstance(value, str) else str(value)
-    if annotation is bool:
-        return _to_bool
-    if annotation is Path:
-        plain_path = not (
-            getattr(info, "exists", False)
-            or getattr(info, "resolve_path", False)
-            or getattr(info, "allow_dash", False)
-            or getattr(info, "path_type", None) is not None
-            or not getattr(info, "file_okay", True)
-            or not getattr(info, "dir_okay", True)
-            or getattr(info, "writable", False)
-        )
-        return (lambda value: Path(value)) if plain_path else None
-    return None
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "t", "yes", "y", "on"):
-        return True
-    if text in ("0", "false", "f", "no", "n", "off"):
-        return False
-    raise ValueError(f"{value!r} is not a valid boolean.")
-
-
-@functools.cache
-def _light_runtime_class() -> type | None:
-    """A typer RuntimeParam that applies a plain converter, or None on another typer."""
-    try:
-        from typer._coercion import RuntimeParam
-    except ImportError:
-        return None
-
-    class LightRuntimeParam(RuntimeParam):
-        def __init__(self, parameter_info: Any, annotation: Any, convert, many: bool) -> None:
-            object.__setattr__(self, "parameter_info", parameter_info)
-            object.__setattr__(self, "annotation", annotation)
-            object.__setattr__(self, "convert", convert)
-            object.__setattr__(self, "many", many)
-
-        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
-            try:
-                if self.many:
-                    values = value if isinstance(value, (list, tuple)) else [value]
-                    return [self.convert(v) for v in values]
-                return self.convert(value)
-            except ValueError as error:
-                raise typer.BadParameter(str(error), ctx=ctx, param=param) from None
-
-    return LightRuntimeParam
-
-
-def _install_light_coercion(params: Sequence[Any]) -> None:
-    """Give plain parameters the light converter (those typer has not coerced yet)."""
-    light = _light_runtime_class()
-    if light is None:
-        return
-    for param in params:
-        descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is None or getattr(param, "_runtime_param", "absent") is not None:
-            continue
-        if getattr(descriptor, "file_annotation", None) is not None:
-            continue
-        annotation, info = descriptor.annotation, descriptor.parameter_info
-        many = typing.get_origin(annotation) is list
-        if many:
-            args = typing.get_args(annotation)
-            annotation = args[0] if len(args) == 1 else None
-        convert = _light_converter(annotation, info)
-        if convert is not None:
-            param._runtime_param = light(info, descriptor.annotation, convert, many)
-
-
-class _Command(typer.core.TyperCommand):
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        _install_light_coercion(params)
-        return params
-
-
-class _Group(typer.core.TyperGroup):
-    def get_params(self, ctx: Any) -> list[Any]:
-        params = super().get_params(ctx)
-        _install_light_coercion(params)
-        return params
-
-
-class _Typer(typer.Typer):
-    """A Typer whose commands parse plain options without pydantic (see above)."""
-
-    def command(self, *args: Any, cls: type | None = None, **kwargs: Any):
-        return super().command(*args, cls=cls or _Command, **kwargs)
-
-
-app = _Typer(
+app = typer.Typer(
     name="linlint",
-    cls=_Group,
     help="Find, fold and verify stacked linear layers with no nonlinearity between them in ONNX "
     "models.",
     add_completion=False,
