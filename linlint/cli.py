@@ -6,7 +6,8 @@ input or internal errors (one line on stderr, no traceback unless
 
 Start-up stays light: this module imports only typer (its public API; typer
 brings pydantic to coerce options) and linlint's small modules; onnx, numpy,
-onnxruntime and rich are imported inside the commands that use them. A new command reuses the shared pieces:
+onnxruntime and rich are imported inside the commands that use them. A new
+command reuses the shared pieces:
 
 * option types ``PathsArg``, ``SelectOption``, ``IgnoreOption``,
   ``ExtendSelectOption``, ``FailOnOption``, ``InputShapeOption``,
