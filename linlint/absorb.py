@@ -18,7 +18,7 @@ import onnx
 
 from linlint.analysis import GraphAnalysis, NodeState
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending, out_size
-from linlint.optable import attr
+from linlint.graphs import attr
 from linlint.shapes import ShapeOracle
 
 #: Ops that compute nothing at inference time: folded away by passing their input through.
@@ -27,18 +27,15 @@ NOOP_OPS = frozenset({"Identity", "Dropout"})
 
 def external_weight(ga: GraphAnalysis, name: str) -> bool:
     """Whether a constant may live in an external file (computed ones count as such)."""
-    g: GraphAnalysis | None = ga
-    while g is not None:
-        if name in g.initializers:
-            tensor = g.initializers[name]
-            return getattr(tensor, "data_location", 0) == onnx.TensorProto.EXTERNAL
-        if name in g.producer:
-            node = g.graph.node[g.producer[name]]
-            if node.op_type == "Constant":
-                return any(a.t.data_location == onnx.TensorProto.EXTERNAL for a in node.attribute)
-            return True  # computed from constants, maybe external ones
-        g = g.outer
-    return False
+    scope, initializer = ga.defining_scope(name)
+    if initializer is not None:
+        return getattr(initializer, "data_location", 0) == onnx.TensorProto.EXTERNAL
+    if scope is None:
+        return False
+    node = scope.graph.node[scope.producer[name]]
+    if node.op_type == "Constant":
+        return any(a.t.data_location == onnx.TensorProto.EXTERNAL for a in node.attribute)
+    return True  # computed from constants, maybe external ones
 
 
 def reads_external(ga: GraphAnalysis, indices) -> bool:
@@ -71,13 +68,9 @@ class Evaluator:
         self.source: str | None = None
 
     def const_shape(self, name: str) -> tuple[int, ...] | None:
-        g: GraphAnalysis | None = self.ga
-        while g is not None:
-            if name in g.initializers:
-                return tuple(g.initializers[name].dims)
-            if name in g.producer:
-                break
-            g = g.outer
+        _, initializer = self.ga.defining_scope(name)
+        if initializer is not None:
+            return tuple(initializer.dims)
         value = self.ga.const_value(name)
         if value is not None:
             return tuple(value.shape)

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import AttributeProto, GraphProto, ModelProto, NodeProto, numpy_helper
+from onnx import GraphProto, ModelProto, NodeProto, numpy_helper
 
 from linlint.errors import LinlintError
+from linlint.graphs import GRAPH_OPS, attr, node_subgraphs
 from linlint.optable import (
     ACTIVATION_PRODUCTS,
     DEFAULT_DOMAINS,
@@ -37,13 +38,10 @@ from linlint.optable import (
     TABLE,
     Context,
     Kind,
-    attr,
     classify,
 )
 from linlint.regions import FlaggedNode
 
-#: Default-domain ops whose attributes hold subgraphs.
-GRAPH_OPS = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
 
@@ -89,6 +87,19 @@ class GraphAnalysis:
         if tensor in self.outputs or tensor in self.outer_refs:
             return True
         return any(not self.extends(tensor, c) for c in self.consumers.get(tensor, ()))
+
+    def defining_scope(self, name: str) -> tuple[GraphAnalysis | None, object | None]:
+        """The nearest scope that defines ``name`` and, if it is an initializer there, the
+        initializer (a ``TensorProto`` or ``SparseTensorProto``); ``(None, None)`` when no
+        scope does (a graph input, or an unknown name)."""
+        g: GraphAnalysis | None = self
+        while g is not None:
+            if name in g.initializers:
+                return g, g.initializers[name]
+            if name in g.producer:
+                return g, None
+            g = g.outer
+        return None, None
 
     # -- constant values ------------------------------------------------------------------
 
@@ -298,16 +309,6 @@ def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarra
         return None
 
 
-def _subgraphs(node: NodeProto) -> list[tuple[str, GraphProto]]:
-    found = []
-    for a in node.attribute:
-        if a.type == AttributeProto.GRAPH:
-            found.append((a.name, a.g))
-        elif a.type == AttributeProto.GRAPHS:
-            found.extend((f"{a.name}[{k}]", g) for k, g in enumerate(a.graphs))
-    return found
-
-
 def _free_names(graph: GraphProto) -> set[str]:
     """Names a (sub)graph reads from the enclosing scope."""
     defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
@@ -317,7 +318,7 @@ def _free_names(graph: GraphProto) -> set[str]:
         for i in node.input:
             if i and i not in defined:
                 free.add(i)
-        for _, sub in _subgraphs(node):
+        for _, sub in node_subgraphs(node):
             free |= {n for n in _free_names(sub) if n not in defined}
         defined.update(o for o in node.output if o)
     for o in graph.output:
@@ -452,7 +453,7 @@ def analyze_graph(
                 raise LinlintError(f"tensor '{t}' is produced twice (by node {label}){where}")
             known.add(t)
             producer[t] = index
-        subs = _subgraphs(node) if op in GRAPH_OPS or domain not in DEFAULT_DOMAINS else ()
+        subs = node_subgraphs(node) if op in GRAPH_OPS or domain not in DEFAULT_DOMAINS else ()
         for _, sub in subs:
             ga.outer_refs |= _free_names(sub)
 

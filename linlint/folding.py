@@ -27,6 +27,7 @@ from linlint.cutout import RegionCut, region_proof
 from linlint.errors import LinlintError
 from linlint.findings import Finding
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.graphs import all_graphs
 from linlint.optable import Kind
 from linlint.plan import could_fire, evaluate, find_regions, region_dtype
 from linlint.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
@@ -199,7 +200,7 @@ def _fold_model(
     before = model_costs(work, input_shapes)
     # Names are unique across a model's scopes: one set serves every graph.
     keep = training_names(work)
-    for g in _all_graphs(work.graph):
+    for g in all_graphs(work.graph):
         keep |= unused_names(g)
     names = Names(work)
     folded: list[FoldedRegion] = []
@@ -210,7 +211,7 @@ def _fold_model(
         changed = _fold_round(work, codes, input_shapes, load_tensor, names, folded, refused, proof)
         if not changed:
             break
-    for g in _all_graphs(work.graph):
+    for g in all_graphs(work.graph):
         prune(g, keep, work.ir_version)
     if work.ir_version < 4:
         _declare_initializers_as_inputs(work.graph)
@@ -252,16 +253,6 @@ def _declare_initializers_as_inputs(graph: onnx.GraphProto) -> None:
     for t in graph.initializer:
         if t.name not in declared:
             graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, t.dims))
-
-
-def _all_graphs(graph: onnx.GraphProto):
-    yield graph
-    for node in graph.node:
-        for a in node.attribute:
-            if a.type == onnx.AttributeProto.GRAPH:
-                yield from _all_graphs(a.g)
-            for g in a.graphs:
-                yield from _all_graphs(g)
 
 
 @dataclass

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
-from onnx import NodeProto, helper
+from onnx import NodeProto
+
+from linlint.graphs import attr
 
 
 class Kind(str, Enum):
@@ -58,13 +60,6 @@ class OpRow:
     data: tuple[int, ...] = (0,)  # which inputs carry the signal (PASS/PARAM)
     when: When | None = None
     note: str = ""
-
-
-def attr(node: NodeProto, name: str, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return helper.get_attribute_value(a)
-    return default
 
 
 def _input(node: NodeProto, i: int) -> str:

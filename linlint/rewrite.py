@@ -7,6 +7,7 @@ import onnx
 from onnx import GraphProto, helper, numpy_helper
 
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.graphs import all_graphs
 from linlint.plan import dense_uses_gemm
 
 
@@ -18,18 +19,14 @@ class Names:
         self._collect(model.graph)
 
     def _collect(self, graph: GraphProto) -> None:
-        self.used.update(t.name for t in graph.initializer)
-        self.used.update(v.name for v in graph.input)
-        for node in graph.node:
-            self.used.update(node.output)
-            self.used.update(node.input)
-            if node.name:
-                self.used.add(node.name)
-            for a in node.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    self._collect(a.g)
-                for g in a.graphs:
-                    self._collect(g)
+        for g in all_graphs(graph):
+            self.used.update(t.name for t in g.initializer)
+            self.used.update(v.name for v in g.input)
+            for node in g.node:
+                self.used.update(node.output)
+                self.used.update(node.input)
+                if node.name:
+                    self.used.add(node.name)
 
     def fresh(self, base: str) -> str:
         name, k = base, 1
@@ -121,14 +118,10 @@ def replace_nodes(graph: GraphProto, remove: set[int], new_nodes: dict[int, list
 
 
 def _used_names(graph: GraphProto, used: set[str]) -> None:
-    for node in graph.node:
-        used.update(node.input)
-        for a in node.attribute:
-            if a.type == onnx.AttributeProto.GRAPH:
-                _used_names(a.g, used)
-            for g in a.graphs:
-                _used_names(g, used)
-    used.update(o.name for o in graph.output)
+    for g in all_graphs(graph):
+        for node in g.node:
+            used.update(node.input)
+        used.update(o.name for o in g.output)
 
 
 def unused_names(graph: GraphProto) -> set[str]:

@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
+from linlint.graphs import GRAPH_OPS, attr, node_subgraphs
+
 Shape = tuple[int, ...]
 
 
@@ -76,14 +78,9 @@ class ShapeOracle:
                         for d in vi.type.tensor_type.shape.dim
                     )
         for node in graph.node:
-            if node.op_type not in ("If", "Loop", "Scan", "SequenceMap") and not node.domain:
-                continue
-            for a in node.attribute:
-                if a.type == onnx.AttributeProto.GRAPH:
-                    self._collect(a.g, body=True)
-                elif a.type == onnx.AttributeProto.GRAPHS:
-                    for g in a.graphs:
-                        self._collect(g, body=True)
+            if node.op_type in GRAPH_OPS or node.domain:
+                for _, sub in node_subgraphs(node):
+                    self._collect(sub, body=True)
 
     def declared(self, name: str) -> Shape | None:
         """A shape known without walking (declared, or remembered)."""
@@ -156,19 +153,10 @@ SAME_SHAPE = frozenset(
 BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where"})
 
 
-def _attr(node, name, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return onnx.helper.get_attribute_value(a)
-    return default
-
-
 def _weight_dims(ga, name: str) -> Shape | None:
-    g = ga
-    while g is not None:
-        if name in g.initializers:
-            return tuple(g.initializers[name].dims)
-        g = g.outer
+    _, initializer = ga.defining_scope(name)
+    if initializer is not None:
+        return tuple(initializer.dims)
     value = ga.const_value(name)
     return None if value is None else tuple(value.shape)
 
@@ -176,12 +164,12 @@ def _weight_dims(ga, name: str) -> Shape | None:
 def _window(node, x: Shape, kernel, channels: int) -> Shape:
     """Output shape of a Conv or pooling window over ``x`` (N, C, *spatial)."""
     nd = len(kernel)
-    strides = _attr(node, "strides") or [1] * nd
-    dilations = _attr(node, "dilations") or [1] * nd
-    pads = _attr(node, "pads") or [0] * (2 * nd)
-    auto = _attr(node, "auto_pad", b"NOTSET")
+    strides = attr(node, "strides") or [1] * nd
+    dilations = attr(node, "dilations") or [1] * nd
+    pads = attr(node, "pads") or [0] * (2 * nd)
+    auto = attr(node, "auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
-    ceil = int(_attr(node, "ceil_mode", 0))
+    ceil = int(attr(node, "ceil_mode", 0))
     out = []
     for a in range(nd):
         n, k, st, d = x[2 + a], kernel[a], strides[a], dilations[a]
@@ -199,7 +187,7 @@ def _conv_rule(ga, node, x, oracle):
 
 
 def _pool_rule(ga, node, x, oracle):
-    return _window(node, x, list(_attr(node, "kernel_shape")), x[1])
+    return _window(node, x, list(attr(node, "kernel_shape")), x[1])
 
 
 def _global_pool_rule(ga, node, x, oracle):
@@ -215,12 +203,12 @@ def _gemm_rule(ga, node, x, oracle):
     w = _weight_dims(ga, node.input[1])
     if w is None or len(x) != 2:
         return None
-    rows = x[1] if _attr(node, "transA", 0) else x[0]
-    return (rows, w[0] if _attr(node, "transB", 0) else w[1])
+    rows = x[1] if attr(node, "transA", 0) else x[0]
+    return (rows, w[0] if attr(node, "transB", 0) else w[1])
 
 
 def _flatten_rule(ga, node, x, oracle):
-    axis = int(_attr(node, "axis", 1)) % (len(x) or 1)
+    axis = int(attr(node, "axis", 1)) % (len(x) or 1)
     return (math.prod(x[:axis]), math.prod(x[axis:]))
 
 
@@ -228,7 +216,7 @@ def _reshape_rule(ga, node, x, oracle):
     if len(node.input) > 1:
         target = ga.const_value(node.input[1])
     else:  # opset < 5: the target is an attribute
-        target = _attr(node, "shape")
+        target = attr(node, "shape")
     if target is None:
         return None
     dims = [int(t) for t in np.ravel(target)]
@@ -240,7 +228,7 @@ def _reshape_rule(ga, node, x, oracle):
 
 
 def _transpose_rule(ga, node, x, oracle):
-    perm = _attr(node, "perm") or list(range(len(x)))[::-1]
+    perm = attr(node, "perm") or list(range(len(x)))[::-1]
     return tuple(x[p] for p in perm)
 
 
@@ -248,7 +236,7 @@ def _concat_rule(ga, node, x, oracle):
     shapes = [oracle.local(ga, i) for i in node.input if i]
     if any(s is None for s in shapes):
         return None
-    axis = int(_attr(node, "axis", 0)) % len(x)
+    axis = int(attr(node, "axis", 0)) % len(x)
     out = list(x)
     out[axis] = sum(s[axis] for s in shapes)
     return tuple(out)
@@ -259,7 +247,7 @@ def _pad_rule(ga, node, x, oracle):
         pads = ga.const_value(node.input[1])
         axes = ga.const_value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     else:
-        pads, axes = _attr(node, "pads") or _attr(node, "paddings"), None
+        pads, axes = attr(node, "pads") or attr(node, "paddings"), None
     if pads is None:
         return None
     pads = [int(p) for p in list(pads.reshape(-1) if hasattr(pads, "reshape") else pads)]
@@ -273,7 +261,7 @@ def _pad_rule(ga, node, x, oracle):
 
 
 def _squeeze_rule(ga, node, x, oracle):
-    axes = _attr(node, "axes")
+    axes = attr(node, "axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
         value = ga.const_value(node.input[1])
         axes = None if value is None else [int(a) for a in value.reshape(-1)]
