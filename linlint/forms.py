@@ -38,8 +38,11 @@ def _gcd_all(values) -> int:
     return g or 1
 
 
-def out_size(length: int, k: int, s: int, d: int, pb: int, pe: int) -> int:
-    return max(0, (length + pb + pe - d * (k - 1) - 1) // s + 1)
+def out_size(length: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool = False) -> int:
+    """Output length of a window (conv or pool) of size ``k``, stride ``s``, dilation ``d``
+    over ``length`` padded by ``pb``/``pe``: the one formula every stage uses."""
+    span = length + pb + pe - d * (k - 1) - 1
+    return max(0, (-(-span // s) if ceil else span // s) + 1)
 
 
 def expand_groups(w: np.ndarray, groups: int, cin: int) -> np.ndarray:
@@ -76,8 +79,7 @@ def conv_nd(image, w, groups, strides, dilations, pads_begin, pads_end) -> np.nd
     dense = expand_groups(np.asarray(w, dtype=np.float64), groups, c)
     kernel = dense.shape[2:]
     out_shape = tuple(
-        (padded.shape[1 + a] - dilations[a] * (kernel[a] - 1) - 1) // strides[a] + 1
-        for a in range(nd)
+        out_size(padded.shape[1 + a], kernel[a], strides[a], dilations[a], 0, 0) for a in range(nd)
     )
     out = np.zeros((dense.shape[0],) + out_shape)
     for j in itertools.product(*(range(k) for k in kernel)):

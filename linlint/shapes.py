@@ -21,6 +21,7 @@ import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
+from linlint.forms import out_size
 from linlint.graphs import GRAPH_OPS, attr, node_subgraphs
 
 Shape = tuple[int, ...]
@@ -176,8 +177,8 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             out.append(-(-n // st))
             continue
-        span = n + (0 if auto == "VALID" else pads[a] + pads[nd + a]) - d * (k - 1) - 1
-        out.append(max(0, (-(-span // st) if ceil else span // st) + 1))
+        pb, pe = (0, 0) if auto == "VALID" else (pads[a], pads[nd + a])
+        out.append(out_size(n, k, st, d, pb, pe, bool(ceil)))
     return (x[0], channels, *out)
 
 
