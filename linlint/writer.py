@@ -187,6 +187,29 @@ def _temp_file(folder: Path, name: str, temps: list[Path]) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
+def write_bytes(target: Path, data: bytes, *, shown: str, what: str = "write") -> None:
+    """Write one file atomically: a temporary file in its folder, fsync, then a rename over
+    ``target`` (its permissions kept). ``LinlintError("cannot <what>: …")`` on failure, and
+    the target is left as it was."""
+    folder = target.parent if str(target.parent) else Path(".")
+    temps: list[Path] = []
+    try:
+        mode = _new_file_mode(target)
+        with _temp_file(folder, target.name, temps) as sink:
+            sink.write(data)
+            sink.flush()
+            os.fchmod(sink.fileno(), mode)
+            os.fsync(sink.fileno())
+        os.replace(temps[-1], target)
+        temps.clear()
+        _fsync_folder(folder)
+    except OSError as error:
+        raise LinlintError(f"cannot {what}: {error.strerror or error}", shown) from None
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
 def _copy_range(source: Path, offset: int, length: int, sink: BinaryIO) -> None:
     with source.open("rb") as handle:
         handle.seek(offset)

@@ -10,9 +10,7 @@ stdout or, atomically, into a file.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -86,33 +84,13 @@ def write_output(text: str, output: str | Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from linlint.writer import write_bytes
+
     target = Path(output)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise LinlintError("cannot write report: folder does not exist", str(target))
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise LinlintError(f"cannot write report: {error.strerror or error}", str(target)) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        if target.exists():
-            try:
-                os.chmod(temp, target.stat().st_mode & 0o7777)
-            except OSError:
-                pass
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, target)
-    except OSError as error:
-        Path(temp).unlink(missing_ok=True)
-        raise LinlintError(f"cannot write report: {error.strerror or error}", str(target)) from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    write_bytes(target, text.encode("utf-8"), shown=str(target), what="write report")
 
 
 __all__ = ["FORMATS", "display_path", "doc_section", "doc_summary", "render", "write_output"]
