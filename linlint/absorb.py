@@ -311,7 +311,6 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
         cout,
         groups,
         tuple(w_shape[2:]),
-        {},
         ev.nonzero(bias),
         spatial,
         ev.value(node.input[1]),

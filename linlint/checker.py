@@ -47,7 +47,7 @@ def analyze_regions(
     return ga, regions
 
 
-def _fired(subject, file: str, graph: str, nodes, fix: Fix, rid: int = -1) -> list[Finding]:
+def _fired(subject, file: str, graph: str, nodes, fix: Fix) -> list[Finding]:
     """Every rule of that subject (a ``Region``, or a ``FlaggedNode``) that fires on it."""
     kind = "node" if isinstance(subject, FlaggedNode) else "region"
     findings = []
@@ -57,12 +57,12 @@ def _fired(subject, file: str, graph: str, nodes, fix: Fix, rid: int = -1) -> li
         message = rule.on_node(subject) if kind == "node" else rule.on_region(subject)
         if message:
             findings.append(
-                Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix, rid)
+                Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix)
             )
     return findings
 
 
-def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
+def region_findings(region: Region, file: str) -> list[Finding]:
     """What the region rules say about one region."""
     fix = Fix(
         region.exact,
@@ -72,7 +72,7 @@ def region_findings(region: Region, file: str, rid: int = -1) -> list[Finding]:
         region.params_before,
         region.params_after,
     )
-    return _fired(region, file, region.graph, region.nodes, fix, rid)
+    return _fired(region, file, region.graph, region.nodes, fix)
 
 
 def node_findings(node: FlaggedNode, file: str) -> list[Finding]:
@@ -83,8 +83,8 @@ def node_findings(node: FlaggedNode, file: str) -> list[Finding]:
 
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
     findings: list[Finding] = []
-    for rid, region in enumerate(regions):
-        findings.extend(region_findings(region, file, rid))
+    for region in regions:
+        findings.extend(region_findings(region, file))
     for g in iter_graphs(ga):
         for node in g.flagged:
             findings.extend(node_findings(node, file))

@@ -262,7 +262,6 @@ def resolve_settings(
         per_file_ignores=cfg.per_file_ignores,
         base=cfg.base,
         input_shapes={**cfg.input_shapes, **(input_shapes or {})},
-        config_path=cfg.path,
     )
 
 

@@ -34,7 +34,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 PYPROJECT = "pyproject.toml"
-SECTION = "tool.linlint"
 KEYS = (
     "select",
     "ignore",

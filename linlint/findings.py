@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 LEVELS = ("note", "warning", "error")
 
@@ -36,12 +36,10 @@ class Finding:
     graph: str
     nodes: tuple[str, ...]
     fix: Fix
-    region_id: int = field(default=-1, compare=False)
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["nodes"] = list(self.nodes)
-        d.pop("region_id")
         return d
 
     def with_level(self, level: str) -> Finding:
@@ -54,5 +52,4 @@ class Finding:
             self.graph,
             self.nodes,
             self.fix,
-            self.region_id,
         )

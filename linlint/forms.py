@@ -386,7 +386,6 @@ class ConvTransposeForm:
     cout: int
     groups: int
     kernel: tuple[int, ...]
-    attrs: dict
     offset: bool
     in_spatial: tuple[int, ...]
     W: np.ndarray | None = None  # [cin, cout/groups, *kernel]

@@ -59,7 +59,6 @@ class OpRow:
     kind: Kind
     data: tuple[int, ...] = (0,)  # which inputs carry the signal (PASS/PARAM)
     when: When | None = None
-    note: str = ""
 
 
 def _input(node: NodeProto, i: int) -> str:
@@ -175,8 +174,8 @@ _B = OpRow(Kind.BARRIER)
 
 TABLE: dict[str, OpRow] = {
     # parametric linear
-    "Conv": OpRow(Kind.PARAM, note="weight (input 1) and bias (input 2) must be static"),
-    "ConvTranspose": OpRow(Kind.PARAM, note="weight and bias must be static"),
+    "Conv": OpRow(Kind.PARAM),  # weight (input 1) and bias (input 2) must be static
+    "ConvTranspose": OpRow(Kind.PARAM),  # weight and bias must be static
     "Gemm": OpRow(Kind.PARAM, data=(0, 1), when=_gemm),
     "MatMul": OpRow(Kind.PARAM, data=(0, 1), when=_matmul),
     "Einsum": OpRow(Kind.PARAM, data=tuple(range(16)), when=_einsum),
@@ -221,8 +220,8 @@ TABLE: dict[str, OpRow] = {
     "ReverseSequence": _P,
     "Col2Im": _P,
     "Cast": OpRow(Kind.PASS, when=_cast),
-    "CastLike": OpRow(Kind.BARRIER, note="target type only known at run time: a barrier"),
-    "DequantizeLinear": OpRow(Kind.PASS, note="(x - zero_point) * scale"),
+    "CastLike": _B,  # target type only known at run time
+    "DequantizeLinear": _P,  # (x - zero_point) * scale
     # activations that may be the identity on this input
     "LeakyRelu": OpRow(Kind.BARRIER, when=_leaky_relu),
     "PRelu": OpRow(Kind.BARRIER, when=_prelu),

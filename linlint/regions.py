@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -52,4 +52,3 @@ class FlaggedNode:
     name: str
     op_type: str
     why: str
-    extra: dict = field(default_factory=dict)

@@ -140,7 +140,6 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     base: Path | None = None
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
-    config_path: Path | None = None
 
     def enabled_for(self, path: Path | str) -> frozenset[str]:
         """Codes enabled for one file, after its per-file ignores."""
