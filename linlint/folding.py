@@ -7,6 +7,7 @@ the same outputs as the original under onnxruntime (``linlint.verify``).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,25 @@ def model_costs(model: ModelProto, input_shapes=None) -> Costs:
     return Costs(param_ops, nodes, macs, params)
 
 
+def _as_one_step(fold):
+    """``fold_model``'s frame: an error names the file it was given, and numpy's warnings
+    about overflow or division by zero stay quiet (non-finite weights refuse a region
+    explicitly; the warnings would only leak to stderr)."""
+
+    @functools.wraps(fold)
+    def run(model, **options):
+        try:
+            with np.errstate(all="ignore"):
+                return fold(model, **options)
+        except LinlintError as error:
+            if error.path is None and isinstance(model, (str, Path)):
+                raise LinlintError(str(error), str(model)) from None
+            raise
+
+    return run
+
+
+@_as_one_step
 def fold_model(
     model: ModelProto | str | Path,
     *,
@@ -125,47 +145,6 @@ def fold_model(
     """
     stage = on_stage or (lambda text: None)
     stage("Analysing")
-    try:
-        # Overflow and division by zero are decided explicitly (non-finite weights refuse a
-        # region); numpy's warnings about them would only leak to stderr.
-        with np.errstate(all="ignore"):
-            return _fold_model(
-                model,
-                select=select,
-                ignore=ignore,
-                allow_growth=allow_growth,
-                input_shapes=input_shapes,
-                verify=verify,
-                rtol=rtol,
-                atol=atol,
-                seed=seed,
-                runs=runs,
-                inputs=inputs,
-                codes=codes,
-                stage=stage,
-            )
-    except LinlintError as error:
-        if error.path is None and isinstance(model, (str, Path)):
-            raise LinlintError(str(error), str(model)) from None
-        raise
-
-
-def _fold_model(
-    model,
-    *,
-    select,
-    ignore,
-    allow_growth,
-    input_shapes,
-    verify,
-    rtol,
-    atol,
-    seed,
-    runs,
-    inputs,
-    codes,
-    stage,
-) -> FoldResult:
     from linlint.loader import load_model, tensor_array
 
     base_dir: Path | None = None
