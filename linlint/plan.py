@@ -164,14 +164,24 @@ def dense_uses_gemm(form: DenseForm) -> bool:
     return form.used_gemm and form.rank == 2 and not form.tail
 
 
-def emitted_nodes(form) -> int:
+def has_bias(form) -> bool:
+    """Whether the folded op needs a bias: the offset the shapes say, or, with weights,
+    whether the bias holds anything but zeros."""
+    b = getattr(form, "b", None)
+    return bool(np.any(b != 0)) if b is not None else bool(form.offset)
+
+
+def emitted_ops(form) -> tuple[str, ...]:
+    """The op types ``rewrite.emit`` writes for a form, in order: the one place that
+    decides what a fold becomes (the cost figures count these)."""
     if isinstance(form, DenseForm):
         if dense_uses_gemm(form):
-            return 1
-        return 1 + int(form.offset) + len(form.tail)
-    if isinstance(form, ConvForm) and form.corr:
-        return 2
-    return 1
+            return ("Gemm",)
+        bias = ("Add",) if has_bias(form) else ()
+        return ("MatMul", *bias, *(step[0] for step in form.tail))
+    if isinstance(form, ConvForm):
+        return ("Conv", "Add") if form.corr else ("Conv",)
+    return ("ConvTranspose",)
 
 
 def evaluate(
@@ -247,7 +257,7 @@ def evaluate(
         composes_to = "one affine map"
     else:
         macs_after, params_after = form.macs(), form.params()
-        nodes_after = emitted_nodes(form)
+        nodes_after = len(emitted_ops(form))
         composes_to = _composes_to(form)
         _remember_shape(ev, raw.output, form)
     region = Region(
@@ -331,6 +341,7 @@ __all__ = [
     "evaluate",
     "find_regions",
     "dense_uses_gemm",
-    "emitted_nodes",
+    "emitted_ops",
+    "has_bias",
     "region_dtype",
 ]

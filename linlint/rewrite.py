@@ -8,7 +8,7 @@ from onnx import GraphProto, helper, numpy_helper
 
 from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.graphs import all_graphs
-from linlint.plan import dense_uses_gemm
+from linlint.plan import dense_uses_gemm, emitted_ops, has_bias
 
 
 class Names:
@@ -38,7 +38,16 @@ class Names:
 
 
 def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Names):
-    """Nodes and initializers that compute ``output`` from ``source`` as ``form`` says."""
+    """Nodes and initializers that compute ``output`` from ``source`` as ``form`` says:
+    the ops ``plan.emitted_ops`` names (which the cost figures count)."""
+    nodes, inits = _emit(form, source, output, base, dtype, names)
+    written = tuple(node.op_type for node in nodes)
+    if written != emitted_ops(form):
+        raise AssertionError(f"emit wrote {written}, the plan counted {emitted_ops(form)}")
+    return nodes, inits
+
+
+def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Names):
     inits: list[onnx.TensorProto] = []
 
     def const(suffix: str, value: np.ndarray, cast: bool = True) -> str:
@@ -79,14 +88,14 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
         return [node], inits
     assert isinstance(form, DenseForm)
     w = form.weight()
-    has_bias = form.b is not None and bool(np.any(form.b != 0))
+    bias = has_bias(form)
     if dense_uses_gemm(form):
         inputs = [source, const("weight", w)]
-        if has_bias:
+        if bias:
             inputs.append(const("bias", form.b))
         return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base))], inits
     steps = [("MatMul", [const("weight", w)], [], base)]
-    if has_bias:
+    if bias:
         steps.append(("Add", [const("bias", form.b)], [], f"{base}_bias"))
     for op, attrs, extra, patch_last in form.tail:
         inputs = []
