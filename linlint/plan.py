@@ -184,6 +184,12 @@ def emitted_ops(form) -> tuple[str, ...]:
     return ("ConvTranspose",)
 
 
+def needs_broadcast(form) -> bool:
+    """Whether the folded ops add a bias or a map by broadcasting (an Add, a Gemm's C)."""
+    ops = emitted_ops(form)
+    return "Add" in ops or ("Gemm" in ops and has_bias(form))
+
+
 def evaluate(
     ga: GraphAnalysis,
     raw: RawRegion,
@@ -233,6 +239,11 @@ def evaluate(
                 form = forms[raw.output]
                 if isinstance(form, Pending):
                     form = materialize(ev, form, None, None)
+                if ga.opset < 7 and needs_broadcast(form):
+                    raise NotFoldable(
+                        f"the fold needs a broadcasting Add or Gemm bias, which opset "
+                        f"{ga.opset} has only in a legacy form (before opset 7)"
+                    )
                 if numeric:
                     representable(form, dtype)
             except NotFoldable as exc:

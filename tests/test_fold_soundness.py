@@ -606,3 +606,33 @@ def test_sizes_declared_inside_a_loop_body_are_not_taken_as_fixed():
     for size in (4, 7):
         x = rng.standard_normal((1, 3, size, size)).astype(np.float32)
         _same(model, folded, {"x": x})
+
+
+@pytest.mark.parametrize("opset", [6, 7])
+def test_a_fold_that_needs_a_broadcasting_add_runs_in_the_models_own_opset(opset):
+    """Before opset 7, Add broadcasts only in a legacy form onnxruntime does not run: a
+    border-correction map (Conv + Add) is not written there."""
+    rng = np.random.default_rng(9)
+    model = _model(
+        [
+            helper.make_node("Conv", ["x", "w1", "b1"], ["h"], name="c1", kernel_shape=[1, 1]),
+            helper.make_node(
+                "Conv", ["h", "w2"], ["y"], name="c2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]
+            ),
+        ],
+        [_vi("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+        [_vi("y", TensorProto.FLOAT, [1, 2, 5, 5])],
+        [
+            _t("w1", rng.standard_normal((2, 2, 1, 1)).astype(np.float32)),
+            _t("b1", rng.standard_normal(2).astype(np.float32)),
+            _t("w2", rng.standard_normal((2, 2, 3, 3)).astype(np.float32)),
+        ],
+        opset=opset,
+        ir=3,
+    )
+    for init in model.graph.initializer:
+        model.graph.input.append(_vi(init.name, TensorProto.FLOAT, list(init.dims)))
+    result = linlint.fold(model, allow_growth=True, verify=False)
+    assert result.changed == (opset >= 7)
+    x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    _same(model, result.model, {"x": x})
