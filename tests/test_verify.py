@@ -386,11 +386,15 @@ def test_a_border_correction_wrong_on_one_row_fails(sample) -> None:
     assert result.outputs[0].ratio > 1e3, _margin(result)
 
 
-def _conv1x1_image_model(reshape_to: list[int] | None = None) -> onnx.ModelProto:
-    """y = Conv 1x1 (4 -> 4) of x[1, 4, H, W]; with ``reshape_to``, then a Reshape to it."""
-    rng = np.random.default_rng(1)
+def _conv_image_model(
+    kernel: int = 1, *, reshape_to: list[int] | None = None, seed: int = 1
+) -> onnx.ModelProto:
+    """y = Conv k x k (4 -> 4, no padding: runs only when H, W >= k) of x[1, 4, H, W]; with
+    ``reshape_to``, then a Reshape to it."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((4, 4, kernel, kernel)).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "w"], ["c" if reshape_to else "y"], name="conv")]
-    inits = [numpy_helper.from_array(rng.standard_normal((4, 4, 1, 1)).astype(np.float32), "w")]
+    inits = [numpy_helper.from_array(w, "w")]
     if reshape_to:
         nodes.append(helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"))
         inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "shape"))
@@ -405,8 +409,8 @@ def _conv1x1_image_model(reshape_to: list[int] | None = None) -> onnx.ModelProto
 
 
 def test_a_candidate_right_at_size_1_but_of_another_shape_at_7_fails() -> None:
-    original = _conv1x1_image_model()
-    candidate = _conv1x1_image_model(reshape_to=[1, 4, 1, -1])  # right only when H == 1
+    original = _conv_image_model()
+    candidate = _conv_image_model(reshape_to=[1, 4, 1, -1])  # right only when H == 1
     assert verify(original, candidate, inputs=make_inputs(original)).ok  # size 1 only: equal
     result = verify(original, candidate)
     assert not result.ok
@@ -414,8 +418,8 @@ def test_a_candidate_right_at_size_1_but_of_another_shape_at_7_fails() -> None:
 
 
 def test_a_candidate_that_cannot_run_where_the_original_can_fails() -> None:
-    original = _conv1x1_image_model()
-    candidate = _conv1x1_image_model(reshape_to=[1, 4, 1, 1])  # runs only at size 1
+    original = _conv_image_model()
+    candidate = _conv_image_model(reshape_to=[1, 4, 1, 1])  # runs only at size 1
     result = verify(original, candidate)
     assert not result.ok
     assert result.problem.startswith("the candidate cannot run on x=1x4x7x7, where the original")
@@ -534,22 +538,7 @@ def test_the_hand_reparameterized_deep_twin_passes_too(sample) -> None:
 
 
 def _valid_conv_model(kernel: int, *, reshape_to: list[int] | None = None) -> onnx.ModelProto:
-    """Conv k x k without padding on x[1, 4, H, W]: runs only when H, W >= k."""
-    rng = np.random.default_rng(2)
-    w = rng.standard_normal((4, 4, kernel, kernel)).astype(np.float32)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c" if reshape_to else "y"], name="conv")]
-    inits = [numpy_helper.from_array(w, "w")]
-    if reshape_to:
-        nodes.append(helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"))
-        inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "shape"))
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "H", "W"])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return _conv_image_model(kernel, reshape_to=reshape_to, seed=2)
 
 
 def test_compare_models_skips_the_sets_the_original_cannot_run_on() -> None:
