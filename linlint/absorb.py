@@ -86,16 +86,13 @@ class Evaluator:
             return None
         v = self.ga.const_value(name, large=True)
         if v is None:
-            if self.held_only and self._external(name):
+            if self.held_only and external_weight(self.ga, name):
                 raise WeightsNotHeld(name)
             raise NotFoldable(f"the value of '{name}' is not known before run time")
         v = np.asarray(v, dtype=np.float64)
         if not np.all(np.isfinite(v)):
             raise NotFoldable(f"the weight '{name}' holds NaN or Inf")
         return v
-
-    def _external(self, name: str) -> bool:
-        return external_weight(self.ga, name)
 
     def nonzero(self, name: str) -> bool:
         """Whether a bias/shift may be nonzero (unknown values count as nonzero)."""
