@@ -256,7 +256,7 @@ def child_json(script: Path, *args: str) -> dict:
 _API_CHECK = r"""
 import json, sys
 import linlint
-from linlint.loader import discover
+from linlint.model.load import discover
 out = []
 for path in discover(sys.argv[1:]):
     for f in linlint.check(path):
@@ -268,7 +268,7 @@ sys.exit(1 if out else 0)
 _API_FOLD = r"""
 import sys
 import linlint
-from linlint.writer import save_model
+from linlint.model.write import save_model
 result = linlint.fold(sys.argv[1])
 if result.verification is not None and not result.verification.ok:
     sys.exit("verification failed")

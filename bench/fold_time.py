@@ -6,7 +6,7 @@
 
 End to end: the fold command in a fresh process (wall time, peak RSS). In
 process: ``linlint.fold(path)`` (with verification) then
-``linlint.writer.save_model``, with linlint's functions wrapped in the child
+``linlint.model.write.save_model``, with linlint's functions wrapped in the child
 process only to split the time into phases.
 
     python bench/fold_time.py [--quick]
@@ -52,12 +52,12 @@ def _module(*names: str):
 
 
 def _install(phases: common.Phases) -> None:
-    from linlint.shapes import ShapeOracle
+    from linlint.analysis.shapes import ShapeOracle
 
-    loader = importlib.import_module("linlint.loader")
-    folding = _module("linlint.folding", "linlint.fold")
-    verification = _module("linlint.verification", "linlint.verify")
-    writer = importlib.import_module("linlint.writer")
+    loader = importlib.import_module("linlint.model.load")
+    folding = _module("linlint.folding.pipeline", "linlint.fold")
+    verification = _module("linlint.verification.compare", "linlint.verify")
+    writer = importlib.import_module("linlint.model.write")
     phases.wrap(loader, "load_model", "load")
     phases.wrap(loader, "tensor_array", "weight reads")
     for owner in (folding,):
@@ -87,7 +87,7 @@ def _install(phases: common.Phases) -> None:
 def child(path: str, out: str) -> dict:
     """One fold + save in this process, split into phases."""
     import linlint
-    import linlint.writer as writer
+    import linlint.model.write as writer
 
     phases = common.Phases()
     _install(phases)

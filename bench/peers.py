@@ -74,7 +74,7 @@ def _linlint(src: Path, out: Path) -> tuple[Path, int | None, str]:
             raise RuntimeError((r.stderr or r.stdout).strip().splitlines()[-1])
         return (out if out.exists() else src), None, "cli"
     import linlint
-    from linlint.writer import save_model
+    from linlint.model.write import save_model
 
     result = linlint.fold(src)
     if result.verification is not None and not result.verification.ok:

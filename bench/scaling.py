@@ -41,9 +41,9 @@ TARGET_RSS = 300 * 2**20
 
 
 def _install_phases():
-    import linlint.checker as checker
-    import linlint.loader as loader
-    from linlint.shapes import ShapeOracle
+    import linlint.checking.checker as checker
+    import linlint.model.load as loader
+    from linlint.analysis.shapes import ShapeOracle
 
     phases = common.Phases()
     phases.wrap(loader, "load_model", "read + parse")

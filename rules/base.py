@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from enum import Enum
 
-from linlint.regions import FlaggedNode, Region
+from linlint.analysis.regions import FlaggedNode, Region
 
 
 class Fold(str, Enum):

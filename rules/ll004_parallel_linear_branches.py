@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from linlint.regions import Region
+from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from linlint.regions import FlaggedNode
+from linlint.analysis.regions import FlaggedNode
 from linlint.rules.base import Fold, Rule
 
 

@@ -3025,7 +3025,7 @@ def _run_linlint(gen: FuzzGenerated, allow_growth: bool, out: Outcome, folder: P
         out.fail("fold changed its input", "the model file or its .data file was modified")
     if folder is None and not result.folded:
         return findings, result, folded
-    from linlint.writer import save_model
+    from linlint.model.write import save_model
 
     # What is judged is the model as written (as `linlint fold -o` writes it) and read back.
     with tempfile.TemporaryDirectory(prefix="linlint-fuzz-") as scratch:

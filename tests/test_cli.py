@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from linlint import cli
-from linlint.cli import app
+from linlint.cli import app as cli
+from linlint.cli.app import app
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_models"
@@ -122,12 +122,12 @@ def test_fail_on_error_passes_a_warning():
 
 
 def test_internal_error_is_one_line_exit_2(monkeypatch):
-    import linlint.checker
+    import linlint.checking.checker
 
     def boom(path, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(linlint.checker, "check_file", boom)
+    monkeypatch.setattr(linlint.checking.checker, "check_file", boom)
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     result = run("check", "--jobs", "1", CLEAN)
     assert result.exit_code == 2
@@ -486,7 +486,7 @@ class _Stream:
 
 
 def test_progress_shows_only_on_a_terminal_outside_ci_for_many_files(monkeypatch):
-    from linlint.progress import MIN_ITEMS, should_show
+    from linlint.cli.progress import MIN_ITEMS, should_show
 
     monkeypatch.delenv("CI", raising=False)
     assert should_show(MIN_ITEMS, stream=_Stream(tty=True))
@@ -498,7 +498,7 @@ def test_progress_shows_only_on_a_terminal_outside_ci_for_many_files(monkeypatch
 
 
 def test_progress_is_silent_when_not_shown_and_draws_when_shown(monkeypatch):
-    from linlint.progress import progress
+    from linlint.cli.progress import progress
 
     monkeypatch.delenv("CI", raising=False)
     quiet = _Stream(tty=False)

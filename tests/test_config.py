@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from linlint.cli import app, resolve_settings
-from linlint.config import Config, discover_config, find_config, load_config
+from linlint.checking.config import Config, discover_config, find_config, load_config
+from linlint.checking.findings import Finding, Fix
+from linlint.checking.selection import Layer, Settings, match_glob, parse_codes, resolve_enabled
+from linlint.cli.app import app, resolve_settings
 from linlint.errors import LinlintError
-from linlint.findings import Finding, Fix
-from linlint.selection import Layer, Settings, match_glob, parse_codes, resolve_enabled
 
 ALL = ("LL001", "LL002", "LL003", "LL004", "LL005", "LL006")
 
@@ -216,7 +216,7 @@ def test_cli_flags_override_config_settings(tmp_path):
 
 
 def test_config_input_shapes_reach_the_checker(tmp_path, monkeypatch):
-    import linlint.checker
+    import linlint.checking.checker
 
     seen = []
 
@@ -224,7 +224,7 @@ def test_config_input_shapes_reach_the_checker(tmp_path, monkeypatch):
         seen.append(input_shapes)
         return []
 
-    monkeypatch.setattr(linlint.checker, "check_file", fake_check_file)
+    monkeypatch.setattr(linlint.checking.checker, "check_file", fake_check_file)
     write(tmp_path / "pyproject.toml", "[tool.linlint]\ninput-shapes = { x = [1, 3, 8, 8] }\n")
     model = write(tmp_path / "m.onnx", "")
     result = CliRunner().invoke(

@@ -58,7 +58,7 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import ROOT
-from linlint.findings import Finding, Fix
+from linlint.checking.findings import Finding, Fix
 
 _SCALED = int(os.environ.get("LINLINT_FUZZ_EXAMPLES", "0"))
 CI_EXAMPLES = 300

@@ -1,4 +1,4 @@
-"""Specifications of the input sets linlint runs models on (linlint.inputs)."""
+"""Specifications of the input sets linlint runs models on (linlint.verification.inputs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from linlint.errors import LinlintError
-from linlint.inputs import (
+from linlint.verification.inputs import (
     CONSTANT_VALUE,
     LARGE_SCALE,
     input_variants,
@@ -92,7 +92,7 @@ def test_an_input_too_big_to_allocate_is_one_clear_error() -> None:
 
 
 def test_verify_refuses_an_input_too_big_to_allocate_with_the_same_error() -> None:
-    from linlint.verification import verify
+    from linlint.verification.compare import verify
 
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],

@@ -1,4 +1,4 @@
-"""Specifications of linlint.loader: finding model files, loading them safely, reading weights."""
+"""Specifications of linlint.model.load: finding model files, loading safely, reading weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from linlint.errors import LinlintError
-from linlint.loader import discover, load_model, tensor_array, uses_external_data
+from linlint.model.load import discover, load_model, tensor_array, uses_external_data
 
 
 def _matmul_model(weight: np.ndarray | None = None, *, opset: int = 17) -> onnx.ModelProto:

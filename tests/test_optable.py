@@ -8,7 +8,7 @@ import onnx.defs
 import pytest
 from onnx import helper
 
-from linlint.optable import TABLE, Context, Kind, classify, row_for
+from linlint.analysis.optable import TABLE, Context, Kind, classify, row_for
 
 
 def _ctx(opset: int = 17, static=(), values=None, nonneg=()) -> Context:

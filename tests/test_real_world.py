@@ -21,10 +21,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import linlint
-import linlint.inputs
+import linlint.verification.inputs
 from linlint.errors import LinlintError
-from linlint.folding import FoldResult
-from linlint.verification import default_tolerances
+from linlint.folding.pipeline import FoldResult
+from linlint.verification.compare import default_tolerances
 
 PARAM_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum"}
 
@@ -763,7 +763,7 @@ def _outputs(model: onnx.ModelProto, seed: int) -> list[np.ndarray]:
     session = ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
-    feeds = linlint.inputs.make_inputs(model, seed=seed)
+    feeds = linlint.verification.inputs.make_inputs(model, seed=seed)
     return session.run(None, feeds)
 
 

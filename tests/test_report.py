@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from linlint.cli import app
-from linlint.findings import Finding, Fix
+from linlint.checking.findings import Finding, Fix
+from linlint.cli.app import app
 from linlint.report import (
     display_path,
     doc_section,
@@ -127,8 +127,8 @@ def test_sarif_output_validates_against_the_2_1_0_schema(tmp_path):
 
 
 def test_sarif_driver_lists_rules_with_docs():
-    from linlint import __version__
     from linlint.rules import ALL_RULES
+    from linlint.version import __version__
 
     driver = sarif_of([SAMPLES / "nm_relu_between.onnx"])["runs"][0]["tool"]["driver"]
     assert driver["name"] == "linlint"

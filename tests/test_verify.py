@@ -1,4 +1,4 @@
-"""Specifications of linlint.verify and the inputs it runs on (linlint.inputs)."""
+"""Specifications of linlint.verify and the inputs it runs on (linlint.verification.inputs)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,17 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import linlint
-import linlint.verification
+import linlint.verification.compare
 from linlint.errors import LinlintError
-from linlint.inputs import graph_inputs, input_variants, load_npz, make_inputs, parse_input_shape
-from linlint.loader import load_model
-from linlint.verification import NOISE_MULTIPLE, compare_models, verify
+from linlint.model.load import load_model
+from linlint.verification.compare import NOISE_MULTIPLE, compare_models, verify
+from linlint.verification.inputs import (
+    graph_inputs,
+    input_variants,
+    load_npz,
+    make_inputs,
+    parse_input_shape,
+)
 
 NP_TYPES = {
     TensorProto.FLOAT: np.float32,
@@ -162,7 +168,7 @@ def test_a_proto_pointing_to_external_data_verifies_with_its_folder(tmp_path: Pa
 def test_a_proto_past_the_protobuf_limit_is_run_from_a_temporary_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(linlint.verification, "PROTOBUF_LIMIT", 64)
+    monkeypatch.setattr(linlint.verification.compare, "PROTOBUF_LIMIT", 64)
     assert verify(_mul_model(), _mul_model()).ok
 
 
@@ -182,7 +188,7 @@ def test_a_missing_model_path_is_one_error_naming_it(tmp_path: Path) -> None:
 
 
 def test_verify_does_not_import_onnxruntime_until_called() -> None:
-    code = "import sys, linlint.verification; sys.exit('onnxruntime' in sys.modules)"
+    code = "import sys, linlint.verification.compare; sys.exit('onnxruntime' in sys.modules)"
     root = str(Path(__file__).resolve().parents[1])
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
 

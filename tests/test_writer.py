@@ -1,4 +1,4 @@
-"""Specifications of linlint.writer.save_model: atomic writes, external data, clear failures."""
+"""Specifications of model.write.save_model: atomic writes, external data, clear failures."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-import linlint.writer
+import linlint.model.write
 from conftest import SAMPLES
 from linlint.errors import LinlintError
-from linlint.loader import load_model, tensor_array
-from linlint.writer import remove_unreferenced_data, save_model
+from linlint.model.load import load_model, tensor_array
+from linlint.model.write import remove_unreferenced_data, save_model
 
 WEIGHT = np.arange(512, dtype=np.float32).reshape(32, 16) / 9
 
@@ -132,7 +132,7 @@ def test_save_model_turns_a_disk_error_into_one_error_and_removes_its_temporary_
     def full_disk(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(linlint.writer.os, "fsync", full_disk)
+    monkeypatch.setattr(linlint.model.write.os, "fsync", full_disk)
     with pytest.raises(LinlintError, match="No space left on device") as caught:
         save_model(_model(), out, external_data=True)
     assert str(out) in str(caught.value)
@@ -216,7 +216,7 @@ def test_save_model_refuses_external_weights_without_a_source_folder(tmp_path: P
 def test_save_model_uses_external_data_for_a_model_past_the_protobuf_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(linlint.writer, "PROTOBUF_LIMIT", 1024)
+    monkeypatch.setattr(linlint.model.write, "PROTOBUF_LIMIT", 1024)
     save_model(_model(), tmp_path / "big.onnx")
     assert _listing(tmp_path) == ["big.onnx", "big.onnx.data"]
 
@@ -489,9 +489,9 @@ class _Faults:
         self.failed: str | None = None
         for name in ("open", "replace", "fsync", "fchmod", "unlink"):
             monkeypatch.setattr(os, name, self._counted(name, getattr(os, name)))
-        make_temp = linlint.writer._temp_file
+        make_temp = linlint.model.write._temp_file
         monkeypatch.setattr(
-            linlint.writer,
+            linlint.model.write,
             "_temp_file",
             lambda folder, name, temps: _FaultySink(make_temp(folder, name, temps), self),
         )

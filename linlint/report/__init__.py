@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
-from linlint.findings import Finding
 
 FORMATS = ("text", "json", "sarif", "github")
 
@@ -84,7 +84,7 @@ def write_output(text: str, output: str | Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from linlint.writer import write_bytes
+    from linlint.model.write import write_bytes
 
     target = Path(output)
     folder = target.parent if str(target.parent) else Path(".")

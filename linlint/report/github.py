@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from linlint.findings import Finding
+from linlint.checking.findings import Finding
 from linlint.report import display_path, nodes_text
 
 COMMANDS = {"note": "notice", "warning": "warning", "error": "error"}

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from linlint.findings import Finding
+from linlint.checking.findings import Finding
 
 
 def render(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
-from linlint.findings import Finding
+from linlint.checking.findings import Finding
 from linlint.report import display_path, doc_section, doc_summary, nodes_text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -88,7 +88,7 @@ def _result(finding: Finding, index: dict[str, int], root: Path | None) -> dict:
 
 def _version() -> str:
     try:
-        from linlint import __version__
+        from linlint.version import __version__
     except ImportError:  # pragma: no cover
         return "0"
     return __version__

@@ -16,7 +16,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from linlint.findings import LEVELS, Finding
+from linlint.checking.findings import LEVELS, Finding
 from linlint.report import display_path, nodes_text
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}

@@ -407,7 +407,7 @@ def input_variants(
     """Input sets to compare a small region model on (see the module docstring): normal,
     large, zeros and a constant at the base sizes, then normal and constant with every
     symbolic dimension at each of ``REGION_SIZES``. Sets the model cannot run on are for the
-    caller to skip (``linlint.verification.compare_models`` does)."""
+    caller to skip (``linlint.verification.compare.compare_models`` does)."""
     return [s.feeds for s in region_input_sets(model, seed=seed, input_shapes=input_shapes)]
 
 

@@ -2,7 +2,7 @@
 
 ``find_regions`` walks back from every tensor that leaves the affine world to
 its source. ``evaluate`` runs the region's nodes in order, each op absorbing
-itself into the normal form (``linlint.absorb`` holds the per-op rules), and
+itself into the normal form (``linlint.analysis.absorb`` holds the per-op rules), and
 reports exactness and the cost before and after folding. With
 ``numeric=True`` the forms carry float64 weights: that is the fold.
 """
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import onnx
 
-from linlint.absorb import ABSORBERS, NOOP_OPS, Evaluator, WeightsNotHeld, materialize
-from linlint.analysis import GraphAnalysis
-from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
-from linlint.optable import FLOAT_TYPES, Kind
-from linlint.regions import Region
-from linlint.shapes import ShapeOracle
+from linlint.analysis.absorb import ABSORBERS, NOOP_OPS, Evaluator, WeightsNotHeld, materialize
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
+from linlint.analysis.optable import FLOAT_TYPES, Kind
+from linlint.analysis.regions import Region
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis
 
 
 @dataclass

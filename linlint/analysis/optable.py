@@ -27,7 +27,7 @@ from enum import Enum
 import numpy as np
 from onnx import NodeProto
 
-from linlint.graphs import attr
+from linlint.model.graphs import attr
 
 
 class Kind(str, Enum):

@@ -6,9 +6,9 @@ import numpy as np
 import onnx
 from onnx import GraphProto, helper, numpy_helper
 
-from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
-from linlint.graphs import all_graphs
-from linlint.plan import dense_uses_gemm, emitted_ops, has_bias
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.analysis.plan import dense_uses_gemm, emitted_ops, has_bias
+from linlint.model.graphs import all_graphs
 
 
 class Names:

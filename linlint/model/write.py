@@ -51,7 +51,7 @@ import onnx
 from google.protobuf.message import EncodeError, Message
 
 from linlint.errors import LinlintError
-from linlint.loader import (
+from linlint.model.load import (
     external_span,
     is_external,
     iter_tensors,

@@ -48,7 +48,7 @@ missing one counts as 0); the noise is still measured and reported. Each
 ``OutputComparison`` carries the noise it was judged against and the ratio, so
 a verdict says its margin.
 
-Input sets come from ``linlint.inputs`` (several sizes per symbolic
+Input sets come from ``linlint.verification.inputs`` (several sizes per symbolic
 dimension, integers small and across their range); a generated set the
 original itself cannot run on is skipped, one the candidate cannot run on
 where the original can is a failure, and when the original runs on none the
@@ -75,9 +75,9 @@ import numpy as np
 import onnx
 
 from linlint.errors import LinlintError
-from linlint.inputs import InputSet, graph_inputs, load_npz, verification_inputs
-from linlint.loader import load_model, uses_external_data, validate_external_data
-from linlint.writer import PROTOBUF_LIMIT, save_model, serialized_size
+from linlint.model.load import load_model, uses_external_data, validate_external_data
+from linlint.model.write import PROTOBUF_LIMIT, save_model, serialized_size
+from linlint.verification.inputs import InputSet, graph_inputs, load_npz, verification_inputs
 
 ModelSource = onnx.ModelProto | str | Path
 
@@ -879,7 +879,7 @@ def verify(
     """Run both models on the same inputs with onnxruntime and compare every output by name.
 
     ``inputs`` is an ``.npz`` path or a dict of arrays (then one run, and the original must
-    run on it); without it, ``linlint.inputs.verification_inputs`` makes ``runs`` seeded sets
+    run on it); without it, ``inputs.verification_inputs`` makes ``runs`` seeded sets
     (seeds ``seed, seed + 1, ...``) at the base sizes, plus one per size variant of the
     symbolic dimensions; sets the original cannot run on are skipped. Each float element
     may differ by ``NOISE_MULTIPLE`` times the original's own noise there (see the module
@@ -923,7 +923,7 @@ def compare_models(
 ) -> Verification:
     """Compare a region cut out of a model with its folded form, on the given input sets.
 
-    For the fold engine: ``input_sets`` typically from ``linlint.inputs.input_variants``.
+    For the fold engine: ``input_sets`` typically from ``inputs.input_variants``.
     The noise is derived from ``original`` on each set (see the module docstring). Sets the
     original cannot run on (a size it does not accept) are skipped; a set the candidate
     cannot run on where the original can fails the comparison, and so does running on

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from onnx import ModelProto
 
-from linlint.absorb import reads_external
-from linlint.analysis import GraphAnalysis, analyze_model, gc_paused
+from linlint.analysis.absorb import reads_external
+from linlint.analysis.plan import could_fire, evaluate, find_regions
+from linlint.analysis.regions import FlaggedNode, Region
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
+from linlint.checking.findings import Finding, Fix
 from linlint.errors import LinlintError
-from linlint.findings import Finding, Fix
-from linlint.plan import could_fire, evaluate, find_regions
-from linlint.regions import FlaggedNode, Region
 from linlint.rules import ALL_RULES
-from linlint.shapes import ShapeOracle
 
 
 def iter_graphs(ga: GraphAnalysis):
@@ -105,7 +105,7 @@ def check_model(
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:
     """Load one file without its external weights and check it."""
-    from linlint.loader import load_model
+    from linlint.model.load import load_model
 
     model = load_model(Path(path))
     try:

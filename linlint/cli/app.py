@@ -36,8 +36,8 @@ import typer
 from linlint.errors import LinlintError
 
 if TYPE_CHECKING:
-    from linlint.findings import Finding
-    from linlint.selection import Settings
+    from linlint.checking.findings import Finding
+    from linlint.checking.selection import Settings
 
 DEBUG_ENV = "LINLINT_DEBUG"
 
@@ -114,7 +114,7 @@ def guard() -> Iterator[None]:
 def _codes_callback(value: list[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    from linlint.selection import parse_codes
+    from linlint.checking.selection import parse_codes
 
     try:
         return parse_codes(value)
@@ -126,7 +126,7 @@ def parse_shapes(values: Sequence[str] | None) -> dict[str, tuple[int, ...]]:
     """``["x=1x3x224x224", ...]`` as ``{"x": (1, 3, 224, 224)}`` (a later name wins)."""
     if not values:
         return {}
-    from linlint.inputs import parse_input_shape
+    from linlint.verification.inputs import parse_input_shape
 
     return dict(parse_input_shape(text) for text in values)
 
@@ -245,8 +245,8 @@ def resolve_settings(
     input_shapes: dict[str, tuple[int, ...]] | None = None,
 ) -> Settings:
     """Config file (nearest pyproject.toml, or ``config``) overlaid by the command-line flags."""
-    from linlint.config import discover_config
-    from linlint.selection import Layer, Settings, resolve_enabled
+    from linlint.checking.config import discover_config
+    from linlint.checking.selection import Layer, Settings, resolve_enabled
 
     cfg = discover_config([Path(p) for p in paths], explicit=config, isolated=isolated)
     cli_layer = Layer(
@@ -307,7 +307,7 @@ def check_one(
     path: str, input_shapes: dict[str, tuple[int, ...]]
 ) -> tuple[list[Finding] | None, str | None, bool]:
     """Check one file (in this or a worker process): ``(findings, error message, internal)``."""
-    from linlint.checker import check_file
+    from linlint.checking.checker import check_file
 
     try:
         return check_file(Path(path), input_shapes=input_shapes or None), None, False
@@ -335,7 +335,7 @@ def run_checks(
 
     Results come back in the order of ``files``.
     """
-    from linlint.progress import progress
+    from linlint.cli.progress import progress
 
     tasks = [(str(path), input_shapes) for path in files]
     results = []
@@ -379,7 +379,7 @@ def check(
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
-        from linlint.loader import discover
+        from linlint.model.load import discover
 
         settings = resolve_settings(
             paths,
@@ -532,7 +532,7 @@ def verify(
     Exit 0 when all outputs are equal within tolerance, 1 when they differ, 2 on errors.
     """
     with guard():
-        from linlint.verification import verify as run_verify
+        from linlint.verification.compare import verify as run_verify
 
         result = run_verify(
             original,
@@ -711,8 +711,8 @@ def fold(
 
 def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
-    from linlint.folding import fold_model
-    from linlint.progress import stages
+    from linlint.cli.progress import stages
+    from linlint.folding.pipeline import fold_model
 
     if model.is_dir():
         raise LinlintError("is a directory; fold takes model files", str(model))
@@ -731,7 +731,7 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
         failed = verified is not None and not verified.ok
         written = None
         if not diff and not failed and target is not None and (result.changed or not in_place):
-            from linlint.writer import remove_unreferenced_data, save_model
+            from linlint.model.write import remove_unreferenced_data, save_model
 
             stage("Writing")
             save_model(result.model, target, base_dir=result.base_dir)
@@ -819,7 +819,7 @@ def _fold_json(result, remaining, written) -> str:
 
 def _version_callback(value: bool) -> None:
     if value:
-        from linlint import __version__
+        from linlint.version import __version__
 
         typer.echo(f"linlint {__version__}")
         raise typer.Exit(0)

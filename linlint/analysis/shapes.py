@@ -21,8 +21,8 @@ import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
-from linlint.forms import out_size
-from linlint.graphs import GRAPH_OPS, attr, node_subgraphs
+from linlint.analysis.forms import out_size
+from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
 
 Shape = tuple[int, ...]
 

@@ -16,24 +16,24 @@ import numpy as np
 import onnx
 from onnx import ModelProto
 
-from linlint.analysis import GraphAnalysis, analyze_model
-from linlint.checker import (
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.analysis.optable import Kind
+from linlint.analysis.plan import could_fire, evaluate, find_regions, region_dtype
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis, analyze_model
+from linlint.checking.checker import (
     analyze_regions,
     findings_for,
     iter_graphs,
     node_findings,
     region_findings,
 )
-from linlint.cutout import RegionCut, region_proof
+from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
-from linlint.findings import Finding
-from linlint.forms import ConvForm, ConvTransposeForm, DenseForm
-from linlint.graphs import all_graphs
-from linlint.optable import Kind
-from linlint.plan import could_fire, evaluate, find_regions, region_dtype
-from linlint.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
+from linlint.folding.cutout import RegionCut, region_proof
+from linlint.folding.rewrite import Names, emit, prune, replace_nodes, training_names, unused_names
+from linlint.model.graphs import all_graphs
 from linlint.rules import foldable_codes
-from linlint.shapes import ShapeOracle
 
 MAX_ROUNDS = 8
 
@@ -81,7 +81,7 @@ class FoldResult:
 
 
 def model_costs(model: ModelProto, input_shapes=None) -> Costs:
-    from linlint.absorb import Evaluator
+    from linlint.analysis.absorb import Evaluator
 
     ga = analyze_model(model)
     # Local shapes, as check uses: onnx inference on defaulted symbolic sizes can abort
@@ -145,7 +145,7 @@ def fold_model(
     """
     stage = on_stage or (lambda text: None)
     stage("Analysing")
-    from linlint.loader import load_model, tensor_array
+    from linlint.model.load import load_model, tensor_array
 
     base_dir: Path | None = None
     original_path: Path | None = None
@@ -171,7 +171,7 @@ def fold_model(
     if codes is not None:
         codes = foldable & set(codes)
     else:
-        from linlint.selection import Layer, resolve_enabled
+        from linlint.checking.selection import Layer, resolve_enabled
 
         chosen = tuple(c.upper() for c in select) if select else None
         layer = Layer(chosen, tuple(c.upper() for c in ignore or ()))
@@ -200,7 +200,7 @@ def fold_model(
     result = FoldResult(work, folded, remaining, before, after, base_dir=base_dir)
     result.refused = list(dict.fromkeys(refused))
     if verify and folded:
-        from linlint.verification import verify as run_verify
+        from linlint.verification.compare import verify as run_verify
 
         stage("Verifying with onnxruntime")
         result.verification = run_verify(

@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from linlint.checking.findings import LEVELS, Finding, level_rank
 from linlint.errors import LinlintError
-from linlint.findings import LEVELS, Finding, level_rank
 
 ALL = "ALL"
 

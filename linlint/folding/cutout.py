@@ -4,11 +4,11 @@ A fold is proven where it happened (``fold`` calls ``region_proof``): the
 region's source tensor becomes the only graph input, its exit the only output,
 the constants it reads become initializers, and the folded nodes get the same
 input and output. Both run in onnxruntime on inputs drawn for the region
-(``linlint.inputs.input_variants``: random, large, zero and constant values, at
+(``linlint.verification.inputs.input_variants``: random, large, zero and constant values, at
 the given sizes and at other sizes wherever the model does not fix one), so a
 region inside an If branch that the model's own inputs never take is exercised
 too. A region is shallow: its own rounding noise is small, and so is the
-tolerance derived from it (``linlint.verification.compare_models``).
+tolerance derived from it (``linlint.verification.compare.compare_models``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import onnx
 from onnx import helper, numpy_helper
 
-from linlint.analysis import GraphAnalysis
-from linlint.shapes import ShapeOracle
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis
 
 
 class CannotCut(Exception):
@@ -102,8 +102,8 @@ def region_models(
 def region_proof(cut: RegionCut, seed: int = 0) -> str:
     """Run the region and its fold side by side: "" when they agree, else why not."""
     from linlint.errors import LinlintError
-    from linlint.inputs import input_variants
-    from linlint.verification import compare_models
+    from linlint.verification.compare import compare_models
+    from linlint.verification.inputs import input_variants
 
     try:
         original, candidate, base = region_models(cut)

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from linlint.checking.selection import Layer, check_level, parse_codes
 from linlint.errors import LinlintError
-from linlint.selection import Layer, check_level, parse_codes
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -16,10 +16,17 @@ from dataclasses import replace
 import numpy as np
 import onnx
 
-from linlint.analysis import GraphAnalysis, NodeState
-from linlint.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending, out_size
-from linlint.graphs import attr
-from linlint.shapes import ShapeOracle
+from linlint.analysis.forms import (
+    ConvForm,
+    ConvTransposeForm,
+    DenseForm,
+    NotFoldable,
+    Pending,
+    out_size,
+)
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis, NodeState
+from linlint.model.graphs import attr
 
 #: Ops that compute nothing at inference time: folded away by passing their input through.
 NOOP_OPS = frozenset({"Identity", "Dropout"})

@@ -24,9 +24,7 @@ import numpy as np
 import onnx
 from onnx import GraphProto, ModelProto, NodeProto, numpy_helper
 
-from linlint.errors import LinlintError
-from linlint.graphs import GRAPH_OPS, attr, node_subgraphs
-from linlint.optable import (
+from linlint.analysis.optable import (
     ACTIVATION_PRODUCTS,
     DEFAULT_DOMAINS,
     FLOAT_ONLY_AFFINE,
@@ -40,7 +38,9 @@ from linlint.optable import (
     Kind,
     classify,
 )
-from linlint.regions import FlaggedNode
+from linlint.analysis.regions import FlaggedNode
+from linlint.errors import LinlintError
+from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
 
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)

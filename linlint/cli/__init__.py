@@ -1,0 +1,1 @@
+"""The ``linlint`` command line."""

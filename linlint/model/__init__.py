@@ -1,0 +1,1 @@
+"""Model files: load them safely, walk their graphs, write them atomically."""

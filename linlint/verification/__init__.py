@@ -1,0 +1,1 @@
+"""Verification: run two models on the same inputs with onnxruntime and compare every output."""
