@@ -11,9 +11,9 @@ from onnx import helper
 from linlint.analysis.optable import TABLE, Context, Kind, classify, row_for
 
 
-def _ctx(opset: int = 17, static=(), values=None, nonneg=()) -> Context:
+def _ctx(opset: int = 17, constant=(), values=None, nonneg=()) -> Context:
     values = values or {}
-    return Context(opset, lambda t: not t or t in static, values.get, lambda t: t in nonneg)
+    return Context(opset, lambda t: not t or t in constant, values.get, lambda t: t in nonneg)
 
 
 def test_table_covers_every_default_domain_operator_onnx_ships():
@@ -75,7 +75,7 @@ def test_nonlinear_ops_are_barriers(op):
 )
 def test_linear_ops_have_their_family(op, kind):
     node = helper.make_node(op, ["x", "w"], ["y"])
-    assert classify(node, _ctx(static={"w"}))[0] == kind
+    assert classify(node, _ctx(constant={"w"}))[0] == kind
 
 
 def test_matmul_of_two_activations_is_a_barrier():
@@ -85,7 +85,7 @@ def test_matmul_of_two_activations_is_a_barrier():
 
 def test_matmul_with_a_constant_operand_is_parametric():
     node = helper.make_node("MatMul", ["x", "w"], ["y"])
-    assert classify(node, _ctx(static={"w"}))[0] == Kind.PARAM
+    assert classify(node, _ctx(constant={"w"}))[0] == Kind.PARAM
 
 
 def test_leaky_relu_is_the_identity_only_when_alpha_is_one():
@@ -105,9 +105,9 @@ def test_clip_is_the_identity_only_between_minus_and_plus_infinity():
     assert classify(bounded_attr, _ctx(opset=6))[0] == Kind.BARRIER
     assert classify(input_style, _ctx(opset=13))[0] == Kind.BARRIER
     inf = {"lo": np.array(-np.inf, np.float32), "hi": np.array(np.inf, np.float32)}
-    assert classify(infinite, _ctx(opset=13, static={"lo", "hi"}, values=inf))[0] == Kind.IDENTITY
+    assert classify(infinite, _ctx(opset=13, constant={"lo", "hi"}, values=inf))[0] == Kind.IDENTITY
     half = {"lo": inf["lo"], "hi": np.array(6.0, np.float32)}
-    assert classify(infinite, _ctx(opset=13, static={"lo", "hi"}, values=half))[0] == Kind.BARRIER
+    assert classify(infinite, _ctx(opset=13, constant={"lo", "hi"}, values=half))[0] == Kind.BARRIER
 
 
 def test_relu_is_the_identity_only_on_a_nonnegative_input():
@@ -127,8 +127,8 @@ def test_dropout_in_training_mode_is_a_barrier():
     node = helper.make_node("Dropout", ["x", "r", "t"], ["y"])
     training = {"t": np.array(True)}
     inference = {"t": np.array(False)}
-    assert classify(node, _ctx(opset=13, static={"r", "t"}, values=training))[0] == Kind.BARRIER
-    assert classify(node, _ctx(opset=13, static={"r", "t"}, values=inference))[0] == Kind.PASS
+    assert classify(node, _ctx(opset=13, constant={"r", "t"}, values=training))[0] == Kind.BARRIER
+    assert classify(node, _ctx(opset=13, constant={"r", "t"}, values=inference))[0] == Kind.PASS
 
 
 def test_dropout_with_is_test_zero_in_old_opsets_is_a_barrier():

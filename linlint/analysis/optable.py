@@ -2,13 +2,13 @@
 
 Each default-domain operator is one of
 
-* ``PARAM``   — parametric linear: linear in one data input, weights must be static;
+* ``PARAM``   — parametric linear: linear in one data input, weights must be constant;
 * ``PASS``    — affine pass-through: affine in its data input(s) when every
-  other input is static (``data`` says which inputs carry the signal);
+  other input is constant (``data`` says which inputs carry the signal);
 * ``JOIN``    — affine in several data inputs at once (Add, Sub, Sum, Mean,
   Concat): stays affine when all of them come from the same source;
-* ``MUL``     — Mul: affine when exactly one operand is static;
-* ``DIV``     — Div: affine when the divisor is static;
+* ``MUL``     — Mul: affine when exactly one operand is constant;
+* ``DIV``     — Div: affine when the divisor is constant;
 * ``BARRIER`` — nonlinear, stochastic, control flow, quantizing, or unknown.
 
 Rows that depend on attributes, opset or operand values carry a ``when``
@@ -32,7 +32,7 @@ from linlint.model.graphs import attr
 
 class Kind(str, Enum):
     PARAM = "parametric"
-    PASS = "affine"
+    PASS = "pass"
     JOIN = "join"
     MUL = "mul"
     DIV = "div"
@@ -45,7 +45,7 @@ class Context:
     """What a ``when`` predicate may look at besides the node itself."""
 
     opset: int
-    is_static: Callable[[str], bool]
+    is_constant: Callable[[str], bool]  # data-independent (absent inputs too)
     const_value: Callable[[str], object]  # numpy array or None (unknown / external)
     nonnegative: Callable[[str], bool]
 
@@ -140,22 +140,22 @@ def _pad(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
 
 def _gemm(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
     a, b, c = _input(node, 0), _input(node, 1), _input(node, 2)
-    if c and not ctx.is_static(c):
+    if c and not ctx.is_constant(c):
         return Kind.BARRIER, "Gemm with a non-constant C"
-    if ctx.is_static(a) != ctx.is_static(b):
+    if ctx.is_constant(a) != ctx.is_constant(b):
         return Kind.PARAM, ""
     return Kind.BARRIER, "Gemm of two non-constant operands"
 
 
 def _matmul(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
     a, b = _input(node, 0), _input(node, 1)
-    if ctx.is_static(a) != ctx.is_static(b):
+    if ctx.is_constant(a) != ctx.is_constant(b):
         return Kind.PARAM, ""
     return Kind.BARRIER, "MatMul of two non-constant operands"
 
 
 def _einsum(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
-    dynamic = [i for i in node.input if i and not ctx.is_static(i)]
+    dynamic = [i for i in node.input if i and not ctx.is_constant(i)]
     if len(dynamic) != 1:
         return Kind.BARRIER, "Einsum of several non-constant operands"
     if len(node.input) == 1:
@@ -174,8 +174,8 @@ _B = OpRow(Kind.BARRIER)
 
 TABLE: dict[str, OpRow] = {
     # parametric linear
-    "Conv": OpRow(Kind.PARAM),  # weight (input 1) and bias (input 2) must be static
-    "ConvTranspose": OpRow(Kind.PARAM),  # weight and bias must be static
+    "Conv": OpRow(Kind.PARAM),  # weight (input 1) and bias (input 2) must be constant
+    "ConvTranspose": OpRow(Kind.PARAM),  # weight and bias must be constant
     "Gemm": OpRow(Kind.PARAM, data=(0, 1), when=_gemm),
     "MatMul": OpRow(Kind.PARAM, data=(0, 1), when=_matmul),
     "Einsum": OpRow(Kind.PARAM, data=tuple(range(16)), when=_einsum),
@@ -230,8 +230,10 @@ TABLE: dict[str, OpRow] = {
 }
 
 #: Every other default-domain operator is a barrier: nonlinear, stochastic, integer,
-#: quantizing, data-dependent, control flow, or a sequence/string/optional op.
-BARRIERS = """
+#: quantizing, data-dependent, control flow, or a sequence/string/optional op. Listing them
+#: changes no kind (a name missing from the table is a barrier too): it makes them known
+#: ops, which the sweep may run on constant inputs (``CONSTANT_FOLDABLE``).
+KNOWN_BARRIERS = """
 Abs Acos Acosh AffineGrid And ArgMax ArgMin Asin Asinh Atan Atanh Attention Bernoulli BitCast
 BitShift BitwiseAnd BitwiseNot BitwiseOr BitwiseXor BlackmanWindow CausalConvWithState Ceil Celu
 Constant ConstantOfShape ConcatFromSequence ConvInteger Cos Cosh CumProd DFT DeformConv Det
@@ -251,7 +253,7 @@ StringNormalizer StringSplit SwiGLU Swish Tan Tanh TensorScatter TfIdfVectorizer
 TopK Unique Where Xor
 """.split()
 
-for _name in BARRIERS:
+for _name in KNOWN_BARRIERS:
     TABLE.setdefault(_name, _B)
 
 #: Ops whose output depends on more than the values of their inputs: never constant-folded.
@@ -266,6 +268,9 @@ NONDETERMINISTIC = frozenset(
         "Dropout",
     }
 )
+#: Ops the sweep may compute when every input is constant (and the node holds no
+#: subgraph): every op the table knows but the nondeterministic ones.
+CONSTANT_FOLDABLE = frozenset(TABLE) - NONDETERMINISTIC
 #: Ops whose output is data-independent (depends only on the input's shape).
 SHAPE_ONLY = frozenset({"Shape", "Size"})
 #: Ops whose output is non-negative whatever their input (for Relu-after-X), and whether

@@ -3,14 +3,13 @@ producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …).
 
 Shapes matter only where a finding needs spatial sizes or row counts, so
 nothing here runs until a region asks. Symbolic dims (``dim_param``, no value,
-or a negative ``dim_value`` as paddle2onnx writes) take their value from
-``input_shapes`` (``--input-shape x=1x3x224x224``) or default to 1: those
-sizes serve the cost figures only. ``fixed`` says whether a shape is the
-model's own (every size on the way declared as a number): a condition that
-depends on a size (a border map, ceil_mode dividing, a Reshape keeping the
-width) is exact only on fixed shapes, never on a size the user gave. onnx's
-global shape inference is never run: on defaulted symbolic sizes it can abort
-the process, and it would cost more than the whole analysis.
+or a negative ``dim_value`` as paddle2onnx writes) take their value from the
+caller's ``input_shapes`` or default to 1: those sizes serve the cost figures only.
+``fixed`` says whether a shape is the model's own (every size on the way declared as
+a number): a condition that depends on a size (a border map, ceil_mode dividing, a
+Reshape keeping the width) is exact only on fixed shapes, never on a size the user
+gave. onnx's global shape inference is never run: on defaulted symbolic sizes it can
+abort the process, and it would cost more than the whole analysis.
 """
 
 from __future__ import annotations
@@ -113,7 +112,7 @@ class ShapeOracle:
         known = self._known.get(name)
         if known is not None or depth > 32 or name in self._missing:
             return known
-        if name not in ga.producer or name in ga.static:
+        if name not in ga.producer or name in ga.constant:
             found = _weight_dims(ga, name)  # a constant: its own dims
             if found is not None:
                 self._known[name] = found
@@ -127,10 +126,10 @@ class ShapeOracle:
             shapes = [self.local(ga, i, depth + 1) for i in inputs]
             # an operand of unknown shape makes the result unknown
             found = None if any(s is None for s in shapes) else _broadcast(shapes)
-        elif op in _RULES and inputs and name == node.output[0]:
+        elif op in _SHAPE_OF and inputs and name == node.output[0]:
             first = self.local(ga, inputs[0], depth + 1)
             try:
-                found = _RULES[op](ga, node, first, self) if first is not None else None
+                found = _SHAPE_OF[op](ga, node, first, self) if first is not None else None
             except (ValueError, TypeError, IndexError, ZeroDivisionError):
                 found = None
         else:
@@ -182,25 +181,25 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
     return (x[0], channels, *out)
 
 
-def _conv_rule(ga, node, x, oracle):
+def _conv_shape(ga, node, x, oracle):
     w = _weight_dims(ga, node.input[1])
     return None if w is None or len(x) != len(w) else _window(node, x, w[2:], w[0])
 
 
-def _pool_rule(ga, node, x, oracle):
+def _pool_shape(ga, node, x, oracle):
     return _window(node, x, list(attr(node, "kernel_shape")), x[1])
 
 
-def _global_pool_rule(ga, node, x, oracle):
+def _global_pool_shape(ga, node, x, oracle):
     return (x[0], x[1]) + (1,) * (len(x) - 2)
 
 
-def _matmul_rule(ga, node, x, oracle):
+def _matmul_shape(ga, node, x, oracle):
     w = _weight_dims(ga, node.input[1])
     return None if w is None or len(w) != 2 else tuple(x[:-1]) + (w[1],)
 
 
-def _gemm_rule(ga, node, x, oracle):
+def _gemm_shape(ga, node, x, oracle):
     w = _weight_dims(ga, node.input[1])
     if w is None or len(x) != 2:
         return None
@@ -208,12 +207,12 @@ def _gemm_rule(ga, node, x, oracle):
     return (rows, w[0] if attr(node, "transB", 0) else w[1])
 
 
-def _flatten_rule(ga, node, x, oracle):
+def _flatten_shape(ga, node, x, oracle):
     axis = int(attr(node, "axis", 1)) % (len(x) or 1)
     return (math.prod(x[:axis]), math.prod(x[axis:]))
 
 
-def _reshape_rule(ga, node, x, oracle):
+def _reshape_shape(ga, node, x, oracle):
     if len(node.input) > 1:
         target = ga.const_value(node.input[1])
     else:  # opset < 5: the target is an attribute
@@ -228,12 +227,12 @@ def _reshape_rule(ga, node, x, oracle):
     return tuple(dims)
 
 
-def _transpose_rule(ga, node, x, oracle):
+def _transpose_shape(ga, node, x, oracle):
     perm = attr(node, "perm") or list(range(len(x)))[::-1]
     return tuple(x[p] for p in perm)
 
 
-def _concat_rule(ga, node, x, oracle):
+def _concat_shape(ga, node, x, oracle):
     shapes = [oracle.local(ga, i) for i in node.input if i]
     if any(s is None for s in shapes):
         return None
@@ -243,7 +242,7 @@ def _concat_rule(ga, node, x, oracle):
     return tuple(out)
 
 
-def _pad_rule(ga, node, x, oracle):
+def _pad_shape(ga, node, x, oracle):
     if len(node.input) > 1 and node.input[1]:
         pads = ga.const_value(node.input[1])
         axes = ga.const_value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
@@ -261,7 +260,7 @@ def _pad_rule(ga, node, x, oracle):
     return tuple(out)
 
 
-def _squeeze_rule(ga, node, x, oracle):
+def _squeeze_shape(ga, node, x, oracle):
     axes = attr(node, "axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
         value = ga.const_value(node.input[1])
@@ -278,23 +277,24 @@ def _squeeze_rule(ga, node, x, oracle):
     return tuple(1 if i in add else next(rest) for i in range(out_rank))
 
 
-_RULES = {
-    "Squeeze": _squeeze_rule,
-    "Unsqueeze": _squeeze_rule,
-    "Pad": _pad_rule,
-    "Conv": _conv_rule,
-    "MaxPool": _pool_rule,
-    "AveragePool": _pool_rule,
-    "LpPool": _pool_rule,
-    "GlobalAveragePool": _global_pool_rule,
-    "GlobalMaxPool": _global_pool_rule,
-    "GlobalLpPool": _global_pool_rule,
-    "MatMul": _matmul_rule,
-    "Gemm": _gemm_rule,
-    "Flatten": _flatten_rule,
-    "Reshape": _reshape_rule,
-    "Transpose": _transpose_rule,
-    "Concat": _concat_rule,
+#: Shape functions: an op's output shape from its node and its first input's shape ``x``.
+_SHAPE_OF = {
+    "Squeeze": _squeeze_shape,
+    "Unsqueeze": _squeeze_shape,
+    "Pad": _pad_shape,
+    "Conv": _conv_shape,
+    "MaxPool": _pool_shape,
+    "AveragePool": _pool_shape,
+    "LpPool": _pool_shape,
+    "GlobalAveragePool": _global_pool_shape,
+    "GlobalMaxPool": _global_pool_shape,
+    "GlobalLpPool": _global_pool_shape,
+    "MatMul": _matmul_shape,
+    "Gemm": _gemm_shape,
+    "Flatten": _flatten_shape,
+    "Reshape": _reshape_shape,
+    "Transpose": _transpose_shape,
+    "Concat": _concat_shape,
 }
 
 

@@ -1,49 +1,48 @@
-"""One sweep over each graph: the abstract value of every tensor, then the regions.
+"""One sweep over each graph: the kind of every node and the abstract value of every tensor.
 
 Every tensor gets one abstract value, in the file's node order:
 
-* **static** — data-independent: initializers, ``Constant``, ``Shape``, and ops of
-  static inputs (weights often arrive this way);
+* **constant** — data-independent: initializers, ``Constant``, ``Shape``, and ops of
+  constant inputs (weights often arrive this way);
 * **affine of a source** — ``A·source + c`` for one upstream tensor (a graph
   input or the output of a barrier);
 * **opaque** — a source for what follows.
 
-A *region* is the set of nodes that computes one affine tensor leaving the
-affine world (read by a barrier, a graph output, a subgraph) from its source.
+Subgraphs are swept too, each with its enclosing scopes (``outer``). The record a sweep
+leaves, ``GraphAnalysis``, also answers constant values (``constant_values``) and
+element types (``element_types``) on demand.
 """
 
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import onnx
-from onnx import GraphProto, ModelProto, NodeProto, numpy_helper
+from onnx import GraphProto, ModelProto, NodeProto
 
+from linlint.analysis.constant_values import ConstantValues
+from linlint.analysis.element_types import ElementTypes
 from linlint.analysis.optable import (
     ACTIVATION_PRODUCTS,
+    CONSTANT_FOLDABLE,
     DEFAULT_DOMAINS,
     FLOAT_ONLY_AFFINE,
     FLOAT_TYPES,
-    NONDETERMINISTIC,
     NONNEGATIVE_OUTPUT,
-    OUTPUT_TYPES,
     SHAPE_ONLY,
-    TABLE,
     Context,
     Kind,
     classify,
 )
 from linlint.analysis.regions import FlaggedNode
 from linlint.errors import LinlintError
-from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
+from linlint.model.graphs import GRAPH_OPS, node_subgraphs
 
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
-SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
 
 
 @dataclass(slots=True)
@@ -52,18 +51,20 @@ class NodeState:
     node: NodeProto
     name: str
     kind: Kind | None  # None: a constant computation
-    data: tuple[str, ...] = ()  # the non-static inputs that carry the signal
+    data: tuple[str, ...] = ()  # the non-constant inputs that carry the signal
     why: str = ""
 
 
 @dataclass
-class GraphAnalysis:
+class GraphAnalysis(ConstantValues, ElementTypes):
+    """What the sweep found in one graph: its nodes' kinds, its tensors' values, its subgraphs."""
+
     name: str
     graph: GraphProto
     nodes: list[NodeState]
     producer: dict[str, int]
     consumers: dict[str, list[int]]
-    static: set[str]
+    constant: set[str]
     source: dict[str, str]
     affine: set[str]
     outputs: set[str]
@@ -101,213 +102,6 @@ class GraphAnalysis:
             g = g.outer
         return None, None
 
-    # -- constant values ------------------------------------------------------------------
-
-    def const_value(self, name: str, large: bool = False) -> np.ndarray | None:
-        """The value of a static tensor, or None when unknown (external, shape-derived).
-
-        Iterative (a weight may be computed through hundreds of constant nodes); large
-        initializer values are read each time, not kept: a fold reads each weight once.
-        """
-        if not name:
-            return None
-        key = (name, large)
-        if key in self.values:
-            return self.values[key]
-        # Post-order over the constant computation: inputs before the nodes that read them.
-        stack: list[tuple[GraphAnalysis, str, bool]] = [(self, name, False)]
-        while stack:
-            g, t, expanded = stack.pop()
-            if (t, large) in g.values:
-                continue
-            if t in g.initializers:
-                value = g._initializer_value(t, large)
-                if large and value is not None and value.size > SMALL_CONST:
-                    if g is self and t == name:
-                        return value
-                g.values[(t, large)] = value
-                continue
-            if t not in g.producer:
-                if g.outer is not None:
-                    outer_value = g.outer.const_value(t, large)
-                    g.values[(t, large)] = outer_value
-                else:
-                    g.values[(t, large)] = None
-                continue
-            state = g.nodes[g.producer[t]]
-            if state.kind is not None or t not in g.static:
-                g.values[(t, large)] = None
-                continue
-            node = state.node
-            if node.op_type == "Constant":
-                g.values[(t, large)] = _constant_value(node, g.load_tensor if large else None)
-                continue
-            inputs = [i for i in node.input if i]
-            if not expanded:
-                stack.append((g, t, True))
-                stack.extend((g, i, False) for i in inputs if (i, large) not in g.values)
-                continue
-            values = [g.values.get((i, large)) if i else None for i in node.input]
-            if any(v is None for i, v in zip(node.input, values, strict=True) if i):
-                g.values[(t, large)] = None
-                continue
-            g.values[(t, large)] = _evaluate(node, values, g.opset, t)
-        return self.values.get(key)
-
-    def _initializer_value(self, name: str, large: bool) -> np.ndarray | None:
-        tensor = self.initializers[name]
-        if isinstance(tensor, onnx.SparseTensorProto):
-            return _sparse_value(tensor, large, self.load_tensor)
-        if not large and _numel(tensor) > SMALL_CONST:
-            return None
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            return self.load_tensor(tensor) if (large and self.load_tensor) else None
-        return numpy_helper.to_array(tensor)
-
-    # -- element types ----------------------------------------------------------------------
-
-    def elem_type(self, name: str) -> int:
-        """The tensor's element type (``TensorProto`` enum), 0 when unknown.
-
-        Declared types first (inputs, outputs, value_info, initializers), then a walk
-        back through producers: most ops keep their first input's type
-        (``optable.OUTPUT_TYPES`` lists those that do not).
-        """
-        if self.declared_types is None:
-            self.declared_types = _declared_types(self.graph)
-        g: GraphAnalysis | None = self
-        t = name
-        walked: list[tuple[GraphAnalysis, str]] = []  # names that share the type found
-        found = 0
-        for _ in range(100_000):
-            if g is None or not t:
-                break
-            found = g.declared_types.get(t) if g.declared_types is not None else None
-            if found:
-                break
-            walked.append((g, t))
-            if t not in g.producer:
-                g = g.outer
-                if g is not None and g.declared_types is None:
-                    g.declared_types = _declared_types(g.graph)
-                continue
-            node = g.graph.node[g.producer[t]]  # (the sweep may not have recorded it yet)
-            if node.domain not in DEFAULT_DOMAINS:
-                found = 0
-                break
-            rule = OUTPUT_TYPES.get(node.op_type)
-            if isinstance(rule, int):
-                found = rule
-                break
-            if rule == "to":
-                found = int(attr(node, "to", 0))
-                break
-            if rule == "constant":
-                found = _constant_type(node)
-                break
-            index = rule if isinstance(rule, tuple) else (0,)
-            nxt = next((node.input[i] for i in index if i < len(node.input) and node.input[i]), "")
-            t = nxt
-        found = found or 0
-        for scope, walked_name in walked:  # remembered: each name is walked once
-            if scope.declared_types is not None:
-                scope.declared_types[walked_name] = found
-        return found
-
-
-def _sparse_value(sparse: onnx.SparseTensorProto, large: bool, load) -> np.ndarray | None:
-    """A sparse initializer as a dense array (indices linear or as coordinates)."""
-    shape = tuple(sparse.dims)
-    if not large and math.prod(shape) > SMALL_CONST:
-        return None
-    parts = []
-    for tensor in (sparse.values, sparse.indices):
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            if not (large and load):
-                return None
-            parts.append(load(tensor))
-        else:
-            parts.append(numpy_helper.to_array(tensor))
-    values, indices = parts
-    dense = np.zeros(math.prod(shape), dtype=values.dtype)
-    if indices.ndim == 2:
-        indices = np.ravel_multi_index(tuple(indices.T), shape)
-    dense[np.asarray(indices, dtype=np.int64).reshape(-1)] = values.reshape(-1)
-    return dense.reshape(shape)
-
-
-def _numel(tensor: onnx.TensorProto) -> int:
-    n = 1
-    for d in tensor.dims:
-        n *= d
-    return n
-
-
-def _declared_types(graph: GraphProto) -> dict[str, int]:
-    types: dict[str, int] = {}
-    for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
-        if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
-            types[vi.name] = vi.type.tensor_type.elem_type
-    for t in graph.initializer:
-        types[t.name] = t.data_type
-    for sparse in graph.sparse_initializer:
-        types[sparse.values.name] = sparse.values.data_type
-    return types
-
-
-def _constant_type(node: NodeProto) -> int:
-    for a in node.attribute:
-        if a.name in ("value", "sparse_value"):
-            return a.t.data_type if a.name == "value" else a.sparse_tensor.values.data_type
-        if a.name in ("value_float", "value_floats"):
-            return onnx.TensorProto.FLOAT
-        if a.name in ("value_int", "value_ints"):
-            return onnx.TensorProto.INT64
-        if a.name in ("value_string", "value_strings"):
-            return onnx.TensorProto.STRING
-    return 0
-
-
-def _constant_value(node: NodeProto, load=None) -> np.ndarray | None:
-    for a in node.attribute:
-        if a.name == "value":
-            if a.t.data_location == onnx.TensorProto.EXTERNAL:
-                return load(a.t) if load is not None else None
-            return numpy_helper.to_array(a.t)
-        if a.name == "value_float":
-            return np.array(a.f, dtype=np.float32)
-        if a.name == "value_floats":
-            return np.array(list(a.floats), dtype=np.float32)
-        if a.name == "value_int":
-            return np.array(a.i, dtype=np.int64)
-        if a.name == "value_ints":
-            return np.array(list(a.ints), dtype=np.int64)
-    return None
-
-
-def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarray | None:
-    """Run one constant node with onnx's reference evaluator."""
-    from onnx.reference import ReferenceEvaluator
-
-    try:
-        names = [f"i{k}" if n else "" for k, n in enumerate(node.input)]
-        outs = [f"o{k}" if n else "" for k, n in enumerate(node.output)]
-        clone = onnx.helper.make_node(node.op_type, names, outs, domain=node.domain)
-        clone.attribute.extend(node.attribute)
-        feeds = {n: v for n, v in zip(names, inputs, strict=True) if n}
-        graph = onnx.helper.make_graph(
-            [clone],
-            "const",
-            [onnx.helper.make_tensor_value_info(n, 0, None) for n in feeds],
-            [onnx.helper.make_tensor_value_info(o, 0, None) for o in outs if o],
-        )
-        model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)])
-        with np.errstate(all="ignore"):
-            results = ReferenceEvaluator(model).run(None, feeds)
-        return np.asarray(results[list(node.output).index(want)])
-    except Exception:  # noqa: BLE001 - an unknown value only makes the analysis conservative
-        return None
-
 
 def _free_names(graph: GraphProto) -> set[str]:
     """Names a (sub)graph reads from the enclosing scope."""
@@ -330,7 +124,7 @@ def _free_names(graph: GraphProto) -> set[str]:
 def _outer_defines(outer: GraphAnalysis | None, name: str) -> bool:
     """Whether any enclosing scope (not only the nearest) defines ``name``."""
     while outer is not None:
-        if name in outer.source or name in outer.static:
+        if name in outer.source or name in outer.constant:
             return True
         outer = outer.outer
     return False
@@ -369,7 +163,7 @@ def analyze_graph(
     name: str,
     opset: int,
     outer: GraphAnalysis | None,
-    outer_static: set[str],
+    outer_constant: set[str],
     load_tensor=None,
     ir_version: int = 4,
 ) -> GraphAnalysis:
@@ -382,15 +176,15 @@ def analyze_graph(
             initializers.pop(inp.name, None)
     for sparse in graph.sparse_initializer:  # dense values, computed on demand like the rest
         initializers.setdefault(sparse.values.name, sparse)
-    static: set[str] = set(initializers)
+    constant: set[str] = set(initializers)
     if ir_version >= 4:
-        static -= {inp.name for inp in graph.input}
+        constant -= {inp.name for inp in graph.input}
     source: dict[str, str] = {}
     producer: dict[str, int] = {}
     consumers: dict[str, list[int]] = {}
-    known: set[str] = set(static)
+    known: set[str] = set(constant)
     for inp in graph.input:
-        if inp.name not in static:
+        if inp.name not in constant:
             source[inp.name] = inp.name
         known.add(inp.name)
     where = f" in subgraph {name}" if name else ""
@@ -401,7 +195,7 @@ def analyze_graph(
         states,
         producer,
         consumers,
-        static,
+        constant,
         source,
         set(),
         {o.name for o in graph.output},
@@ -414,10 +208,10 @@ def analyze_graph(
     nonneg: set[str] = set()
     param_reach = ga.param_reach
 
-    def is_static(t: str) -> bool:
-        return not t or t in static
+    def is_constant(t: str) -> bool:
+        return not t or t in constant
 
-    ctx = Context(opset, is_static, ga.const_value, lambda t: t in nonneg)
+    ctx = Context(opset, is_constant, ga.const_value, lambda t: t in nonneg)
 
     for index, node in enumerate(graph.node):
         ins = tuple(node.input)
@@ -428,8 +222,8 @@ def analyze_graph(
         for t in ins:
             if not t or t in known:
                 continue
-            if t in outer_static:
-                static.add(t)
+            if t in outer_constant:
+                constant.add(t)
             elif _outer_defines(outer, t):
                 source[t] = t
             elif t in {o for n in graph.node for o in n.output if o}:
@@ -457,22 +251,21 @@ def analyze_graph(
         for _, sub in subs:
             ga.outer_refs |= _free_names(sub)
 
-        dynamic = [t for t in ins if t and t not in static]
+        dynamic = [t for t in ins if t and t not in constant]
         default = domain in DEFAULT_DOMAINS
         if default and op in SHAPE_ONLY:
-            static.update(o for o in outs if o)
+            constant.update(o for o in outs if o)
             states.append(NodeState(index, node, label, None))
             continue
         foldable_const = (
             default
             and not subs
-            and op in TABLE
-            and op not in NONDETERMINISTIC
+            and op in CONSTANT_FOLDABLE
             and (bool(ins) or op == "Constant")
             and not dynamic
         )
         if foldable_const:
-            static.update(o for o in outs if o)
+            constant.update(o for o in outs if o)
             states.append(NodeState(index, node, label, None))
             continue
 
@@ -480,7 +273,7 @@ def analyze_graph(
         data: tuple[str, ...] = ()
         if kind in (Kind.PARAM, Kind.PASS, Kind.IDENTITY):
             data = tuple(ins[i] for i in row.data if i < len(ins) and ins[i])
-            data = tuple(t for t in data if t not in static)
+            data = tuple(t for t in data if t not in constant)
             others = [t for t in dynamic if t not in data]
             if len(data) != 1 or others:
                 kind, why = Kind.BARRIER, "an operand other than the data is not constant"
@@ -540,7 +333,7 @@ def analyze_graph(
             sub_name = f"{name}/{label}/{attr_name}" if name else f"{label}/{attr_name}"
             ga.subgraphs.append(
                 analyze_graph(
-                    sub, sub_name, opset, ga, static | outer_static, load_tensor, ir_version
+                    sub, sub_name, opset, ga, constant | outer_constant, load_tensor, ir_version
                 )
             )
     for o in graph.output:

@@ -7,7 +7,8 @@ from pathlib import Path
 from onnx import ModelProto
 
 from linlint.analysis.absorb import reads_external
-from linlint.analysis.plan import could_fire, evaluate, find_regions
+from linlint.analysis.discover import could_fire, find_regions
+from linlint.analysis.evaluate import evaluate
 from linlint.analysis.regions import FlaggedNode, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused

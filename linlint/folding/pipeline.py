@@ -16,9 +16,10 @@ import numpy as np
 import onnx
 from onnx import ModelProto
 
+from linlint.analysis.discover import could_fire, find_regions
+from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.optable import Kind
-from linlint.analysis.plan import could_fire, evaluate, find_regions, region_dtype
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, analyze_model
 from linlint.checking.checker import (

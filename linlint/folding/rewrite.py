@@ -6,8 +6,8 @@ import numpy as np
 import onnx
 from onnx import GraphProto, helper, numpy_helper
 
+from linlint.analysis.emitted import dense_uses_gemm, emitted_ops, has_bias
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
-from linlint.analysis.plan import dense_uses_gemm, emitted_ops, has_bias
 from linlint.model.graphs import all_graphs
 
 
@@ -39,7 +39,7 @@ class Names:
 
 def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Names):
     """Nodes and initializers that compute ``output`` from ``source`` as ``form`` says:
-    the ops ``plan.emitted_ops`` names (which the cost figures count)."""
+    the ops ``emitted.emitted_ops`` names (which the cost figures count)."""
     nodes, inits = _emit(form, source, output, base, dtype, names)
     written = tuple(node.op_type for node in nodes)
     if written != emitted_ops(form):

@@ -1,106 +1,27 @@
-"""From the analysis to regions, and from a region to its normal form and costs.
+"""Evaluating a region: its normal form, whether the fold is exact, and its costs.
 
-``find_regions`` walks back from every tensor that leaves the affine world to
-its source. ``evaluate`` runs the region's nodes in order, each op absorbing
-itself into the normal form (``linlint.analysis.absorb`` holds the per-op rules), and
-reports exactness and the cost before and after folding. With
-``numeric=True`` the forms carry float64 weights: that is the fold.
+``evaluate`` runs the region's nodes in order, each op absorbing itself into the
+normal form (``linlint.analysis.absorb`` holds the per-op rules), and reports
+exactness and the cost before and after folding. With ``numeric=True`` the forms
+carry float64 weights: that is the fold. ``region_dtype`` and ``representable``
+say whether the folded weights fit the model's element type.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import onnx
 
 from linlint.analysis.absorb import ABSORBERS, NOOP_OPS, Evaluator, WeightsNotHeld, materialize
+from linlint.analysis.discover import RawRegion
+from linlint.analysis.emitted import dense_uses_gemm, emitted_ops, needs_broadcast
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.regions import Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
-
-
-@dataclass
-class RawRegion:
-    output: str
-    nodes: tuple[int, ...]
-    sources: tuple[str, ...]
-    blocked: str  # why the region cannot be folded as a whole ("" when it can)
-
-
-def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
-    """Every region of the graph that holds at least one parametric op."""
-    exits = [t for t in ga.param_reach if ga.is_exit(t)]
-    exits.sort(key=lambda t: ga.producer[t])
-    regions = []
-    nodes, affine, producer = ga.nodes, ga.affine, ga.producer
-    param = Kind.PARAM
-    for out in exits:
-        members: set[int] = set()
-        sources: list[str] = []
-        stack = [producer[out]]
-        has_param = False
-        while stack:
-            j = stack.pop()
-            if j in members:
-                continue
-            members.add(j)
-            state = nodes[j]
-            has_param = has_param or state.kind is param
-            for t in state.data:
-                if t not in affine:
-                    if t not in sources:
-                        sources.append(t)
-                else:
-                    stack.append(producer[t])
-        if not has_param:
-            continue
-        blocked = ""
-        if len(sources) > 1:
-            blocked = "it mixes several inputs (" + ", ".join(sources) + ")"
-        for j in sorted(members):
-            if blocked:
-                break
-            for t in ga.nodes[j].node.output:
-                if not t or t == out:
-                    continue
-                if t in ga.outputs:
-                    blocked = f"intermediate tensor '{t}' is also a graph output"
-                    break
-                if t in ga.outer_refs:
-                    blocked = f"intermediate tensor '{t}' is also read by a subgraph"
-                    break
-                outside = [c for c in ga.consumers.get(t, ()) if c not in members]
-                if outside:
-                    blocked = (
-                        f"intermediate tensor '{t}' is also read by {ga.nodes[outside[0]].name}"
-                    )
-                    break
-        regions.append(RawRegion(out, tuple(sorted(members)), tuple(sources), blocked))
-    return regions
-
-
-def could_fire(ga: GraphAnalysis, raw: RawRegion) -> bool:
-    """False for regions no rule can fire on: one parametric op with nothing it could absorb
-    to save a node (a MatMul and its bias Add, a Conv and a Reshape). A cheap pre-filter."""
-    states = [ga.nodes[j] for j in raw.nodes]
-    params = [s for s in states if s.kind == Kind.PARAM]
-    if len(params) != 1 or raw.blocked:
-        return len(params) >= 2 or (bool(params) and not raw.blocked)
-    if any(s.kind == Kind.JOIN and len(s.data) > 1 for s in states):
-        return True
-    ops = [
-        s.node.op_type for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS
-    ]
-    floor = 1
-    if params[0].node.op_type in ("MatMul", "Einsum") and ("Add" in ops or "Sub" in ops):
-        floor += 1
-    if "Reshape" in ops or "Flatten" in ops:
-        floor += 1
-    return len(ops) > floor
 
 
 def _label(ev: Evaluator, index: int) -> str:
@@ -158,36 +79,6 @@ def _composes_to(form) -> str:
         tail = " + Add" if form.offset and op == "MatMul" else ""
         return f"one {op} ({form.din}→{form.dout}){tail}"
     return "one affine map"
-
-
-def dense_uses_gemm(form: DenseForm) -> bool:
-    return form.used_gemm and form.rank == 2 and not form.tail
-
-
-def has_bias(form) -> bool:
-    """Whether the folded op needs a bias: the offset the shapes say, or, with weights,
-    whether the bias holds anything but zeros."""
-    b = getattr(form, "b", None)
-    return bool(np.any(b != 0)) if b is not None else bool(form.offset)
-
-
-def emitted_ops(form) -> tuple[str, ...]:
-    """The op types ``rewrite.emit`` writes for a form, in order: the one place that
-    decides what a fold becomes (the cost figures count these)."""
-    if isinstance(form, DenseForm):
-        if dense_uses_gemm(form):
-            return ("Gemm",)
-        bias = ("Add",) if has_bias(form) else ()
-        return ("MatMul", *bias, *(step[0] for step in form.tail))
-    if isinstance(form, ConvForm):
-        return ("Conv", "Add") if form.corr else ("Conv",)
-    return ("ConvTranspose",)
-
-
-def needs_broadcast(form) -> bool:
-    """Whether the folded ops add a bias or a map by broadcasting (an Add, a Gemm's C)."""
-    ops = emitted_ops(form)
-    return "Add" in ops or ("Gemm" in ops and has_bias(form))
 
 
 def evaluate(
@@ -345,14 +236,3 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
         ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial), ev.source)
     elif isinstance(form, DenseForm) and not form.tail:
         ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,), ev.source)
-
-
-__all__ = [
-    "RawRegion",
-    "evaluate",
-    "find_regions",
-    "dense_uses_gemm",
-    "emitted_ops",
-    "has_bias",
-    "region_dtype",
-]

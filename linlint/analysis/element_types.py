@@ -1,0 +1,90 @@
+"""Element types of a graph's tensors, found on demand.
+
+Declared types first (inputs, outputs, value_info, initializers), then a walk back
+through producers: most ops keep their first input's type (``optable.OUTPUT_TYPES``
+lists those that do not). A name walked is remembered with the type found.
+"""
+
+from __future__ import annotations
+
+import onnx
+from onnx import GraphProto, NodeProto
+
+from linlint.analysis.optable import DEFAULT_DOMAINS, OUTPUT_TYPES
+from linlint.model.graphs import attr
+
+
+class ElementTypes:
+    """The ``elem_type`` half of ``sweep.GraphAnalysis``.
+
+    It reads the analysis' ``graph``, ``producer`` and ``outer``, and remembers types in
+    ``declared_types``.
+    """
+
+    def elem_type(self, name: str) -> int:
+        """The tensor's element type (``TensorProto`` enum), 0 when unknown."""
+        if self.declared_types is None:
+            self.declared_types = _declared_types(self.graph)
+        g: ElementTypes | None = self
+        t = name
+        walked: list[tuple[ElementTypes, str]] = []  # names that share the type found
+        found = 0
+        for _ in range(100_000):
+            if g is None or not t:
+                break
+            found = g.declared_types.get(t) if g.declared_types is not None else None
+            if found:
+                break
+            walked.append((g, t))
+            if t not in g.producer:
+                g = g.outer
+                if g is not None and g.declared_types is None:
+                    g.declared_types = _declared_types(g.graph)
+                continue
+            node = g.graph.node[g.producer[t]]  # (the sweep may not have recorded it yet)
+            if node.domain not in DEFAULT_DOMAINS:
+                found = 0
+                break
+            rule = OUTPUT_TYPES.get(node.op_type)
+            if isinstance(rule, int):
+                found = rule
+                break
+            if rule == "to":
+                found = int(attr(node, "to", 0))
+                break
+            if rule == "constant":
+                found = _constant_type(node)
+                break
+            index = rule if isinstance(rule, tuple) else (0,)
+            nxt = next((node.input[i] for i in index if i < len(node.input) and node.input[i]), "")
+            t = nxt
+        found = found or 0
+        for scope, walked_name in walked:  # remembered: each name is walked once
+            if scope.declared_types is not None:
+                scope.declared_types[walked_name] = found
+        return found
+
+
+def _declared_types(graph: GraphProto) -> dict[str, int]:
+    types: dict[str, int] = {}
+    for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
+        if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+            types[vi.name] = vi.type.tensor_type.elem_type
+    for t in graph.initializer:
+        types[t.name] = t.data_type
+    for sparse in graph.sparse_initializer:
+        types[sparse.values.name] = sparse.values.data_type
+    return types
+
+
+def _constant_type(node: NodeProto) -> int:
+    for a in node.attribute:
+        if a.name in ("value", "sparse_value"):
+            return a.t.data_type if a.name == "value" else a.sparse_tensor.values.data_type
+        if a.name in ("value_float", "value_floats"):
+            return onnx.TensorProto.FLOAT
+        if a.name in ("value_int", "value_ints"):
+            return onnx.TensorProto.INT64
+        if a.name in ("value_string", "value_strings"):
+            return onnx.TensorProto.STRING
+    return 0
