@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from onnx import ModelProto
 
     from linlint.folding.pipeline import FoldResult
-    from linlint.verification.compare import Verification
+    from linlint.verification.verdict import Verification
 
 
 def check(

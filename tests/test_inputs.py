@@ -8,9 +8,8 @@ import pytest
 from onnx import TensorProto, helper
 
 from linlint.errors import LinlintError
+from linlint.verification.input_values import CONSTANT_VALUE, LARGE_SCALE
 from linlint.verification.inputs import (
-    CONSTANT_VALUE,
-    LARGE_SCALE,
     input_variants,
     make_inputs,
     region_input_sets,

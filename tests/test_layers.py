@@ -54,8 +54,6 @@ STILL_TOO_LONG = {
     "linlint.cli.app",
     "linlint.model.load",
     "linlint.model.write",
-    "linlint.verification.compare",
-    "linlint.verification.inputs",
 }
 
 IMPORT_TO_DISTRIBUTION = {"google": "protobuf"}  # import names that differ from the package

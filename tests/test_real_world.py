@@ -24,7 +24,7 @@ import linlint
 import linlint.verification.inputs
 from linlint.errors import LinlintError
 from linlint.folding.pipeline import FoldResult
-from linlint.verification.compare import default_tolerances
+from linlint.verification.noise import default_tolerances
 
 PARAM_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum"}
 

@@ -13,17 +13,14 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 import linlint
-import linlint.verification.compare
+import linlint.verification.sessions
 from linlint.errors import LinlintError
 from linlint.model.load import load_model
-from linlint.verification.compare import NOISE_MULTIPLE, compare_models, verify
-from linlint.verification.inputs import (
-    graph_inputs,
-    input_variants,
-    load_npz,
-    make_inputs,
-    parse_input_shape,
-)
+from linlint.verification.compare import compare_models, verify
+from linlint.verification.input_sizes import graph_inputs, parse_input_shape
+from linlint.verification.inputs import input_variants, make_inputs
+from linlint.verification.npz import load_npz
+from linlint.verification.output_comparison import NOISE_MULTIPLE
 
 NP_TYPES = {
     TensorProto.FLOAT: np.float32,
@@ -168,7 +165,7 @@ def test_a_proto_pointing_to_external_data_verifies_with_its_folder(tmp_path: Pa
 def test_a_proto_past_the_protobuf_limit_is_run_from_a_temporary_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(linlint.verification.compare, "PROTOBUF_LIMIT", 64)
+    monkeypatch.setattr(linlint.verification.sessions, "PROTOBUF_LIMIT", 64)
     assert verify(_mul_model(), _mul_model()).ok
 
 

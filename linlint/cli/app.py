@@ -126,7 +126,7 @@ def parse_shapes(values: Sequence[str] | None) -> dict[str, tuple[int, ...]]:
     """``["x=1x3x224x224", ...]`` as ``{"x": (1, 3, 224, 224)}`` (a later name wins)."""
     if not values:
         return {}
-    from linlint.verification.inputs import parse_input_shape
+    from linlint.verification.input_sizes import parse_input_shape
 
     return dict(parse_input_shape(text) for text in values)
 
