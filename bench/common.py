@@ -256,7 +256,7 @@ def child_json(script: Path, *args: str) -> dict:
 _API_CHECK = r"""
 import json, sys
 import linlint
-from linlint.model.load import discover
+from linlint.model.find import discover
 out = []
 for path in discover(sys.argv[1:]):
     for f in linlint.check(path):

@@ -59,7 +59,7 @@ def _install(phases: common.Phases) -> None:
     verification = _module("linlint.verification.compare", "linlint.verify")
     writer = importlib.import_module("linlint.model.write")
     phases.wrap(loader, "load_model", "load")
-    phases.wrap(loader, "tensor_array", "weight reads")
+    phases.wrap(importlib.import_module("linlint.model.weights"), "tensor_array", "weight reads")
     for owner in (folding,):
         phases.wrap(owner, "analyze_model", "analysis")
         phases.wrap(owner, "find_regions", "analysis")

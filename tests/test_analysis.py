@@ -127,7 +127,7 @@ def test_input_shapes_fill_symbolic_dims_for_costs():
 def test_check_never_reads_external_weights(tmp_path, monkeypatch):
     import onnx.external_data_helper as edh
 
-    import linlint.model.load
+    import linlint.model.weights
 
     nodes = [_conv("c1", "x", "w", "h"), _conv("c2", "h", "w", "y")]
     model = _model(nodes, [_w("w", [4, 4, 3, 3])])
@@ -143,7 +143,7 @@ def test_check_never_reads_external_weights(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("check read external weights")
 
-    monkeypatch.setattr(linlint.model.load, "tensor_array", refuse)
+    monkeypatch.setattr(linlint.model.weights, "tensor_array", refuse)
     monkeypatch.setattr(edh, "load_external_data_for_tensor", refuse)
     monkeypatch.setattr(edh, "load_external_data_for_model", refuse)
     findings = linlint.check(tmp_path / "m.onnx")

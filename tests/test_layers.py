@@ -52,8 +52,6 @@ STILL_TOO_LONG = {
     "linlint.analysis.absorb",
     "linlint.analysis.forms",
     "linlint.cli.app",
-    "linlint.model.load",
-    "linlint.model.write",
 }
 
 IMPORT_TO_DISTRIBUTION = {"google": "protobuf"}  # import names that differ from the package

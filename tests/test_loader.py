@@ -10,7 +10,10 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from linlint.errors import LinlintError
-from linlint.model.load import discover, load_model, tensor_array, uses_external_data
+from linlint.model.find import discover
+from linlint.model.load import load_model
+from linlint.model.tensors import uses_external_data
+from linlint.model.weights import tensor_array
 
 
 def _matmul_model(weight: np.ndarray | None = None, *, opset: int = 17) -> onnx.ModelProto:

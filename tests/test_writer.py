@@ -18,8 +18,10 @@ from onnx import TensorProto, helper, numpy_helper
 import linlint.model.write
 from conftest import SAMPLES
 from linlint.errors import LinlintError
-from linlint.model.load import load_model, tensor_array
-from linlint.model.write import remove_unreferenced_data, save_model
+from linlint.model.cleanup import remove_unreferenced_data
+from linlint.model.load import load_model
+from linlint.model.weights import tensor_array
+from linlint.model.write import save_model
 
 WEIGHT = np.arange(512, dtype=np.float32).reshape(32, 16) / 9
 
@@ -489,10 +491,10 @@ class _Faults:
         self.failed: str | None = None
         for name in ("open", "replace", "fsync", "fchmod", "unlink"):
             monkeypatch.setattr(os, name, self._counted(name, getattr(os, name)))
-        make_temp = linlint.model.write._temp_file
+        make_temp = linlint.model.write.temp_file
         monkeypatch.setattr(
             linlint.model.write,
-            "_temp_file",
+            "temp_file",
             lambda folder, name, temps: _FaultySink(make_temp(folder, name, temps), self),
         )
 

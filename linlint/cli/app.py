@@ -379,7 +379,7 @@ def check(
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
-        from linlint.model.load import discover
+        from linlint.model.find import discover
 
         settings = resolve_settings(
             paths,
@@ -731,7 +731,8 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
         failed = verified is not None and not verified.ok
         written = None
         if not diff and not failed and target is not None and (result.changed or not in_place):
-            from linlint.model.write import remove_unreferenced_data, save_model
+            from linlint.model.cleanup import remove_unreferenced_data
+            from linlint.model.write import save_model
 
             stage("Writing")
             save_model(result.model, target, base_dir=result.base_dir)

@@ -146,7 +146,8 @@ def fold_model(
     """
     stage = on_stage or (lambda text: None)
     stage("Analysing")
-    from linlint.model.load import load_model, tensor_array
+    from linlint.model.load import load_model
+    from linlint.model.weights import tensor_array
 
     base_dir: Path | None = None
     original_path: Path | None = None

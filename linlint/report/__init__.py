@@ -2,22 +2,45 @@
 
 The reporters share the keyword arguments ``root`` (paths are shown relative
 to it; default: the current folder), ``files`` (the files that were checked)
-and ``errors`` (``(file, message)`` for files that could not be checked);
-``text`` also takes ``color``. ``write_output`` puts a rendered report on
-stdout or, atomically, into a file.
+and ``errors`` (``(file, message)`` for files that could not be checked),
+gathered in a ``Scope``; a format writes its report from the findings and the
+scope, and ``reporter`` gives it that keyword interface. ``text`` also takes
+``color``. ``write_output`` puts a rendered report on stdout or, atomically,
+into a file.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 
 FORMATS = ("text", "json", "sarif", "github")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers besides its findings (see the module docstring)."""
+
+    root: Path | None = None
+    files: Sequence[str | Path] | None = None
+    errors: Sequence[tuple[str, str]] = ()
+
+
+def reporter(write: Callable[..., str]) -> Callable[..., str]:
+    """A format's ``render(findings, *, root=None, files=None, errors=(), **extra)``, made
+    from its ``write(findings, scope, **extra)``."""
+
+    def render(findings, *, root=None, files=None, errors=(), **extra) -> str:
+        return write(list(findings), Scope(root, files, errors), **extra)
+
+    render.__doc__ = write.__doc__
+    return render
 
 
 def render(
@@ -84,7 +107,7 @@ def write_output(text: str, output: str | Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from linlint.model.write import write_bytes
+    from linlint.model.atomic import write_bytes
 
     target = Path(output)
     folder = target.parent if str(target.parent) else Path(".")
@@ -93,4 +116,13 @@ def write_output(text: str, output: str | Path | None) -> None:
     write_bytes(target, text.encode("utf-8"), shown=str(target), what="write report")
 
 
-__all__ = ["FORMATS", "display_path", "doc_section", "doc_summary", "render", "write_output"]
+__all__ = [
+    "FORMATS",
+    "Scope",
+    "display_path",
+    "doc_section",
+    "doc_summary",
+    "render",
+    "reporter",
+    "write_output",
+]

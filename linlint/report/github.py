@@ -7,11 +7,8 @@ escape ``:`` and ``,`` (as the Actions toolkit does).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
 from linlint.checking.findings import Finding
-from linlint.report import display_path, nodes_text
+from linlint.report import Scope, display_path, nodes_text, reporter
 
 COMMANDS = {"note": "notice", "warning": "warning", "error": "error"}
 
@@ -29,13 +26,8 @@ def annotation(command: str, message: str, **properties: str) -> str:
     return f"::{command} {props}::{escape_data(message)}"
 
 
-def render(
-    findings: list[Finding],
-    *,
-    root: Path | None = None,
-    files: Sequence[str | Path] | None = None,
-    errors: Sequence[tuple[str, str]] = (),
-) -> str:
+@reporter
+def render(findings: list[Finding], scope: Scope) -> str:
     """One workflow command per line."""
     lines = []
     for finding in findings:
@@ -45,13 +37,12 @@ def render(
             annotation(
                 COMMANDS.get(finding.level, "warning"),
                 message,
-                file=display_path(finding.file, root),
+                file=display_path(finding.file, scope.root),
                 line="1",
                 title=f"{finding.code} {finding.name}",
             )
         )
-    for file, message in errors:
-        lines.append(
-            annotation("error", message, file=display_path(file, root), line="1", title="linlint")
-        )
+    for file, message in scope.errors:
+        shown = display_path(file, scope.root)
+        lines.append(annotation("error", message, file=shown, line="1", title="linlint"))
     return "".join(line + "\n" for line in lines)

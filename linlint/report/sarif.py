@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from linlint.checking.findings import Finding
-from linlint.report import display_path, doc_section, doc_summary, nodes_text
+from linlint.report import Scope, display_path, doc_section, doc_summary, nodes_text, reporter
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "linlint/v1"
@@ -136,14 +136,8 @@ def build(
     }
 
 
-def render(
-    findings: list[Finding],
-    *,
-    root: Path | None = None,
-    files: Sequence[str | Path] | None = None,
-    errors: Sequence[tuple[str, str]] = (),
-) -> str:
+@reporter
+def render(findings: list[Finding], scope: Scope) -> str:
     """The SARIF log as indented JSON."""
-    return (
-        json.dumps(build(findings, root=root, errors=errors), indent=2, ensure_ascii=False) + "\n"
-    )
+    log = build(findings, root=scope.root, errors=scope.errors)
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from linlint.checking.findings import LEVELS, Finding
-from linlint.report import display_path, nodes_text
+from linlint.report import Scope, display_path, nodes_text, reporter
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -71,21 +71,21 @@ def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
     return list(groups.values())
 
 
-def _plain(findings, root, files, errors) -> str:
+def _plain(findings: Sequence[Finding], scope: Scope) -> str:
     blocks = []
     for group in _groups(findings):
         lines = []
         for f in group:
-            path = display_path(f.file, root)
+            path = display_path(f.file, scope.root)
             lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
             lines.append(f"  {location_text(f)}")
             lines.append(f"  fix: {fix_text(f)}")
         blocks.append("\n".join(lines))
-    blocks.append(summary(findings, files, errors))
+    blocks.append(summary(findings, scope.files, scope.errors))
     return "\n\n".join(blocks) + "\n"
 
 
-def _rich(findings, root, files, errors) -> str:
+def _rich(findings: Sequence[Finding], scope: Scope) -> str:
     from rich.console import Console
     from rich.text import Text
 
@@ -96,7 +96,7 @@ def _rich(findings, root, files, errors) -> str:
     for group in _groups(findings):
         for f in group:
             line = Text()
-            line.append(display_path(f.file, root), style="bold")
+            line.append(display_path(f.file, scope.root), style="bold")
             line.append(": ")
             line.append(f.code, style=f"bold {_STYLES.get(f.level, '')}")
             line.append(f" [{f.level}] ", style=_STYLES.get(f.level, ""))
@@ -106,20 +106,14 @@ def _rich(findings, root, files, errors) -> str:
             console.print(Text(f"  {location_text(f)}", style="blue"))
             console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
         console.print()
-    style = "bold red" if errors else "bold yellow" if findings else "bold green"
-    console.print(Text(summary(findings, files, errors), style=style))
+    style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
+    console.print(Text(summary(findings, scope.files, scope.errors), style=style))
     return buffer.getvalue()
 
 
-def render(
-    findings: list[Finding],
-    *,
-    root: Path | None = None,
-    files: Sequence[str | Path] | None = None,
-    errors: Sequence[tuple[str, str]] = (),
-    color: bool = False,
-) -> str:
+@reporter
+def render(findings: list[Finding], scope: Scope, *, color: bool = False) -> str:
     """The text report; ``color`` renders it with rich (terminal escapes)."""
     if color:
-        return _rich(findings, root, files, errors)
-    return _plain(findings, root, files, errors)
+        return _rich(findings, scope)
+    return _plain(findings, scope)
