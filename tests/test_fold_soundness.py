@@ -518,9 +518,9 @@ def test_fold_prints_no_numpy_warnings(tmp_path):
 def _sabotage_first_fold(monkeypatch, stem_in_name: str):
     """Make ``emit`` write a wrong weight (1e-3 relative) for the region whose last node's
     name contains ``stem_in_name``: the per-region proof must catch it."""
-    import linlint.folding.pipeline
+    import linlint.folding.rounds
 
-    real = linlint.folding.pipeline.emit
+    real = linlint.folding.rounds.emit
 
     def emit(form, source, output, base, dtype, names):
         nodes, inits = real(form, source, output, base, dtype, names)
@@ -530,7 +530,7 @@ def _sabotage_first_fold(monkeypatch, stem_in_name: str):
             inits[0].CopyFrom(numpy_helper.from_array(weight, inits[0].name))
         return nodes, inits
 
-    monkeypatch.setattr(linlint.folding.pipeline, "emit", emit)
+    monkeypatch.setattr(linlint.folding.rounds, "emit", emit)
 
 
 def test_a_region_whose_proof_fails_is_left_as_it_was_and_the_others_still_fold(monkeypatch):

@@ -19,7 +19,7 @@ from linlint.analysis.discover import RawRegion
 from linlint.analysis.emitted import dense_uses_gemm, emitted_ops, needs_broadcast
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
 from linlint.analysis.optable import FLOAT_TYPES, Kind
-from linlint.analysis.regions import Region
+from linlint.analysis.regions import Fix, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 
@@ -165,26 +165,26 @@ def evaluate(
     region = Region(
         graph=ga.name,
         output=raw.output,
-        sources=raw.sources,
-        node_indices=raw.nodes,
         nodes=tuple(s.name for s in states),
         op_types=tuple(s.node.op_type for s in states),
         n_params=n_params,
         has_join=has_join,
-        exact=form is not None,
-        reason=reason
-        if form is None
-        else (
-            "exact with a constant border-correction map (Conv + Add)"
-            if isinstance(form, ConvForm) and form.corr
-            else ""
-        ),
         description=description,
         composes_to=composes_to,
-        macs_before=int(macs_before),
-        macs_after=int(macs_after),
-        params_before=int(params_before),
-        params_after=int(params_after),
+        fix=Fix(
+            exact=form is not None,
+            reason=reason
+            if form is None
+            else (
+                "exact with a constant border-correction map (Conv + Add)"
+                if isinstance(form, ConvForm) and form.corr
+                else ""
+            ),
+            macs_before=int(macs_before),
+            macs_after=int(macs_after),
+            params_before=int(params_before),
+            params_after=int(params_after),
+        ),
         nodes_before=len(counted),
         nodes_after=nodes_after,
     )

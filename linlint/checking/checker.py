@@ -9,10 +9,10 @@ from onnx import ModelProto
 from linlint.analysis.absorb import reads_external
 from linlint.analysis.discover import could_fire, find_regions
 from linlint.analysis.evaluate import evaluate
-from linlint.analysis.regions import FlaggedNode, Region
+from linlint.analysis.regions import NODE_FIX, Fix, FlaggedNode, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
-from linlint.checking.findings import Finding, Fix
+from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.rules import ALL_RULES
 
@@ -21,6 +21,17 @@ def iter_graphs(ga: GraphAnalysis):
     yield ga
     for sub in ga.subgraphs:
         yield from iter_graphs(sub)
+
+
+def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None):
+    """Each region of one graph a rule could fire on, evaluated on shapes, with what the
+    rules say of it: ``(raw, region, findings)``. ``skip(raw)`` (asked as each region comes,
+    before it is evaluated) leaves a region out."""
+    for raw in find_regions(g):
+        if not could_fire(g, raw) or (skip is not None and skip(raw)):
+            continue
+        region, _ = evaluate(g, raw, shapes, numeric=False)
+        yield raw, region, region_findings(region, "")
 
 
 def analyze_regions(
@@ -38,11 +49,8 @@ def analyze_regions(
     shapes = ShapeOracle(model, input_shapes)
     regions = []
     for g in iter_graphs(ga):
-        for raw in find_regions(g):
-            if not could_fire(g, raw):
-                continue
-            region, _ = evaluate(g, raw, shapes, numeric=False)
-            if region.exact and not reads_external(g, raw.nodes) and region_findings(region, ""):
+        for raw, region, fired in screened(g, shapes):
+            if region.exact and fired and not reads_external(g, raw.nodes):
                 region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
             regions.append(region)
     return ga, regions
@@ -65,21 +73,13 @@ def _fired(subject, file: str, graph: str, nodes, fix: Fix) -> list[Finding]:
 
 def region_findings(region: Region, file: str) -> list[Finding]:
     """What the region rules say about one region."""
-    fix = Fix(
-        region.exact,
-        region.reason,
-        region.macs_before,
-        region.macs_after,
-        region.params_before,
-        region.params_after,
-    )
-    return _fired(region, file, region.graph, region.nodes, fix)
+    return _fired(region, file, region.graph, region.nodes, region.fix)
 
 
 def node_findings(node: FlaggedNode, file: str) -> list[Finding]:
     """What the node rules say about one flagged node (removing it costs and saves nothing
     but a pass over the tensor)."""
-    return _fired(node, file, node.graph, (node.name,), Fix(True, "", 0, 0, 0, 0))
+    return _fired(node, file, node.graph, (node.name,), NODE_FIX)
 
 
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:

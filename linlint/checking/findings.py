@@ -1,8 +1,13 @@
-"""The record that crosses every boundary: rules make Findings, reporters print them."""
+"""The record that crosses every boundary: rules make Findings, reporters print them.
+
+A finding's ``fix`` is the ``Fix`` of the region the rule fired on (the analysis makes it).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+from linlint.analysis.regions import Fix
 
 LEVELS = ("note", "warning", "error")
 
@@ -10,18 +15,6 @@ LEVELS = ("note", "warning", "error")
 def level_rank(level: str) -> int:
     """Order of severity: note < warning < error."""
     return LEVELS.index(level)
-
-
-@dataclass(frozen=True)
-class Fix:
-    """What folding the region would buy, and whether it is exact."""
-
-    exact: bool
-    reason: str
-    macs_before: int
-    macs_after: int
-    params_before: int
-    params_after: int
 
 
 @dataclass(frozen=True)
@@ -43,13 +36,7 @@ class Finding:
         return d
 
     def with_level(self, level: str) -> Finding:
-        return Finding(
-            self.code,
-            self.name,
-            level,
-            self.message,
-            self.file,
-            self.graph,
-            self.nodes,
-            self.fix,
-        )
+        return replace(self, level=level)
+
+
+__all__ = ["LEVELS", "Finding", "Fix", "level_rank"]

@@ -712,7 +712,7 @@ def fold(
 def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
     from linlint.cli.progress import stages
-    from linlint.folding.pipeline import fold_model
+    from linlint.folding.pipeline import FoldOptions, fold_model
 
     if model.is_dir():
         raise LinlintError("is a directory; fold takes model files", str(model))
@@ -722,10 +722,12 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
     with stages(enabled=not no_progress) as stage:
         result = fold_model(
             model,
-            codes=settings.enabled_for(model),
-            input_shapes=settings.input_shapes or None,
+            FoldOptions(
+                codes=settings.enabled_for(model),
+                input_shapes=settings.input_shapes or None,
+                **options,
+            ),
             on_stage=stage,
-            **options,
         )
         verified = result.verification
         failed = verified is not None and not verified.ok

@@ -1,0 +1,184 @@
+"""One round of a fold: every exact, worthwhile region and identity activation that an
+enabled rule fires on is rewritten, each region proven where it happened first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import onnx
+from onnx import ModelProto
+
+from linlint.analysis.evaluate import evaluate, region_dtype
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis
+from linlint.checking.checker import iter_graphs, node_findings, screened
+from linlint.folding.cutout import RegionCut, region_proof
+from linlint.folding.rewrite import Names, emit, replace_nodes
+
+
+@dataclass(frozen=True)
+class FoldedRegion:
+    """One rewrite: what the rule said, the ops before and after, and the costs."""
+
+    code: str
+    graph: str
+    nodes: tuple[str, ...]
+    ops_before: tuple[str, ...]
+    ops_after: tuple[str, ...]
+    macs_before: int
+    macs_after: int
+    params_before: int
+    params_after: int
+    message: str
+
+
+@dataclass
+class FoldState:
+    """What the rounds of one fold share: the model they rewrite, what folds, and what
+    they found (folds, refusals, and the regions whose proof failed, never tried again)."""
+
+    work: ModelProto
+    codes: frozenset[str]
+    input_shapes: dict | None
+    names: Names
+    prove: bool  # prove each region in onnxruntime before keeping its fold
+    seed: int
+    folded: list[FoldedRegion] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: set[tuple[str, str]] = field(default_factory=set)  # (graph, exit tensor)
+
+    def refuse(self, g: GraphAnalysis, nodes: tuple[str, ...], why: str) -> None:
+        where = f" in {g.name}" if g.name else ""
+        self.refused.append(f"{' → '.join(nodes)}{where}: {why}")
+
+
+def fold_round(state: FoldState, ga: GraphAnalysis) -> bool:
+    """Fold what the model's analysis ``ga`` finds; whether anything changed."""
+    shapes = ShapeOracle(state.work, state.input_shapes)  # the shapes check sees: same decisions
+    changed = False
+    for g in iter_graphs(ga):
+        changed = _fold_graph(state, g, shapes) or changed
+    return changed
+
+
+def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool:
+    taken: set[int] = set()
+    remove: set[int] = set()
+    inserts: dict[int, list] = {}
+    new_inits: list = []
+
+    def skip(raw) -> bool:
+        return bool(taken & set(raw.nodes)) or (g.name, raw.output) in state.failed
+
+    for raw, region, findings in screened(g, shapes, skip):
+        fired = [f for f in findings if f.code in state.codes]
+        if not fired:
+            continue
+        region, form = evaluate(g, raw, shapes, numeric=True)
+        if form is None:
+            state.refuse(g, region.nodes, region.reason)
+            continue
+        dtype = region_dtype(g, raw.nodes)
+        last = g.producer[raw.output]
+        base = g.nodes[last].node.name or raw.output
+        nodes, inits = emit(form, raw.sources[0], raw.output, f"{base}_folded", dtype, state.names)
+        if state.prove:
+            cut = RegionCut(
+                state.work, g, shapes, raw.nodes, raw.sources[0], raw.output, nodes, inits,
+                source_width(form),
+            )  # fmt: skip
+            problem = region_proof(cut, state.seed)
+            if problem:
+                state.refuse(g, region.nodes, problem)
+                state.failed.add((g.name, raw.output))
+                continue
+        taken |= set(raw.nodes)
+        remove |= set(raw.nodes)
+        inserts[last] = nodes
+        new_inits.extend(inits)
+        fix = region.fix
+        state.folded.append(
+            FoldedRegion(
+                fired[0].code,
+                g.name,
+                region.nodes,
+                region.op_types,
+                tuple(n.op_type for n in nodes),
+                fix.macs_before,
+                fix.macs_after,
+                fix.params_before,
+                fix.params_after,
+                fired[0].message,
+            )  # fmt: skip
+        )
+    _remove_identities(state, g, taken, remove, inserts)
+    if not remove:
+        return False
+    replace_nodes(g.graph, remove, inserts)
+    # Before IR 4 every initializer must be a graph input, which a subgraph cannot
+    # declare: there the new weights live in the main graph (subgraphs read it).
+    home = state.work.graph if state.work.ir_version < 4 else g.graph
+    home.initializer.extend(new_inits)
+    return True
+
+
+def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, inserts) -> None:
+    """Mark every identity activation an enabled rule fires on (and no fold took) removed."""
+    renamed: dict[str, str] = {}
+    for flag in g.flagged:
+        fired = [f for f in node_findings(flag, "") if f.code in state.codes]
+        if flag.index in taken or not fired:
+            continue
+        node = g.nodes[flag.index].node
+        _bypass(g, flag.index, inserts, remove, state.names, renamed)
+        taken.add(flag.index)
+        state.folded.append(
+            FoldedRegion(
+                fired[0].code,
+                g.name,
+                (flag.name,),
+                (node.op_type,),
+                (),
+                0,
+                0,
+                0,
+                0,
+                f"removed {node.op_type} {flag.name}: {flag.why}",
+            )  # fmt: skip
+        )
+
+
+def source_width(form) -> tuple[int, int] | None:
+    """(axis, size) of the channels a folded form reads from its source."""
+    if isinstance(form, (ConvForm, ConvTransposeForm)):
+        return 1, form.cin
+    if isinstance(form, DenseForm):
+        return -1, form.din
+    return None
+
+
+def _bypass(g: GraphAnalysis, index: int, inserts, remove, names: Names, renamed) -> None:
+    """Remove an identity activation: its consumers read its input instead (through any
+    identity activation removed before it in this round)."""
+    node = g.nodes[index].node
+    src, out = g.nodes[index].data[0], node.output[0]
+    while src in renamed:
+        src = renamed[src]
+    renamed[out] = src
+    if out in g.outputs or out in g.outer_refs:
+        inserts[index] = [
+            onnx.helper.make_node(
+                "Identity", [src], [out], name=names.fresh(f"{node.name or out}_identity")
+            )
+        ]
+    else:
+        for consumer in g.consumers.get(out, ()):
+            n = g.nodes[consumer].node
+            for k, t in enumerate(n.input):
+                if t == out:
+                    n.input[k] = src
+    remove.add(index)
+
+
+__all__ = ["FoldState", "FoldedRegion", "fold_round", "source_width"]
