@@ -43,7 +43,7 @@ NO_PYCACHE_ENV = {
 
 @dataclass
 class Target:
-    """One target of the issue: what was measured against what was asked."""
+    """One target: what was measured against what was asked for."""
 
     name: str
     measured: str

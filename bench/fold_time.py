@@ -42,45 +42,36 @@ PHASES = (
 )
 
 
-def _module(*names: str):
-    for name in names:
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
-
-
 def _install(phases: common.Phases) -> None:
     from linlint.analysis.shapes import ShapeOracle
 
     loader = importlib.import_module("linlint.model.load")
-    folding = _module("linlint.folding.pipeline", "linlint.fold")
-    verification = _module("linlint.verification.compare", "linlint.verify")
+    folding = importlib.import_module("linlint.folding.pipeline")
+    verification = importlib.import_module("linlint.verification.compare")
+    sessions = importlib.import_module("linlint.verification.sessions")
     writer = importlib.import_module("linlint.model.write")
     phases.wrap(loader, "load_model", "load")
     phases.wrap(importlib.import_module("linlint.model.weights"), "tensor_array", "weight reads")
-    for owner in (folding,):
-        phases.wrap(owner, "analyze_model", "analysis")
-        phases.wrap(owner, "find_regions", "analysis")
-        phases.wrap(owner, "could_fire", "analysis")
-        phases.wrap(
-            owner,
-            "evaluate",
-            lambda a, k: "math (numeric normal forms)" if k.get("numeric") else "analysis",
-        )
-        phases.wrap(owner, "findings_for", "rules")
-        phases.wrap(owner, "region_findings", "rules")
-        phases.wrap(owner, "model_costs", "cost totals")
-        phases.wrap(owner, "emit", "emit + rewrite")
-        phases.wrap(owner, "replace_nodes", "emit + rewrite")
-        phases.wrap(owner, "prune", "emit + rewrite")
+    phases.wrap(folding, "analyze_model", "analysis")
+    phases.wrap(folding, "find_regions", "analysis")
+    phases.wrap(folding, "could_fire", "analysis")
+    phases.wrap(
+        folding,
+        "evaluate",
+        lambda a, k: "math (numeric normal forms)" if k.get("numeric") else "analysis",
+    )
+    phases.wrap(folding, "findings_for", "rules")
+    phases.wrap(folding, "region_findings", "rules")
+    phases.wrap(folding, "model_costs", "cost totals")
+    phases.wrap(folding, "emit", "emit + rewrite")
+    phases.wrap(folding, "replace_nodes", "emit + rewrite")
+    phases.wrap(folding, "prune", "emit + rewrite")
     phases.wrap(ShapeOracle, "__init__", "shapes")
-    if verification is not None:
-        phases.wrap(verification, "verify", "verification: inputs + compare")
-        phases.wrap(verification, "_prepare", "verification: prepare models")
-        phases.wrap(verification, "_session", "verification: ORT sessions")
-        phases.wrap(verification, "_run", "verification: ORT runs")
+    phases.wrap(verification, "verify", "verification: inputs + compare")
+    phases.wrap(verification, "prepare_model", "verification: prepare models")
+    for owner in (verification, sessions):  # compare opens the two, sessions the noise ones
+        phases.wrap(owner, "open_session", "verification: ORT sessions")
+    phases.wrap(sessions, "run_model", "verification: ORT runs")
     phases.wrap(writer, "save_model", "writing")
 
 

@@ -18,7 +18,7 @@ import common
 import models
 from common import PY, Section, Target, fmt_s, fmt_x, median
 
-FILES, QUICK_FILES = 200, 20
+FILES, QUICK_FILES = 200, 10
 ROUNDS, QUICK_ROUNDS = 9, 1
 # What this machine gives two processes: a pure-Python loop, once and twice in parallel.
 _PARALLEL = r"""
@@ -67,7 +67,7 @@ def run(quick: bool, work: Path) -> Section:
     outputs: dict[str, set[str]] = {k: set() for k in configs}
     counts: dict[str, int] = {}
     rounds = QUICK_ROUNDS if quick else ROUNDS
-    loop = [PY, "-c", _PARALLEL, str(1_000_000 if quick else 5_000_000)]
+    loop = [PY, "-c", _PARALLEL, str(200_000 if quick else 5_000_000)]
     ceilings = []
     for _ in range(rounds):
         for k, cmd in configs.items():

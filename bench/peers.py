@@ -42,7 +42,7 @@ from common import Section, Target, fmt_count, fmt_ms
 VARIANTS = ("original", "linlint", "onnxoptimizer", "onnxslim", "ORT offline", "linlint + ORT")
 PEERS = ("onnxoptimizer", "onnxslim", "ORT offline")
 SAMPLES = common.ROOT / "sample_models"
-QUICK_SAMPLES = ("ll005_conv_bn", "ll004_repvgg_block", "nm_relu_between")
+QUICK_SAMPLES = ("ll005_conv_bn",)  # --quick: one sample model, one process to measure it
 TIE = 0.03  # relative latency difference reported as a tie
 THREADS = 1
 PARAM_OPS = {

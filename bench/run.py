@@ -42,8 +42,7 @@ def render(sections: list[tuple[str, Section, float]], quick: bool, command: str
         "# linlint benchmarks",
         "",
         f"Written by `{command}` — do not edit by hand; run it again. "
-        + ("**Quick mode: smallest sizes only; the targets need the full run.** " if quick else "")
-        + "Targets: issue 5.",
+        + ("**Quick mode: smallest sizes only; the targets need the full run.** " if quick else ""),
         "",
         common.table(("machine", ""), common.machine()),
         "",

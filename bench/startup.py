@@ -16,7 +16,7 @@ import common
 import models
 from common import PY, Section, Target, fmt_ms, fmt_x, median
 
-RUNS, QUICK_RUNS = 30, 3
+RUNS, QUICK_RUNS = 30, 1  # --quick: one round after the warm-up run
 REF = '`python -c "import onnx"` (the reference)'
 IMPORTTIME_RUNS, QUICK_IMPORTTIME_RUNS = 5, 1
 TARGET = 1.5

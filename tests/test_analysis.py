@@ -2,88 +2,76 @@
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+import tiny
 
 import linlint
 from linlint.analysis.sweep import analyze_model
 from linlint.errors import LinlintError
 
-
-def _model(nodes, inits=(), inputs=None, outputs=None, opset=17):
-    inputs = inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])]
-    outputs = outputs or [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
-    graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-
-
-def _w(name, shape, seed=0):
-    rng = np.random.default_rng(seed)
-    return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32), name)
-
-
-def _conv(name, x, w, y):
-    return helper.make_node("Conv", [x, w], [y], name=name)
+IMAGE = "float[1, 4, 8, 8]"
 
 
 def test_a_node_reading_a_tensor_nobody_produces_is_a_clear_error():
-    model = _model([_conv("c", "ghost", "w", "y")], [_w("w", [4, 4, 1, 1])])
+    model = tiny.model(
+        f"g ({IMAGE} x) => (float y) {{ [c] y = Conv(ghost, w) }}", w=tiny.weights((4, 4, 1, 1))
+    )
     with pytest.raises(LinlintError, match="ghost.*no node produces"):
         analyze_model(model)
 
 
 def test_a_graph_with_a_cycle_is_a_clear_error():
-    nodes = [
-        helper.make_node("Add", ["x", "b"], ["a"], name="first"),
-        helper.make_node("Relu", ["a"], ["b"], name="second"),
-        helper.make_node("Identity", ["b"], ["y"], name="out"),
-    ]
+    model = tiny.model(
+        f"""g ({IMAGE} x) => (float y) {{
+            [first] a = Add(x, b)
+            [second] b = Relu(a)
+            [out] y = Identity(b)
+        }}"""
+    )
     with pytest.raises(LinlintError, match="topologically sorted or has a cycle"):
-        analyze_model(_model(nodes))
+        analyze_model(model)
 
 
 def test_a_tensor_produced_twice_is_a_clear_error():
-    nodes = [
-        helper.make_node("Relu", ["x"], ["y"], name="a"),
-        helper.make_node("Sigmoid", ["x"], ["y"], name="b"),
-    ]
+    model = tiny.model(f"g ({IMAGE} x) => (float y) {{ [a] y = Relu(x) [b] y = Sigmoid(x) }}")
     with pytest.raises(LinlintError, match="produced twice"):
-        analyze_model(_model(nodes))
+        analyze_model(model)
 
 
 def test_weights_computed_by_constant_nodes_count_as_constant():
-    value = numpy_helper.from_array(np.ones([4, 4, 1, 1], np.float32), "v")
-    nodes = [
-        helper.make_node("Constant", [], ["w"], value=value),
-        helper.make_node("Identity", ["w"], ["w2"]),
-        _conv("c1", "x", "w2", "h"),
-        _conv("c2", "h", "w2", "y"),
-    ]
-    assert [f.code for f in linlint.check(_model(nodes))] == ["LL001"]
+    ones = ", ".join(["1.0"] * 16)
+    model = tiny.model(
+        f"""g ({IMAGE} x) => (float y) {{
+            w = Constant <value = float[4, 4, 1, 1] {{{ones}}}> ()
+            w2 = Identity(w)
+            [c1] h = Conv(x, w2)
+            [c2] y = Conv(h, w2)
+        }}"""
+    )
+    assert [f.code for f in linlint.check(model)] == ["LL001"]
 
 
 def test_a_weight_that_is_a_graph_input_is_not_constant():
-    inputs = [
-        helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8]),
-        helper.make_tensor_value_info("w", TensorProto.FLOAT, [4, 4, 1, 1]),
-    ]
-    nodes = [_conv("c1", "x", "w", "h"), _conv("c2", "h", "w", "y")]
-    assert linlint.check(_model(nodes, inputs=inputs)) == []
+    model = tiny.model(
+        f"""g ({IMAGE} x, float[4, 4, 1, 1] w) => (float y) {{
+            [c1] h = Conv(x, w)
+            [c2] y = Conv(h, w)
+        }}"""
+    )
+    assert linlint.check(model) == []
 
 
 def test_joins_of_different_sources_end_the_region():
-    inputs = [
-        helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8]),
-        helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 8, 8]),
-    ]
-    nodes = [
-        _conv("c1", "x", "w", "a"),
-        _conv("c2", "z", "w", "b"),
-        helper.make_node("Add", ["a", "b"], ["y"], name="add"),
-    ]
-    assert linlint.check(_model(nodes, [_w("w", [4, 4, 1, 1])], inputs=inputs)) == []
+    model = tiny.model(
+        f"""g ({IMAGE} x, {IMAGE} z) => (float y) {{
+            [c1] a = Conv(x, w)
+            [c2] b = Conv(z, w)
+            [add] y = Add(a, b)
+        }}""",
+        w=tiny.weights((4, 4, 1, 1)),
+    )
+    assert linlint.check(model) == []
 
 
 def test_findings_inside_subgraphs_name_their_graph(sample):
@@ -116,9 +104,10 @@ def test_inexact_findings_say_why(sample):
 
 
 def test_input_shapes_fill_symbolic_dims_for_costs():
-    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4, "h", "w"])]
-    nodes = [_conv("c1", "x", "w", "h1"), _conv("c2", "h1", "w", "y")]
-    model = _model(nodes, [_w("w", [4, 4, 1, 1])], inputs=inputs)
+    model = tiny.model(
+        'g (float["n", 4, "h", "w"] x) => (float y) { [c1] h1 = Conv(x, w) [c2] y = Conv(h1, w) }',
+        w=tiny.weights((4, 4, 1, 1)),
+    )
     small = linlint.check(model)[0].fix.macs_before
     big = linlint.check(model, input_shapes={"x": (1, 4, 16, 16)})[0].fix.macs_before
     assert big == small * 256
@@ -129,8 +118,10 @@ def test_check_never_reads_external_weights(tmp_path, monkeypatch):
 
     import linlint.model.weights
 
-    nodes = [_conv("c1", "x", "w", "h"), _conv("c2", "h", "w", "y")]
-    model = _model(nodes, [_w("w", [4, 4, 3, 3])])
+    model = tiny.model(
+        f"g ({IMAGE} x) => (float y) {{ [c1] h = Conv(x, w) [c2] y = Conv(h, w) }}",
+        w=tiny.weights((4, 4, 3, 3)),
+    )
     onnx.save(
         model,
         tmp_path / "m.onnx",

@@ -1,7 +1,7 @@
 """Bad input: one clear line on stderr, exit 2, no traceback, and nothing lost or left behind.
 
 Every case runs the real command line (``python -m linlint ...`` in a subprocess) on files
-the test makes, and checks the contract of issue 4: exactly one line on stderr,
+the test makes, and checks the bad-input contract: exactly one line on stderr,
 ``linlint: error: <path>: <what>``, naming the file and what is wrong; exit status 2; no
 traceback; the folder holding the input byte for byte as it was (no partial output, no
 temporary file). Inputs that are odd but valid (an unknown op domain, NaN weights, a

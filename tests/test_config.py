@@ -12,8 +12,10 @@ from linlint.checking.findings import Finding, Fix
 from linlint.checking.selection import Layer, Settings, match_glob, parse_codes, resolve_enabled
 from linlint.cli.app import app, resolve_settings
 from linlint.errors import LinlintError
+from linlint.rules import ALL_RULES
 
-ALL = ("LL001", "LL002", "LL003", "LL004", "LL005", "LL006")
+# Every rule code.
+ALL = tuple(rule.code for rule in ALL_RULES)
 
 
 def write(path: Path, text: str) -> Path:

@@ -165,8 +165,23 @@ def test_a_proto_pointing_to_external_data_verifies_with_its_folder(tmp_path: Pa
 def test_a_proto_past_the_protobuf_limit_is_run_from_a_temporary_copy(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(linlint.verification.sessions, "PROTOBUF_LIMIT", 64)
+    sessions = linlint.verification.sessions
+    monkeypatch.setattr(sessions, "PROTOBUF_LIMIT", 64)
+    written: list[tuple[Path, bool]] = []
+    real_save = sessions.save_model
+
+    def save_model(model, path, **options):
+        real_save(model, path, **options)
+        written.append((Path(path), options.get("external_data", False)))
+
+    monkeypatch.setattr(sessions, "save_model", save_model)
     assert verify(_mul_model(), _mul_model()).ok
+    # both models went to onnxruntime as files with external data, since removed
+    assert [(path.name, external) for path, external in written] == [
+        ("original.onnx", True),
+        ("candidate.onnx", True),
+    ]
+    assert not any(path.exists() or path.parent.exists() for path, _ in written)
 
 
 def test_an_invalid_candidate_is_one_error_naming_it() -> None:

@@ -248,7 +248,7 @@ def test_save_model_keeps_a_nodes_own_tensors_inline_as_onnx_save_does(tmp_path:
     assert load_model(out, load_weights=True) == model
 
 
-# --- Data files shared with other models (issue 8, part B) ---------------------------------
+# --- Data files shared with other models ------------------------------------------------
 
 W_OLD = WEIGHT
 W_NEW = (WEIGHT * 2 + 1).astype(np.float32)
