@@ -14,10 +14,16 @@ import os
 import numpy as np
 import onnx
 
-from linlint.analysis.absorb import ABSORBERS, NOOP_OPS, Evaluator, WeightsNotHeld, materialize
+from linlint.analysis.absorb import (
+    ABSORBERS,
+    NOOP_OPS,
+    Evaluator,
+    Pending,
+    WeightsNotHeld,
+    materialize,
+)
 from linlint.analysis.discover import RawRegion
-from linlint.analysis.emitted import dense_uses_gemm, emitted_ops, needs_broadcast
-from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, Pending
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.regions import Fix, Region
 from linlint.analysis.shapes import ShapeOracle
@@ -75,7 +81,7 @@ def _composes_to(form) -> str:
         k = "x".join(map(str, form.kernel))
         return f"one ConvTranspose {k} ({form.cin}→{form.cout})"
     if isinstance(form, DenseForm):
-        op = "Gemm" if dense_uses_gemm(form) else "MatMul"
+        op = "Gemm" if form.uses_gemm() else "MatMul"
         tail = " + Add" if form.offset and op == "MatMul" else ""
         return f"one {op} ({form.din}→{form.dout}){tail}"
     return "one affine map"
@@ -130,7 +136,7 @@ def evaluate(
                 form = forms[raw.output]
                 if isinstance(form, Pending):
                     form = materialize(ev, form, None, None)
-                if ga.opset < 7 and needs_broadcast(form):
+                if ga.opset < 7 and form.needs_broadcast():
                     raise NotFoldable(
                         f"the fold needs a broadcasting Add or Gemm bias, which opset "
                         f"{ga.opset} has only in a legacy form (before opset 7)"
@@ -159,7 +165,7 @@ def evaluate(
         composes_to = "one affine map"
     else:
         macs_after, params_after = form.macs(), form.params()
-        nodes_after = len(emitted_ops(form))
+        nodes_after = len(form.emitted_ops())
         composes_to = _composes_to(form)
         _remember_shape(ev, raw.output, form)
     region = Region(

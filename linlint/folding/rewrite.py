@@ -6,7 +6,6 @@ import numpy as np
 import onnx
 from onnx import GraphProto, helper, numpy_helper
 
-from linlint.analysis.emitted import dense_uses_gemm, emitted_ops, has_bias
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.model.graphs import all_graphs
 
@@ -39,11 +38,11 @@ class Names:
 
 def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Names):
     """Nodes and initializers that compute ``output`` from ``source`` as ``form`` says:
-    the ops ``emitted.emitted_ops`` names (which the cost figures count)."""
+    the ops the form's ``emitted_ops`` names (which the cost figures count)."""
     nodes, inits = _emit(form, source, output, base, dtype, names)
     written = tuple(node.op_type for node in nodes)
-    if written != emitted_ops(form):
-        raise AssertionError(f"emit wrote {written}, the plan counted {emitted_ops(form)}")
+    if written != form.emitted_ops():
+        raise AssertionError(f"emit wrote {written}, the plan counted {form.emitted_ops()}")
     return nodes, inits
 
 
@@ -88,8 +87,8 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         return [node], inits
     assert isinstance(form, DenseForm)
     w = form.weight()
-    bias = has_bias(form)
-    if dense_uses_gemm(form):
+    bias = form.has_bias()
+    if form.uses_gemm():
         inputs = [source, const("weight", w)]
         if bias:
             inputs.append(const("bias", form.b))

@@ -1,0 +1,176 @@
+"""The parametric ops: Conv, ConvTranspose, MatMul and Gemm, each fixing the region's
+family (materializing the ops that waited for it) and recording its cost."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from linlint.analysis.absorb.evaluator import Evaluator
+from linlint.analysis.absorb.pending import Pending, materialize
+from linlint.analysis.absorb.windows import conv_pads, ints
+from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, out_size
+from linlint.analysis.sweep import NodeState
+from linlint.model.graphs import attr
+
+
+def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
+    node = s.node
+    w_shape = ev.const_shape(node.input[1])
+    if not w_shape or len(w_shape) < 3:
+        raise NotFoldable(f"the weight shape of {s.name} is unknown")
+    groups = int(attr(node, "group", 1))
+    nd = len(w_shape) - 2
+    f = forms[0]
+    if isinstance(f, Pending):
+        f = materialize(ev, f, "conv", w_shape[1] * groups, nd)
+    strides = ints(node, "strides", nd, 1)
+    dilations = ints(node, "dilations", nd, 1)
+    bias = node.input[2] if len(node.input) > 2 else ""
+    has_bias = ev.nonzero(bias)
+    if isinstance(f, ConvTransposeForm):
+        pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.out_spatial)
+        pointwise = all(k == 1 for k in w_shape[2:]) and all(x == 1 for x in strides)
+        if not pointwise or any(pb) or any(pe):
+            raise NotFoldable(f"{s.name} after a ConvTranspose is not a 1x1 stride-1 conv")
+        if groups != 1:
+            raise NotFoldable(f"{s.name} after a ConvTranspose is grouped")
+        ev.costs[s.index] = (
+            f.batch * w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
+            math.prod(w_shape) + (w_shape[0] if bias else 0),
+        )
+        return f.then_pointwise(
+            ev.value(node.input[1]), ev.value(bias) if bias else None, w_shape[0], has_bias
+        )
+    if not isinstance(f, ConvForm):
+        raise NotFoldable(f"{s.name} reads a tensor computed by a Gemm/MatMul")
+    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial, f.static)
+    out = tuple(
+        out_size(n, k, st, d, a, b)
+        for n, k, st, d, a, b in zip(
+            f.spatial, w_shape[2:], strides, dilations, pb, pe, strict=True
+        )
+    )
+    ev.costs[s.index] = (
+        f.batch * math.prod(w_shape) * math.prod(out),
+        math.prod(w_shape) + (w_shape[0] if bias else 0),
+    )
+    return f.then_conv(
+        w_shape=tuple(w_shape),
+        groups=groups,
+        strides=strides,
+        dilations=dilations,
+        pads_begin=pb,
+        pads_end=pe,
+        w=ev.value(node.input[1]),
+        b=ev.value(bias) if bias else None,
+        has_bias=has_bias,
+        what=s.name,
+    )
+
+
+def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
+    node = s.node
+    f = forms[0]
+    if not isinstance(f, Pending) or f.ops:
+        raise NotFoldable(f"{s.name}: a ConvTranspose after other linear ops is not folded")
+    w_shape = ev.const_shape(node.input[1])
+    if not w_shape or len(w_shape) < 3:
+        raise NotFoldable(f"the weight shape of {s.name} is unknown")
+    groups = int(attr(node, "group", 1))
+    nd = len(w_shape) - 2
+    shape = ev.source_shape()
+    spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
+    strides = ints(node, "strides", nd, 1)
+    dilations = ints(node, "dilations", nd, 1)
+    outpad = ints(node, "output_padding", nd, 0)
+    pads = ints(node, "pads", 2 * nd, 0)
+    out_spatial = tuple(
+        max(
+            1,
+            strides[a] * (spatial[a] - 1)
+            + outpad[a]
+            + (w_shape[2 + a] - 1) * dilations[a]
+            + 1
+            - pads[a]
+            - pads[nd + a],
+        )
+        for a in range(nd)
+    )
+    out_shape = ev.shapes.local(ev.ga, node.output[0]) if attr(node, "output_shape") else None
+    if out_shape and len(out_shape) == nd + 2:
+        out_spatial = tuple(out_shape[2:])
+    bias = node.input[2] if len(node.input) > 2 else ""
+    cout = w_shape[1] * groups
+    form = ConvTransposeForm(
+        cin=w_shape[0],
+        cout=cout,
+        groups=groups,
+        kernel=tuple(w_shape[2:]),
+        offset=ev.nonzero(bias),
+        in_spatial=spatial,
+        W=ev.value(node.input[1]),
+        b=ev.value(bias) if bias else None,
+        numeric=ev.numeric,
+        out_spatial=out_spatial,
+        node=node,
+        batch=shape[0] if shape and len(shape) == nd + 2 else 1,
+    )
+    ev.costs[s.index] = (form.macs(), math.prod(w_shape) + (cout if bias else 0))
+    return form
+
+
+def absorb_matmul(ev: Evaluator, s: NodeState, forms: list):
+    node = s.node
+    if s.data[0] != node.input[0]:
+        raise NotFoldable(f"{s.name} multiplies by a constant on the left")
+    w_shape = ev.const_shape(node.input[1])
+    if not w_shape:
+        raise NotFoldable(f"the weight shape of {s.name} is unknown")
+    if len(w_shape) != 2:
+        raise NotFoldable(f"{s.name} has a {len(w_shape)}-D weight")
+    f = forms[0]
+    if isinstance(f, Pending):
+        f = materialize(ev, f, "dense", w_shape[0])
+    if not isinstance(f, DenseForm):
+        raise NotFoldable(f"{s.name} reads a tensor computed by a Conv")
+    ev.costs[s.index] = (f.rows * w_shape[0] * w_shape[1], w_shape[0] * w_shape[1])
+    return f.then_matmul(w_shape, ev.value(node.input[1]), s.name)
+
+
+def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
+    node = s.node
+    if s.data[0] != node.input[0]:
+        raise NotFoldable(f"{s.name} has its constant as A")
+    if int(attr(node, "transA", 0)):
+        raise NotFoldable(f"{s.name} transposes its input (transA = 1)")
+    b_shape = ev.const_shape(node.input[1])
+    if not b_shape or len(b_shape) != 2:
+        raise NotFoldable(f"the weight shape of {s.name} is unknown")
+    trans_b = int(attr(node, "transB", 0))
+    k, n = (b_shape[1], b_shape[0]) if trans_b else b_shape
+    alpha = float(attr(node, "alpha", 1.0))
+    beta = float(attr(node, "beta", 1.0))
+    f = forms[0]
+    if isinstance(f, Pending):
+        f = materialize(ev, f, "dense", k)
+    if not isinstance(f, DenseForm):
+        raise NotFoldable(f"{s.name} reads a tensor computed by a Conv")
+    c_name = node.input[2] if len(node.input) > 2 else ""
+    params = k * n
+    w = ev.value(node.input[1])
+    if w is not None:
+        w = alpha * (w.T if trans_b else w)
+    f = f.then_matmul((k, n), w, s.name)
+    if c_name:
+        c_shape = ev.const_shape(c_name) or ()
+        if len(c_shape) == 2 and c_shape[0] != 1:
+            raise NotFoldable(f"the C of {s.name} varies by row")
+        params += math.prod(c_shape)
+        c = ev.value(c_name)
+        shift = None if c is None else beta * np.broadcast_to(c.reshape(-1), (n,))
+        f = f.then_channel_affine(None, shift, ev.nonzero(c_name) and beta != 0)
+    ev.costs[s.index] = (f.rows * k * n, params)
+    return replace(f, used_gemm=True, rank=2 if f.rank is None else f.rank)

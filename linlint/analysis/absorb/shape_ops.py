@@ -1,0 +1,106 @@
+"""Shape ops on a Gemm/MatMul output: Reshape, Flatten, Squeeze and Unsqueeze that keep
+the last axis commute with a ``DenseForm`` and are re-applied after the folded MatMul."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import onnx
+
+from linlint.analysis.absorb.evaluator import Evaluator
+from linlint.analysis.absorb.pending import Pending
+from linlint.analysis.forms import DenseForm, NotFoldable
+from linlint.analysis.sweep import NodeState
+from linlint.model.graphs import attr
+
+
+def _axes(ev: Evaluator, node) -> list[int] | None:
+    value = attr(node, "axes")
+    if value is None and len(node.input) > 1 and node.input[1]:
+        value = ev.small(node.input[1])
+        if value is None:
+            return None
+    return [int(a) for a in np.ravel(value)] if value is not None else []
+
+
+def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
+    """Shape ops that keep the last axis commute with a DenseForm: they are re-applied
+    after the folded MatMul, in order (the Reshape target's width patched)."""
+    node = s.node
+    op = node.op_type
+    f = forms[0]
+    if isinstance(f, Pending):
+        in_shape = ev.shapes.local(ev.ga, node.input[0])
+        out_shape = ev.shapes.local(ev.ga, node.output[0])
+        # symbolic dims count as 1: they prove nothing here
+        fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
+        if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
+            return f.then(s, absorb_reshape)
+        raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
+    if not isinstance(f, DenseForm):
+        raise NotFoldable(f"{s.name} reshapes a Conv output")
+    keeps = False
+    rank = None
+    extra: tuple = ()
+    patch = False
+    if op == "Reshape":
+        if len(node.input) < 2:
+            raise NotFoldable(f"{s.name} holds its target in an attribute (opset < 5)")
+        target = ev.small(node.input[1])
+        if target is None:
+            raise NotFoldable(f"the target shape of {s.name} is not known before run time")
+        target = [int(t) for t in np.ravel(target)]
+        rank = len(target)
+        zeros = [i for i, t in enumerate(target) if t == 0]
+        if zeros and (f.rank is None or attr(node, "allowzero", 0)):
+            raise NotFoldable(f"{s.name} copies dims (0 entries) of a tensor of unknown rank")
+        # a 0 copies the input's dim at its index: fine for leading dims, and for the
+        # last one only where it lands on the last axis again
+        for i in zeros:
+            if i == f.rank - 1 and i != rank - 1:
+                raise NotFoldable(f"{s.name} copies the feature width into a leading axis")
+        last = target[-1] if target else None
+        if last == f.dout:
+            keeps, patch = True, True
+        elif last == 0 and f.rank == rank:
+            keeps = True
+        elif last != -1:
+            raise NotFoldable(f"{s.name} changes the last axis")
+        extra = (tuple(target),)
+    elif op == "Flatten":
+        axis = int(attr(node, "axis", 1))
+        keeps = f.rank is not None and axis in (-1, f.rank - 1)
+        rank = 2
+    elif op in ("Squeeze", "Unsqueeze"):
+        axes = _axes(ev, node)
+        if len(node.input) > 1 and node.input[1]:  # opset 13+: re-emitted with its axes
+            if axes is None:
+                raise NotFoldable(f"the axes of {s.name} are not known before run time")
+            extra = (tuple(axes),)
+        if axes is not None and f.rank is not None:
+            out_rank = f.rank - len(axes) if op == "Squeeze" else f.rank + len(axes)
+            norm = {a % (f.rank if op == "Squeeze" else out_rank) for a in axes}
+            last = f.rank - 1 if op == "Squeeze" else out_rank - 1
+            keeps = bool(axes) and last not in norm
+            if not keeps:
+                raise NotFoldable(f"{s.name} moves the last axis")
+            rank = out_rank
+    if op == "Squeeze" and not _axes(ev, node):
+        raise NotFoldable(f"{s.name} squeezes every axis of size 1, the width may be one")
+    if not keeps:
+        fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
+        if not fixed:  # symbolic dims count as 1: they prove nothing here
+            raise NotFoldable(f"{s.name} may change the last axis")
+        in_shape = ev.shapes.local(ev.ga, node.input[0])
+        out_shape = ev.shapes.local(ev.ga, node.output[0])
+        if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
+            raise NotFoldable(f"{s.name} changes the last axis")
+        rank = len(out_shape)
+    attrs = []
+    for a in node.attribute:
+        copy = onnx.AttributeProto()
+        copy.CopyFrom(a)
+        attrs.append(copy)
+    step = (op, attrs, extra, patch)
+    return replace(f, tail=f.tail + (step,), rank=rank)

@@ -1,0 +1,115 @@
+"""``DenseForm``: ``y = x·W + b`` on the last axis of the source (Gemm / MatMul), with the
+shape ops on leading axes it re-applies after the folded MatMul."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from linlint.analysis.forms.affine import AffineOutput, NotFoldable, channel_affine
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenseForm(AffineOutput):
+    """``y = x·W + b`` on the last axis of the source; leading axes may be reshaped."""
+
+    din: int
+    dout: int
+    rows: int
+    offset: bool
+    rank: int | None
+    W: np.ndarray | None = None  # [din, dout]
+    b: np.ndarray | None = None
+    numeric: bool = False
+    has_param: bool = False
+    #: Shape ops that only move leading axes, re-applied after the MatMul in order:
+    #: ``(op_type, attributes, constant inputs, patch_last)``; ``patch_last`` marks a
+    #: Reshape target whose last entry is the feature width, set to ``dout`` on emission.
+    tail: tuple = ()
+    used_gemm: bool = False
+    eye: bool = False  # W is the identity, not stored
+
+    @classmethod
+    def identity(cls, din: int, rows: int, rank: int | None, numeric: bool) -> DenseForm:
+        """The source itself: the identity on ``din`` features, not stored."""
+        return cls(din=din, dout=din, rows=rows, offset=False, rank=rank, numeric=numeric, eye=True)
+
+    def weight(self) -> np.ndarray:
+        return np.eye(self.din) if self.eye else self.W
+
+    def macs(self) -> int:
+        return self.rows * self.din * self.dout
+
+    def params(self) -> int:
+        return self.din * self.dout + (self.dout if self.offset else 0)
+
+    def uses_gemm(self) -> bool:
+        """Whether the fold is one Gemm (a Gemm took part, on rank 2, nothing re-applied)."""
+        return self.used_gemm and self.rank == 2 and not self.tail
+
+    def emitted_ops(self) -> tuple[str, ...]:
+        """The op types the fold writes for this form, in order (the costs count them)."""
+        if self.uses_gemm():
+            return ("Gemm",)
+        bias = ("Add",) if self.has_bias() else ()
+        return ("MatMul", *bias, *(step[0] for step in self.tail))
+
+    def then_matmul(self, w_shape, w, what: str) -> DenseForm:
+        """Then ``·w`` (shape ``w_shape``; ``w`` when numeric)."""
+        if len(w_shape) != 2:
+            raise NotFoldable(f"{what} has a {len(w_shape)}-D weight")
+        if w_shape[0] != self.dout:
+            raise NotFoldable(f"{what} expects {w_shape[0]} features, gets {self.dout}")
+        weights, bias = self.W, self.b
+        if self.numeric:
+            weights = w.copy() if self.eye else self.W @ w
+            bias = None if self.b is None else self.b @ w
+        return replace(self, dout=w_shape[1], has_param=True, eye=False, W=weights, b=bias)
+
+    def then_channel_affine(self, scale, shift, has_shift: bool) -> DenseForm:
+        """``y·scale + shift`` per output feature."""
+        weights, bias = self.W, self.b
+        if self.numeric:
+            s, bias = channel_affine(scale, shift, self.b, self.dout)
+            weights = self.weight() * s[None, :]
+        return replace(self, offset=self.offset or has_shift, eye=False, W=weights, b=bias)
+
+    @staticmethod
+    def combine(forms: list[DenseForm], signs: list[float], concat: bool) -> DenseForm:
+        """Sum (or concatenate along features) forms that read the same source."""
+        first = forms[0]
+        for f in forms[1:]:
+            if f.din != first.din or (not concat and f.dout != first.dout):
+                raise NotFoldable("branches have different widths")
+            if _tail_key(f.tail) != _tail_key(first.tail) or f.rank != first.rank:
+                raise NotFoldable("branches reshape differently")
+        weights, bias = first.W, first.b
+        if first.numeric:
+            ws = [sign * f.weight() for f, sign in zip(forms, signs, strict=True)]
+            bs = [
+                sign * (np.zeros(f.dout) if f.b is None else f.b)
+                for f, sign in zip(forms, signs, strict=True)
+            ]
+            weights = np.concatenate(ws, axis=1) if concat else sum(ws)
+            bias = np.concatenate(bs) if concat else sum(bs)
+        return replace(
+            first,
+            dout=sum(f.dout for f in forms) if concat else first.dout,
+            offset=any(f.offset for f in forms),
+            has_param=any(f.has_param for f in forms),
+            used_gemm=any(f.used_gemm for f in forms),
+            eye=False,
+            W=weights,
+            b=bias,
+        )
+
+
+def _tail_key(tail: tuple) -> list:
+    """What a tail of shape ops does, to compare branches: the same map, not the same op type
+    (a Reshape patched to the width is compared without its last entry)."""
+    key = []
+    for op, attrs, extra, patch in tail:
+        values = tuple(tuple(v)[:-1] if patch else tuple(v) for v in extra)
+        key.append((op, tuple(a.SerializeToString() for a in attrs), values, patch))
+    return key
