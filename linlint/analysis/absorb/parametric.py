@@ -46,7 +46,7 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
         )
     if not isinstance(f, ConvForm):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Gemm/MatMul")
-    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial, f.static)
+    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial, f.fixed_sizes)
     out = tuple(
         out_size(n, k, st, d, a, b)
         for n, k, st, d, a, b in zip(

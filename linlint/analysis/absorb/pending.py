@@ -53,7 +53,7 @@ def materialize(
             tuple(shape[2:]) if ranked else (1,) * nd,
             ev.numeric,
             batch=shape[0] if ranked else 1,
-            static=ranked and ev.source_fixed(),
+            fixed_sizes=ranked and ev.source_fixed(),
         )
     else:
         rank = len(shape) if shape else None

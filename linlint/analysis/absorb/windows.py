@@ -20,13 +20,13 @@ def ints(node, name: str, n: int, default: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if value else (default,) * n
 
 
-def conv_pads(node, kernel, strides, dilations, spatial, static=True) -> tuple[tuple, tuple]:
+def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tuple[tuple, tuple]:
     """Begin and end pads of a Conv/AveragePool, resolving auto_pad."""
     nd = len(kernel)
     auto = attr(node, "auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     if auto in ("SAME_UPPER", "SAME_LOWER"):
-        if not static and any(s > 1 for s in strides):
+        if not fixed_sizes and any(s > 1 for s in strides):
             raise NotFoldable(
                 f"{node.name or node.op_type} pads SAME with a stride: its pads depend on an "
                 "image size the model does not fix"
@@ -112,11 +112,11 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     nd = len(kernel)
     strides = ints(node, "strides", nd, 1)
     dilations = ints(node, "dilations", nd, 1)
-    pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial, f.static)
+    pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial, f.fixed_sizes)
     if (any(pb) or any(pe)) and not int(attr(node, "count_include_pad", 0)):
         raise NotFoldable(f"{s.name} pads without count_include_pad: its divisor varies")
     if int(attr(node, "ceil_mode", 0)) and any(st > 1 for st in strides):
-        if not f.static:
+        if not f.fixed_sizes:
             raise NotFoldable(
                 f"{s.name} uses ceil_mode with a stride: exact only on sizes its stride "
                 "divides, and the model does not fix the size"

@@ -1,7 +1,7 @@
 """``ConvForm``: ``y = conv(x, W, b)`` over the source's spatial axes, and how a conv, a
 per-channel affine or a join of branches composes into it.
 
-Exactness facts (DESIGN.md): conv2 with zero pads after conv1 composes only when conv1
+Exactness facts: conv2 with zero pads after conv1 composes only when conv1
 is a 1x1, stride-1 map without offset; otherwise the borders differ (unless the sizes
 are fixed and conv1 is pointwise: then a border-correction map ``C`` is added). Parallel
 forms sum only with equal strides and pads that centre them.
@@ -48,14 +48,20 @@ class ConvForm(AffineOutput):
     b: np.ndarray | None = None  # [cout]
     numeric: bool = False
     has_param: bool = False
-    static: bool = False  # spatial sizes are fixed by the model: border maps are allowed
+    fixed_sizes: bool = False  # spatial sizes are fixed by the model: border maps are allowed
     batch: int = 1  # the source's leading dim: MACs are for the given input shapes
     corr: bool = False  # carries an additive border-correction map
     C: np.ndarray | None = None  # [cout, *spatial], the map (numeric)
 
     @classmethod
     def identity(
-        cls, channels: int, spatial: tuple[int, ...], numeric: bool, *, batch: int, static: bool
+        cls,
+        channels: int,
+        spatial: tuple[int, ...],
+        numeric: bool,
+        *,
+        batch: int,
+        fixed_sizes: bool,
     ) -> ConvForm:
         """The source itself: a 1x1 depthwise conv of ones."""
         one = (1,) * len(spatial)
@@ -73,7 +79,7 @@ class ConvForm(AffineOutput):
             spatial=spatial,
             W=np.ones((channels, 1) + one) if numeric else None,
             numeric=numeric,
-            static=static,
+            fixed_sizes=fixed_sizes,
             batch=batch,
         )
 
@@ -136,7 +142,7 @@ class ConvForm(AffineOutput):
             raise NotFoldable(f"{what} has {len(k2)} spatial axes, the source {self.nd}")
         padded = any(pads_begin) or any(pads_end)
         pointwise = all(k == 1 for k in self.kernel) and all(s == 1 for s in self.strides)
-        use_map = padded and pointwise and self.offset and self.static
+        use_map = padded and pointwise and self.offset and self.fixed_sizes
         if padded and not self.pointwise_linear and not use_map:
             cause = (
                 "an offset (bias or shift)"
@@ -196,7 +202,7 @@ class ConvForm(AffineOutput):
             b=bias,
             numeric=self.numeric,
             has_param=True,
-            static=self.static,
+            fixed_sizes=self.fixed_sizes,
             corr=self.corr or use_map,
             batch=self.batch,
             C=border,
@@ -305,7 +311,7 @@ class ConvForm(AffineOutput):
             b=bias,
             numeric=first.numeric,
             has_param=any(f.has_param for f in forms),
-            static=all(f.static for f in forms),
+            fixed_sizes=all(f.fixed_sizes for f in forms),
             corr=corr,
             batch=first.batch,
             C=border,
