@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from linlint.checking.config import Config, discover_config, find_config, load_config
 from linlint.checking.findings import Finding, Fix
 from linlint.checking.selection import Layer, Settings, match_glob, parse_codes, resolve_enabled
-from linlint.cli.app import app, resolve_settings
+from linlint.checking.settings import resolve_settings
+from linlint.cli.app import app
 from linlint.errors import LinlintError
 from linlint.rules import ALL_RULES
 

@@ -1,0 +1,108 @@
+"""The report of ``linlint fold`` on one model file, as text or JSON.
+
+Text: a line per folded region (its ops before → after, and what it costs),
+per region not folded and why, the model's totals, the verification, the
+findings that remain, and what was written. Example::
+
+    m.onnx: LL001 folded conv1 → conv2: 2 Conv → Conv  MACs 32,768 → 16,384, params 144 → 72
+    m.onnx: parametric ops 2 → 1, nodes 2 → 1, MACs 32,768 → 16,384, params 144 → 72
+    m.onnx: verified: 1 output (max abs 8.9e-08, at worst 1.8× the original's own ...) over 2 runs
+    m.onnx: wrote out.onnx
+
+JSON: one object with ``folded``, ``refused``, ``before``, ``after``,
+``verification``, ``remaining`` and ``written``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from linlint.checking.findings import Finding
+    from linlint.folding.pipeline import FoldResult
+    from linlint.folding.rounds import FoldedRegion
+
+
+@dataclass(frozen=True)
+class FoldReport:
+    """What fold did to one model file: its result, the findings that remain (with their
+    configured levels), the file written (if any), and whether this was a ``--diff``."""
+
+    model: Path
+    result: FoldResult
+    remaining: Sequence[Finding]
+    written: Path | None = None
+    diff: bool = False
+
+
+def op_counts(ops: Sequence[str]) -> str:
+    """``Conv, BatchNormalization, Conv`` as ``2 Conv + BatchNormalization``."""
+    counts: dict[str, int] = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    return " + ".join(f"{n} {op}" if n > 1 else op for op, n in counts.items())
+
+
+def _folded_line(model: Path, region: FoldedRegion) -> str:
+    r = region
+    where = f"{r.graph}: " if r.graph else ""
+    after = " + ".join(r.ops_after) if r.ops_after else "(removed)"
+    cost = ""
+    if r.macs_before or r.macs_after:
+        cost = (
+            f"  MACs {r.macs_before:,} → {r.macs_after:,},"
+            f" params {r.params_before:,} → {r.params_after:,}"
+        )
+    return (
+        f"{model}: {r.code} folded {where}{' → '.join(r.nodes)}: "
+        f"{op_counts(r.ops_before)} → {after}{cost}"
+    )
+
+
+def render_text(report: FoldReport) -> str:
+    """The text report, one line per fact, each starting with the model's path."""
+    model, result = report.model, report.result
+    lines = [_folded_line(model, r) for r in result.folded]
+    for reason in result.refused:
+        lines.append(f"{model}: not folded: {reason}")
+    b, a = result.before, result.after
+    if result.changed:
+        lines.append(
+            f"{model}: parametric ops {b.param_ops} → {a.param_ops}, nodes {b.nodes} → {a.nodes},"
+            f" MACs {b.macs:,} → {a.macs:,}, params {b.params:,} → {a.params:,}"
+        )
+    if result.verification is not None:
+        lines.append(f"{model}: {result.verification.summary()}")
+    elif result.changed:
+        lines.append("not verified (--no-verify)")
+    for f in report.remaining:
+        lines.append(f"{model}: {f.code} [{f.level}] {f.name}: {f.message} (remains)")
+    if not result.changed:
+        lines.append(f"{model}: nothing to fold")
+    elif report.diff:
+        lines.append(f"{model}: --diff, nothing written")
+    elif report.written is not None:
+        lines.append(f"{model}: wrote {report.written}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: FoldReport) -> str:
+    """The JSON report: one object."""
+    result = report.result
+    verification = None
+    if result.verification is not None:
+        verification = {"ok": result.verification.ok, "summary": result.verification.summary()}
+    data = {
+        "folded": [asdict(r) for r in result.folded],
+        "refused": list(result.refused),
+        "before": asdict(result.before),
+        "after": asdict(result.after),
+        "verification": verification,
+        "remaining": [f.to_dict() for f in report.remaining],
+        "written": str(report.written) if report.written is not None else None,
+    }
+    return json.dumps(data, indent=2) + "\n"

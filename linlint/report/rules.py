@@ -1,0 +1,40 @@
+"""The list of rules ``linlint rules`` prints: an aligned table (code, name, default level,
+summary) or a JSON array (the same, plus the first paragraph of each rule's documentation)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from linlint.report import doc_summary
+
+if TYPE_CHECKING:
+    from linlint.rules.base import Rule
+
+
+def render_text(rules: Sequence[Rule]) -> str:
+    """A table with a header row; the columns before the summary padded to one width."""
+    header = ("CODE", "NAME", "LEVEL", "SUMMARY")
+    table = [header] + [(r.code, r.name, r.level, r.summary) for r in rules]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = []
+    for row in table:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  ".join([*cells, row[3]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def render_json(rules: Sequence[Rule]) -> str:
+    """A JSON array, one object per rule."""
+    rows = [
+        {
+            "code": r.code,
+            "name": r.name,
+            "level": r.level,
+            "summary": r.summary,
+            "description": doc_summary(r.doc),
+        }
+        for r in rules
+    ]
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
