@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from linlint.checking.findings import Finding, Fix
 from linlint.cli.app import app
 from linlint.report import (
+    Scope,
     display_path,
     doc_section,
     doc_summary,
@@ -51,7 +52,7 @@ def sarif_of(paths, exit_codes=(0, 1)) -> dict:
 
 
 def test_text_finding_line_nodes_and_fix():
-    out = text.render([finding()], root=None, files=["models/a.onnx"])
+    out = text.render([finding()], Scope(files=["models/a.onnx"]))
     assert out.splitlines()[:3] == [
         "models/a.onnx: LL001 [warning] redundant-linear-chain: "
         "Conv 3x3 → Conv 1x1 = one Conv 3x3 (8→8)",
@@ -62,7 +63,7 @@ def test_text_finding_line_nodes_and_fix():
 
 def test_text_inexact_fix_says_why_and_subgraph_is_named():
     f = finding(graph="if_0/then_branch", fix=Fix(False, "conv2 zero-pads", 10, 20, 1, 2))
-    lines = text.render([f], root=None).splitlines()
+    lines = text.render([f]).splitlines()
     assert lines[1] == "  in graph if_0/then_branch: conv1 → conv2"
     assert lines[2] == "  fix: not exact (conv2 zero-pads), MACs 10 → 20, params 1 → 2"
 
@@ -73,21 +74,21 @@ def test_text_groups_by_file_and_summarises_levels():
         finding(file="b.onnx", code="LL002", level="note"),
         finding(file="a.onnx", code="LL005"),
     ]
-    out = text.render(findings, root=None, files=["a.onnx", "b.onnx", "c.onnx", "d.onnx"])
+    out = text.render(findings, Scope(files=["a.onnx", "b.onnx", "c.onnx", "d.onnx"]))
     files_in_order = [line.split(":")[0] for line in out.splitlines() if ": LL" in line]
     assert files_in_order == ["a.onnx", "a.onnx", "b.onnx"]
     assert out.endswith("Found 3 findings (2 warnings, 1 note) in 2 of 4 files.\n")
 
 
 def test_text_summary_when_clean_and_when_files_failed():
-    assert text.render([], root=None, files=["a", "b"]) == "All checked: no findings in 2 files.\n"
-    out = text.render([], root=None, files=["a"], errors=[("b", "broken")])
+    assert text.render([], Scope(files=["a", "b"])) == "All checked: no findings in 2 files.\n"
+    out = text.render([], Scope(files=["a"], errors=[("b", "broken")]))
     assert out == "No findings in 1 file; 1 file could not be checked.\n"
 
 
 def test_text_color_uses_terminal_escapes_and_same_words():
-    plain = text.render([finding()], root=None, files=["models/a.onnx"])
-    colored = text.render([finding()], root=None, files=["models/a.onnx"], color=True)
+    plain = text.render([finding()], Scope(files=["models/a.onnx"]))
+    colored = text.render([finding()], Scope(files=["models/a.onnx"]), color=True)
     assert "\x1b[" in colored
     import re
 
@@ -194,14 +195,14 @@ def test_github_levels_map_to_notice_warning_error():
 
 def test_github_escapes_data_and_properties():
     f = finding(file="dir,x/a:b.onnx", message="100% done\r\nnext: line, here")
-    (line,) = github.render([f], root=None).splitlines()
+    (line,) = github.render([f]).splitlines()
     props, message = line[len("::warning ") :].split("::", 1)
     assert props == "file=dir%2Cx/a%3Ab.onnx,line=1,title=LL001 redundant-linear-chain"
     assert message.startswith("100%25 done%0D%0Anext: line, here (nodes: conv1 → conv2)")
 
 
 def test_github_reports_unreadable_files_as_errors():
-    out = github.render([], errors=[("bad.onnx", "bad.onnx: not an ONNX model")])
+    out = github.render([], Scope(errors=[("bad.onnx", "bad.onnx: not an ONNX model")]))
     assert out == "::error file=bad.onnx,line=1,title=linlint::bad.onnx: not an ONNX model\n"
 
 

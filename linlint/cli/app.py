@@ -277,7 +277,8 @@ def fold(
 def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
     from linlint.cli.progress import stages
-    from linlint.folding.pipeline import FoldOptions, fold_model
+    from linlint.folding.options import FoldOptions
+    from linlint.folding.pipeline import fold_model
     from linlint.report.fold import FoldReport, render_json, render_text
 
     if model.is_dir():

@@ -27,7 +27,7 @@ from linlint.errors import LinlintError
 from linlint.folding.costs import Costs, model_costs
 from linlint.folding.options import FoldOptions
 from linlint.folding.rewrite import Names, prune, training_names, unused_names
-from linlint.folding.rounds import FoldedRegion, FoldState, fold_round, source_width
+from linlint.folding.rounds import FoldedRegion, FoldState, fold_round
 from linlint.model.graphs import all_graphs
 
 if TYPE_CHECKING:
@@ -159,15 +159,3 @@ def _declare_initializers_as_inputs(graph: onnx.GraphProto) -> None:
     for t in graph.initializer:
         if t.name not in declared:
             graph.input.append(onnx.helper.make_tensor_value_info(t.name, t.data_type, t.dims))
-
-
-__all__ = [
-    "MAX_ROUNDS",
-    "Costs",
-    "FoldOptions",
-    "FoldResult",
-    "FoldedRegion",
-    "fold_model",
-    "model_costs",
-    "source_width",
-]

@@ -1,19 +1,18 @@
-"""Reporters: one module per output format, each with ``render(findings, *, root, ...) -> str``.
+"""Reporters: one module per output format, each with ``render(findings, scope) -> str``.
 
 The reporters share the keyword arguments ``root`` (paths are shown relative
 to it; default: the current folder), ``files`` (the files that were checked)
 and ``errors`` (``(file, message)`` for files that could not be checked),
-gathered in a ``Scope``; a format writes its report from the findings and the
-scope, and ``reporter`` gives it that keyword interface. ``text`` also takes
-``color``. ``write_output`` puts a rendered report on stdout or, atomically,
-into a file.
+gathered in a ``Scope``: each format's ``render(findings, scope)`` writes its report
+from the two (``text`` also takes ``color``). ``write_output`` puts a rendered report
+on stdout or, atomically, into a file.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,17 +31,6 @@ class Scope:
     errors: Sequence[tuple[str, str]] = ()
 
 
-def reporter(write: Callable[..., str]) -> Callable[..., str]:
-    """A format's ``render(findings, *, root=None, files=None, errors=(), **extra)``, made
-    from its ``write(findings, scope, **extra)``."""
-
-    def render(findings, *, root=None, files=None, errors=(), **extra) -> str:
-        return write(list(findings), Scope(root, files, errors), **extra)
-
-    render.__doc__ = write.__doc__
-    return render
-
-
 def render(
     fmt: str,
     findings: Sequence[Finding],
@@ -56,10 +44,10 @@ def render(
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt}")
-    options = {"root": root, "files": files, "errors": errors}
+    scope = Scope(root, files, errors)
     if fmt == "text":
-        options["color"] = color
-    return module.render(list(findings), **options)
+        return module.render(list(findings), scope, color=color)
+    return module.render(list(findings), scope)
 
 
 def display_path(file: str | Path, root: Path | None = None) -> str:
@@ -123,6 +111,5 @@ __all__ = [
     "doc_section",
     "doc_summary",
     "render",
-    "reporter",
     "write_output",
 ]

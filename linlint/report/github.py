@@ -7,8 +7,10 @@ escape ``:`` and ``,`` (as the Actions toolkit does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linlint.checking.findings import Finding
-from linlint.report import Scope, display_path, nodes_text, reporter
+from linlint.report import Scope, display_path, nodes_text
 
 COMMANDS = {"note": "notice", "warning": "warning", "error": "error"}
 
@@ -26,8 +28,7 @@ def annotation(command: str, message: str, **properties: str) -> str:
     return f"::{command} {props}::{escape_data(message)}"
 
 
-@reporter
-def render(findings: list[Finding], scope: Scope) -> str:
+def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     """One workflow command per line."""
     lines = []
     for finding in findings:

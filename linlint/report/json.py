@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from linlint.checking.findings import Finding
-from linlint.report import Scope, reporter
+from linlint.report import Scope
 
 
-@reporter
-def render(findings: list[Finding], scope: Scope) -> str:
+def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     """A JSON array: code, name, level, message, file, graph, nodes, fix per finding."""
     return json.dumps([f.to_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from linlint.checking.findings import Finding
-from linlint.report import Scope, display_path, doc_section, doc_summary, nodes_text, reporter
+from linlint.report import Scope, display_path, doc_section, doc_summary, nodes_text
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "linlint/v1"
@@ -136,8 +136,7 @@ def build(
     }
 
 
-@reporter
-def render(findings: list[Finding], scope: Scope) -> str:
+def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     """The SARIF log as indented JSON."""
     log = build(findings, root=scope.root, errors=scope.errors)
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from linlint.checking.findings import LEVELS, Finding
-from linlint.report import Scope, display_path, nodes_text, reporter
+from linlint.report import Scope, display_path, nodes_text
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -111,8 +111,7 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
     return buffer.getvalue()
 
 
-@reporter
-def render(findings: list[Finding], scope: Scope, *, color: bool = False) -> str:
+def render(findings: Sequence[Finding], scope: Scope = Scope(), *, color: bool = False) -> str:
     """The text report; ``color`` renders it with rich (terminal escapes)."""
     if color:
         return _rich(findings, scope)
