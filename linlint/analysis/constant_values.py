@@ -15,6 +15,8 @@ import numpy as np
 import onnx
 from onnx import NodeProto, numpy_helper
 
+from linlint.model.graphs import attribute
+
 SMALL_CONST = 1 << 16  # elements: values read while checking (slopes, pads, shapes)
 
 
@@ -22,7 +24,8 @@ class ConstantValues:
     """The ``const_value`` half of ``sweep.GraphAnalysis``.
 
     It reads the analysis' ``initializers``, ``producer``, ``nodes``, ``constant``,
-    ``outer``, ``opset`` and ``load_tensor``, and remembers values in ``values``.
+    ``opset`` and ``load_tensor``, asks ``defining_scope`` for names an enclosing scope
+    defines, and remembers values in ``values``.
     """
 
     def const_value(self, name: str, large: bool = False) -> np.ndarray | None:
@@ -50,11 +53,8 @@ class ConstantValues:
                 g.values[(t, large)] = value
                 continue
             if t not in g.producer:
-                if g.outer is not None:
-                    outer_value = g.outer.const_value(t, large)
-                    g.values[(t, large)] = outer_value
-                else:
-                    g.values[(t, large)] = None
+                scope, _ = g.defining_scope(t)  # an enclosing scope's, when one defines it
+                g.values[(t, large)] = None if scope is None else scope.const_value(t, large)
                 continue
             state = g.nodes[g.producer[t]]
             if state.kind is not None or t not in g.constant:
@@ -116,20 +116,20 @@ def _numel(tensor: onnx.TensorProto) -> int:
 
 
 def _constant_value(node: NodeProto, load=None) -> np.ndarray | None:
-    for a in node.attribute:
-        if a.name == "value":
-            if a.t.data_location == onnx.TensorProto.EXTERNAL:
-                return load(a.t) if load is not None else None
-            return numpy_helper.to_array(a.t)
-        if a.name == "value_float":
-            return np.array(a.f, dtype=np.float32)
-        if a.name == "value_floats":
-            return np.array(list(a.floats), dtype=np.float32)
-        if a.name == "value_int":
-            return np.array(a.i, dtype=np.int64)
-        if a.name == "value_ints":
-            return np.array(list(a.ints), dtype=np.int64)
-    return None
+    a = attribute(node, "value", "value_float", "value_floats", "value_int", "value_ints")
+    if a is None:
+        return None
+    if a.name == "value":
+        if a.t.data_location == onnx.TensorProto.EXTERNAL:
+            return load(a.t) if load is not None else None
+        return numpy_helper.to_array(a.t)
+    if a.name == "value_float":
+        return np.array(a.f, dtype=np.float32)
+    if a.name == "value_floats":
+        return np.array(list(a.floats), dtype=np.float32)
+    if a.name == "value_int":
+        return np.array(a.i, dtype=np.int64)
+    return np.array(list(a.ints), dtype=np.int64)
 
 
 def _evaluate(node: NodeProto, inputs: list, opset: int, want: str) -> np.ndarray | None:

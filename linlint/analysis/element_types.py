@@ -11,7 +11,7 @@ import onnx
 from onnx import GraphProto, NodeProto
 
 from linlint.analysis.optable import DEFAULT_DOMAINS, OUTPUT_TYPES
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, attribute, initializer_tensors
 
 
 class ElementTypes:
@@ -37,6 +37,8 @@ class ElementTypes:
                 break
             walked.append((g, t))
             if t not in g.producer:
+                # the next scope out: its declarations (inputs included) may know the type,
+                # so every scope is asked, not only the one ``defining_scope`` would find
                 g = g.outer
                 if g is not None and g.declared_types is None:
                     g.declared_types = _declared_types(g.graph)
@@ -70,21 +72,29 @@ def _declared_types(graph: GraphProto) -> dict[str, int]:
     for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
         if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
             types[vi.name] = vi.type.tensor_type.elem_type
-    for t in graph.initializer:
+    for t in initializer_tensors(graph):
         types[t.name] = t.data_type
-    for sparse in graph.sparse_initializer:
-        types[sparse.values.name] = sparse.values.data_type
     return types
 
 
+#: The element type of each literal a ``Constant`` may hold (``value`` and
+#: ``sparse_value`` hold tensors, which carry their own).
+_LITERAL_TYPES = {
+    "value_float": onnx.TensorProto.FLOAT,
+    "value_floats": onnx.TensorProto.FLOAT,
+    "value_int": onnx.TensorProto.INT64,
+    "value_ints": onnx.TensorProto.INT64,
+    "value_string": onnx.TensorProto.STRING,
+    "value_strings": onnx.TensorProto.STRING,
+}
+
+
 def _constant_type(node: NodeProto) -> int:
-    for a in node.attribute:
-        if a.name in ("value", "sparse_value"):
-            return a.t.data_type if a.name == "value" else a.sparse_tensor.values.data_type
-        if a.name in ("value_float", "value_floats"):
-            return onnx.TensorProto.FLOAT
-        if a.name in ("value_int", "value_ints"):
-            return onnx.TensorProto.INT64
-        if a.name in ("value_string", "value_strings"):
-            return onnx.TensorProto.STRING
-    return 0
+    a = attribute(node, "value", "sparse_value", *_LITERAL_TYPES)
+    if a is None:
+        return 0
+    if a.name == "value":
+        return a.t.data_type
+    if a.name == "sparse_value":
+        return a.sparse_tensor.values.data_type
+    return _LITERAL_TYPES[a.name]

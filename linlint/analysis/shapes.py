@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
-from linlint.analysis.forms import out_size
+from linlint.analysis.forms.kernels import out_size, same_out_size
 from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
 
 Shape = tuple[int, ...]
@@ -174,7 +174,7 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
     for a in range(nd):
         n, k, st, d = x[2 + a], kernel[a], strides[a], dilations[a]
         if auto in ("SAME_UPPER", "SAME_LOWER"):
-            out.append(-(-n // st))
+            out.append(same_out_size(n, st))
             continue
         pb, pe = (0, 0) if auto == "VALID" else (pads[a], pads[nd + a])
         out.append(out_size(n, k, st, d, pb, pe, bool(ceil)))

@@ -16,7 +16,7 @@ element types (``element_types``) on demand.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -40,7 +40,7 @@ from linlint.analysis.optable import (
 )
 from linlint.analysis.regions import FlaggedNode
 from linlint.errors import LinlintError
-from linlint.model.graphs import GRAPH_OPS, node_subgraphs
+from linlint.model.graphs import GRAPH_OPS, initializer_names, node_subgraphs
 
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 
@@ -93,20 +93,24 @@ class GraphAnalysis(ConstantValues, ElementTypes):
         """The nearest scope that defines ``name`` and, if it is an initializer there, the
         initializer (a ``TensorProto`` or ``SparseTensorProto``); ``(None, None)`` when no
         scope does (a graph input, or an unknown name)."""
-        g: GraphAnalysis | None = self
-        while g is not None:
+        for g in _scopes(self):
             if name in g.initializers:
                 return g, g.initializers[name]
             if name in g.producer:
                 return g, None
-            g = g.outer
         return None, None
+
+
+def _scopes(ga: GraphAnalysis | None) -> Iterator[GraphAnalysis]:
+    """``ga`` and the scopes that enclose it, nearest first."""
+    while ga is not None:
+        yield ga
+        ga = ga.outer
 
 
 def _free_names(graph: GraphProto) -> set[str]:
     """Names a (sub)graph reads from the enclosing scope."""
-    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
-    defined |= {t.values.name for t in graph.sparse_initializer}
+    defined = {i.name for i in graph.input} | initializer_names(graph)
     free: set[str] = set()
     for node in graph.node:
         for i in node.input:
@@ -122,12 +126,9 @@ def _free_names(graph: GraphProto) -> set[str]:
 
 
 def _outer_defines(outer: GraphAnalysis | None, name: str) -> bool:
-    """Whether any enclosing scope (not only the nearest) defines ``name``."""
-    while outer is not None:
-        if name in outer.source or name in outer.constant:
-            return True
-        outer = outer.outer
-    return False
+    """Whether any enclosing scope (not only the nearest) defines ``name``: its inputs and
+    the names it reads from further out count, unlike for ``defining_scope``."""
+    return any(name in g.source or name in g.constant for g in _scopes(outer))
 
 
 def default_opset(model: ModelProto) -> int:

@@ -42,7 +42,7 @@ def emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Name
     nodes, inits = _emit(form, source, output, base, dtype, names)
     written = tuple(node.op_type for node in nodes)
     if written != form.emitted_ops():
-        raise AssertionError(f"emit wrote {written}, the plan counted {form.emitted_ops()}")
+        raise AssertionError(f"emit wrote {written}, the form names {form.emitted_ops()}")
     return nodes, inits
 
 
@@ -57,7 +57,7 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
 
     if isinstance(form, ConvForm):
         inputs = [source, const("weight", form.W)]
-        if form.b is not None and np.any(form.b != 0):
+        if form.has_bias():
             inputs.append(const("bias", form.b))
         conv_out = output if form.C is None else names.fresh(f"{base}.conv")
         node = helper.make_node(
@@ -80,7 +80,7 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         return [node, add], inits
     if isinstance(form, ConvTransposeForm):
         inputs = [source, const("weight", form.W)]
-        if form.b is not None and np.any(form.b != 0):
+        if form.has_bias():
             inputs.append(const("bias", form.b))
         node = helper.make_node("ConvTranspose", inputs, [output], name=names.fresh(base))
         node.attribute.extend(form.node.attribute)
@@ -165,7 +165,7 @@ def prune(graph: GraphProto, keep: set[str] = frozenset(), ir_version: int = 4) 
     while True:
         used: set[str] = set(outer_used or ())
         _used_names(graph, used)
-        static = _static_names(graph)
+        constant = _constant_names(graph)
         dead = [
             i
             for i, n in enumerate(graph.node)
@@ -184,7 +184,7 @@ def prune(graph: GraphProto, keep: set[str] = frozenset(), ir_version: int = 4) 
                 "Concat",
                 "DequantizeLinear",
             )
-            and all(inp in static for inp in n.input if inp)
+            and all(inp in constant for inp in n.input if inp)
         ]
         if not dead:
             break
@@ -210,9 +210,10 @@ def prune(graph: GraphProto, keep: set[str] = frozenset(), ir_version: int = 4) 
         graph.value_info.extend(vis)
 
 
-def _static_names(graph: GraphProto) -> set[str]:
-    static = {t.name for t in graph.initializer}
+def _constant_names(graph: GraphProto) -> set[str]:
+    """Initializers and the outputs of nodes that read only constants (in node order)."""
+    constant = {t.name for t in graph.initializer}
     for n in graph.node:
-        if n.op_type == "Constant" or (n.input and all(i in static for i in n.input if i)):
-            static.update(n.output)
-    return static
+        if n.op_type == "Constant" or (n.input and all(i in constant for i in n.input if i)):
+            constant.update(n.output)
+    return constant

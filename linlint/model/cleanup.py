@@ -132,9 +132,9 @@ def remove_unneeded(
 def remove_unreferenced_data(model: onnx.ModelProto, base_dir: str | Path) -> list[Path]:
     """Remove the data files in ``base_dir`` that ``model`` reads and no model there references.
 
-    For a caller that wrote ``model`` over the file it was loaded from (``fold
-    --in-place``) and will not read its external tensors again: ``save_model``
-    keeps the files the proto points at. Same rules as ``save_model``'s cleanup:
+    For a caller that has saved ``model`` over the file it was loaded from and will not
+    read its external tensors again: ``save_model`` keeps the data files the proto still
+    points at, and this removes them. Same rules as ``save_model``'s cleanup:
     only regular single-link files directly in ``base_dir``, none referenced by a
     ``*.onnx`` file there, and nothing at all if one of those cannot be read.
     Files that cannot be removed stay. Returns the removed files.

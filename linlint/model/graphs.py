@@ -1,36 +1,53 @@
-"""Walking ONNX graphs: node attributes, the subgraphs a node holds, every nested graph.
+"""Walking ONNX graphs: node attributes, the subgraphs a node holds, every nested graph,
+and the names a graph's initializers define.
 
 One home for what every stage needs from the protobuf structure: the analysis,
-the shape walk, the rewrite and the fold all walk subgraphs the same way.
+the shape walk, the rewrite, the fold and the tensor validation all read attributes
+and walk subgraphs the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from onnx import AttributeProto, GraphProto, NodeProto, helper
+from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, helper
 
 #: Default-domain ops whose attributes hold subgraphs (other domains' ops may hold some too).
 GRAPH_OPS = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 
 
+def attribute(node: NodeProto, *names: str) -> AttributeProto | None:
+    """The first of a node's attributes named one of ``names``, as stored (its fields read
+    whatever type it declares), or None when it has none of them."""
+    for a in node.attribute:
+        if a.name in names:
+            return a
+    return None
+
+
 def attr(node: NodeProto, name: str, default=None):
     """The value of a node's attribute, or ``default`` when it has none of that name."""
-    for a in node.attribute:
-        if a.name == name:
-            return helper.get_attribute_value(a)
-    return default
+    a = attribute(node, name)
+    return default if a is None else helper.get_attribute_value(a)
+
+
+def attribute_subgraphs(
+    a: AttributeProto, every_field: bool = False
+) -> list[tuple[str, GraphProto]]:
+    """The subgraphs an attribute holds, each with its name (``body``, ``branches[1]``): by
+    its declared type, or with ``every_field`` from its ``g`` and ``graphs`` fields whatever
+    the type says (for attributes that declare none)."""
+    found = []
+    if a.type == AttributeProto.GRAPH or (every_field and a.HasField("g")):
+        found.append((a.name, a.g))
+    if a.type == AttributeProto.GRAPHS or every_field:
+        found.extend((f"{a.name}[{k}]", g) for k, g in enumerate(a.graphs))
+    return found
 
 
 def node_subgraphs(node: NodeProto) -> list[tuple[str, GraphProto]]:
     """The subgraphs a node holds, each with its attribute name (``body``, ``branches[1]``)."""
-    found = []
-    for a in node.attribute:
-        if a.type == AttributeProto.GRAPH:
-            found.append((a.name, a.g))
-        elif a.type == AttributeProto.GRAPHS:
-            found.extend((f"{a.name}[{k}]", g) for k, g in enumerate(a.graphs))
-    return found
+    return [found for a in node.attribute for found in attribute_subgraphs(a)]
 
 
 def nested_graphs(graph: GraphProto) -> Iterator[GraphProto]:
@@ -45,3 +62,16 @@ def all_graphs(graph: GraphProto) -> Iterator[GraphProto]:
     """``graph`` and every subgraph below it."""
     yield graph
     yield from nested_graphs(graph)
+
+
+def initializer_tensors(graph: GraphProto) -> Iterator[TensorProto]:
+    """The graph's initializers, a sparse one as its values tensor (which carries the
+    initializer's name and element type)."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+
+
+def initializer_names(graph: GraphProto) -> set[str]:
+    """The names the graph's initializers define, sparse ones included."""
+    return {t.name for t in initializer_tensors(graph)}

@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 import onnx
 from onnx import helper
 
+from linlint.model.graphs import attribute_subgraphs
+
 # Element types whose raw bytes pack several values per byte: bits per element.
 _PACKED_BITS = {
     onnx.TensorProto.INT4: 4,
@@ -52,45 +54,37 @@ def _graph_tensors(graph: onnx.GraphProto) -> Iterator[onnx.TensorProto]:
 
 
 def _node_tensors(nodes: Sequence[onnx.NodeProto]) -> Iterator[onnx.TensorProto]:
-    kinds = onnx.AttributeProto
     for node in nodes:
         for attribute in node.attribute:
-            kind = attribute.type
-            if kind in _PLAIN_KINDS:
-                continue
-            if kind == kinds.TENSOR:
-                yield attribute.t
-            elif kind == kinds.TENSORS:
-                yield from attribute.tensors
-            elif kind == kinds.SPARSE_TENSOR:
-                yield attribute.sparse_tensor.values
-                yield attribute.sparse_tensor.indices
-            elif kind == kinds.SPARSE_TENSORS:
-                for sparse in attribute.sparse_tensors:
-                    yield sparse.values
-                    yield sparse.indices
-            elif kind == kinds.GRAPH:
-                yield from _graph_tensors(attribute.g)
-            elif kind == kinds.GRAPHS:
-                for graph in attribute.graphs:
-                    yield from _graph_tensors(graph)
-            else:  # no declared type (very old exporters): look at every field
-                if attribute.HasField("t"):
-                    yield attribute.t
-                yield from attribute.tensors
-                if attribute.HasField("sparse_tensor"):
-                    yield attribute.sparse_tensor.values
-                    yield attribute.sparse_tensor.indices
-                for sparse in attribute.sparse_tensors:
-                    yield sparse.values
-                    yield sparse.indices
-                if attribute.HasField("g"):
-                    yield from _graph_tensors(attribute.g)
-                for graph in attribute.graphs:
-                    yield from _graph_tensors(graph)
+            # no declared type (very old exporters): look at every field
+            every_field = attribute.type not in _DECLARED_KINDS
+            yield from _attribute_tensors(attribute, every_field)
+            for _, graph in attribute_subgraphs(attribute, every_field):
+                yield from _graph_tensors(graph)
 
 
-_PLAIN_KINDS = frozenset(
+def _attribute_tensors(
+    attribute: onnx.AttributeProto, every_field: bool
+) -> Iterator[onnx.TensorProto]:
+    """The tensors an attribute holds itself (not in subgraphs): by its declared type, or
+    with ``every_field`` from every tensor field."""
+    kinds = onnx.AttributeProto
+    kind = attribute.type
+    if kind == kinds.TENSOR or (every_field and attribute.HasField("t")):
+        yield attribute.t
+    if kind == kinds.TENSORS or every_field:
+        yield from attribute.tensors
+    if kind == kinds.SPARSE_TENSOR or (every_field and attribute.HasField("sparse_tensor")):
+        yield attribute.sparse_tensor.values
+        yield attribute.sparse_tensor.indices
+    if kind == kinds.SPARSE_TENSORS or every_field:
+        for sparse in attribute.sparse_tensors:
+            yield sparse.values
+            yield sparse.indices
+
+
+#: Attribute types that say which field holds the value (others: look at every field).
+_DECLARED_KINDS = frozenset(
     {
         onnx.AttributeProto.FLOAT,
         onnx.AttributeProto.INT,
@@ -98,6 +92,12 @@ _PLAIN_KINDS = frozenset(
         onnx.AttributeProto.FLOATS,
         onnx.AttributeProto.INTS,
         onnx.AttributeProto.STRINGS,
+        onnx.AttributeProto.TENSOR,
+        onnx.AttributeProto.TENSORS,
+        onnx.AttributeProto.SPARSE_TENSOR,
+        onnx.AttributeProto.SPARSE_TENSORS,
+        onnx.AttributeProto.GRAPH,
+        onnx.AttributeProto.GRAPHS,
     }
 )
 

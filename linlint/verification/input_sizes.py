@@ -29,6 +29,7 @@ from collections.abc import Iterable
 import onnx
 
 from linlint.errors import LinlintError
+from linlint.model.graphs import initializer_names
 from linlint.verification.input_values import MAX_INPUT_BYTES, format_shape, input_dtype
 
 _SHAPE_SYNTAX = re.compile(r"^\s*(?P<name>.+?)\s*=\s*(?P<dims>\d+(?:\s*[xX]\s*\d+)*)\s*$")
@@ -59,10 +60,8 @@ def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
 
 def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     """The inputs a caller must feed: graph inputs that are not initializers."""
-    graph = model.graph
-    constant = {t.name for t in graph.initializer}
-    constant.update(s.values.name for s in graph.sparse_initializer)
-    return [value for value in graph.input if value.name not in constant]
+    constant = initializer_names(model.graph)
+    return [value for value in model.graph.input if value.name not in constant]
 
 
 def _fixed(dim: onnx.TensorShapeProto.Dimension) -> int | None:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import onnx
 
+from linlint.model.graphs import attribute
+
 #: Ops whose float constant inputs are weights (nudged); others' (Resize scales, Pad
 #: values, Range bounds, quantization scales) are left alone: they decide sizes or steps.
 _WEIGHT_CONSUMERS = frozenset(
@@ -90,13 +92,12 @@ def nudged_weights(proto: onnx.ModelProto, seed: int) -> onnx.ModelProto | None:
     names = _weight_names(copy.graph)
     floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
     tensors = [t for t in copy.graph.initializer if t.name in names]
-    tensors += [
-        attribute.t
+    values = [
+        attribute(node, "value")
         for node in copy.graph.node
         if node.op_type == "Constant" and node.output[0] in names
-        for attribute in node.attribute
-        if attribute.name == "value"
     ]
+    tensors += [value.t for value in values if value is not None]
     moved = 0
     for tensor in tensors:
         if tensor.data_type not in floats:

@@ -11,6 +11,7 @@ import onnx
 from linlint.analysis.forms import NotFoldable
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, NodeState
+from linlint.model.graphs import attribute
 
 
 def external_weight(ga: GraphAnalysis, name: str) -> bool:
@@ -22,7 +23,8 @@ def external_weight(ga: GraphAnalysis, name: str) -> bool:
         return False
     node = scope.graph.node[scope.producer[name]]
     if node.op_type == "Constant":
-        return any(a.t.data_location == onnx.TensorProto.EXTERNAL for a in node.attribute)
+        value = attribute(node, "value")
+        return value is not None and value.t.data_location == onnx.TensorProto.EXTERNAL
     return True  # computed from constants, maybe external ones
 
 

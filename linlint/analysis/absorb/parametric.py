@@ -12,6 +12,7 @@ from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.pending import Pending, materialize
 from linlint.analysis.absorb.windows import conv_pads, ints
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, out_size
+from linlint.analysis.forms.kernels import transpose_out_size
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -90,12 +91,15 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     out_spatial = tuple(
         max(
             1,
-            strides[a] * (spatial[a] - 1)
-            + outpad[a]
-            + (w_shape[2 + a] - 1) * dilations[a]
-            + 1
-            - pads[a]
-            - pads[nd + a],
+            transpose_out_size(
+                spatial[a],
+                w_shape[2 + a],
+                strides[a],
+                dilations[a],
+                pads[a],
+                pads[nd + a],
+                outpad[a],
+            ),
         )
         for a in range(nd)
     )

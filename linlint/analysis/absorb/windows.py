@@ -10,6 +10,7 @@ import numpy as np
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, NotFoldable
+from linlint.analysis.forms.kernels import same_pads, window_span
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -31,13 +32,12 @@ def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tu
                 f"{node.name or node.op_type} pads SAME with a stride: its pads depend on an "
                 "image size the model does not fix"
             )
-        pb, pe = [], []
-        for n, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
-            total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
-            small, big = total // 2, total - total // 2
-            pb.append(small if auto == "SAME_UPPER" else big)
-            pe.append(big if auto == "SAME_UPPER" else small)
-        return tuple(pb), tuple(pe)
+        upper = auto == "SAME_UPPER"
+        pads = [
+            same_pads(n, k, s, d, upper)
+            for n, k, s, d in zip(spatial, kernel, strides, dilations, strict=True)
+        ]
+        return tuple(b for b, _ in pads), tuple(e for _, e in pads)
     if auto == "VALID":
         return (0,) * nd, (0,) * nd
     pads = ints(node, "pads", 2 * nd, 0)
@@ -122,7 +122,7 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
                 "divides, and the model does not fix the size"
             )
         for n, k, st, d, a, b in zip(f.spatial, kernel, strides, dilations, pb, pe, strict=True):
-            if (n + a + b - d * (k - 1) - 1) % st:
+            if window_span(n, k, d, a, b) % st:
                 raise NotFoldable(f"{s.name} uses ceil_mode on a size it does not divide")
     c = f.cout
     return f.then_conv(

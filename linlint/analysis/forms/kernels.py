@@ -1,5 +1,6 @@
-"""Window arithmetic shared by the conv forms and the shape pass: output sizes, grouped
-weights as dense ones and back, and a plain float64 convolution for border maps."""
+"""Window arithmetic shared by the conv forms, the absorbers and the shape pass: output
+sizes (explicit pads, ``SAME`` pads, ConvTranspose), ``SAME`` pads, grouped weights as
+dense ones and back, and a plain float64 convolution for border maps."""
 
 from __future__ import annotations
 
@@ -17,11 +18,37 @@ def gcd_all(values) -> int:
     return g or 1
 
 
+def window_span(length: int, k: int, d: int, pb: int, pe: int) -> int:
+    """How far the first tap of a window of size ``k``, dilation ``d`` can move over
+    ``length`` padded by ``pb``/``pe``: the strides fit in it (flooring or ceiling)."""
+    return length + pb + pe - d * (k - 1) - 1
+
+
 def out_size(length: int, k: int, s: int, d: int, pb: int, pe: int, ceil: bool = False) -> int:
     """Output length of a window (conv or pool) of size ``k``, stride ``s``, dilation ``d``
     over ``length`` padded by ``pb``/``pe``: the one formula every stage uses."""
-    span = length + pb + pe - d * (k - 1) - 1
+    span = window_span(length, k, d, pb, pe)
     return max(0, (-(-span // s) if ceil else span // s) + 1)
+
+
+def same_out_size(length: int, s: int) -> int:
+    """Output length of a window padded ``SAME_UPPER``/``SAME_LOWER``: ``ceil(length / s)``."""
+    return -(-length // s)
+
+
+def same_pads(length: int, k: int, s: int, d: int, upper: bool) -> tuple[int, int]:
+    """Begin and end pads of a ``SAME`` window (``SAME_UPPER`` when ``upper``): the total
+    that gives ``same_out_size``, the odd pad at the end (upper) or the beginning."""
+    total = max((same_out_size(length, s) - 1) * s + d * (k - 1) + 1 - length, 0)
+    small, big = total // 2, total - total // 2
+    return (small, big) if upper else (big, small)
+
+
+def transpose_out_size(length: int, k: int, s: int, d: int, pb: int, pe: int, extra: int) -> int:
+    """Output length of a ConvTranspose window of size ``k``, stride ``s``, dilation ``d``
+    over ``length``, cropped by ``pb``/``pe`` and lengthened by ``extra``
+    (``output_padding``); zero or less when the crops eat it all."""
+    return s * (length - 1) + extra + (k - 1) * d + 1 - pb - pe
 
 
 def expand_groups(w: np.ndarray, groups: int, cin: int) -> np.ndarray:
