@@ -642,3 +642,15 @@ def test_a_fold_that_needs_a_broadcasting_add_runs_in_the_models_own_opset(opset
     assert result.changed == (opset >= 7)
     x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
     _same(model, result.model, {"x": x})
+
+
+def test_a_fresh_name_never_takes_an_unread_sparse_initializers_name():
+    from linlint.folding.rewrite import Names
+
+    model = tiny.model(
+        '<ir_version: 8, opset_import: ["" : 17]> g (float[2] x) => (float[2] y) { y = Relu(x) }'
+    )
+    values = numpy_helper.from_array(np.ones(1, np.float32), "conv_folded")
+    indices = numpy_helper.from_array(np.zeros(1, np.int64), "conv_folded_indices")
+    model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [4]))
+    assert Names(model).fresh("conv_folded") != "conv_folded"

@@ -7,7 +7,7 @@ import onnx
 from onnx import GraphProto, helper, numpy_helper
 
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
-from linlint.model.graphs import all_graphs
+from linlint.model.graphs import all_graphs, initializer_names
 
 
 class Names:
@@ -19,7 +19,7 @@ class Names:
 
     def _collect(self, graph: GraphProto) -> None:
         for g in all_graphs(graph):
-            self.used.update(t.name for t in g.initializer)
+            self.used.update(initializer_names(g))  # sparse ones too, read or not
             self.used.update(v.name for v in g.input)
             for node in g.node:
                 self.used.update(node.output)
