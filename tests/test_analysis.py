@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import onnx
 import pytest
-import tiny
 
 import linlint
+import tiny
 from linlint.analysis.sweep import analyze_model
 from linlint.errors import LinlintError
 

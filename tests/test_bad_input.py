@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
-OPSET = 17
+import tiny
+
 NEWEST_OPSET = onnx.defs.onnx_opset_version()
 TIMEOUT = 120  # seconds; a command that blocks (reading a FIFO) fails the test instead
 
@@ -102,31 +103,25 @@ def conv_chain(
     *,
     shape: list[int | str] | None = None,
     w1: np.ndarray | None = None,
-    opset: int = OPSET,
+    opset: int = tiny.OPSET,
+    y_shape: str = "",
 ) -> onnx.ModelProto:
     """x → Conv 1x1 (with bias) → Conv 1x1 → y: one LL001."""
     rng = np.random.default_rng(0)
-    shape = shape or [1, 4, 8, 8]
+    dims = ", ".join(str(d) for d in shape or [1, 4, 8, 8])
     w1 = rng.standard_normal((4, 4, 1, 1)).astype(np.float32) if w1 is None else w1
     w2 = rng.standard_normal((4, w1.shape[0], 1, 1)).astype(np.float32)
     b1 = rng.standard_normal(w1.shape[0]).astype(np.float32)
-    graph = helper.make_graph(
-        [
-            helper.make_node("Conv", ["x", "w1", "b1"], ["h"], name="conv1"),
-            helper.make_node("Conv", ["h", "w2"], ["y"], name="conv2"),
-        ],
-        "chain",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [
-            numpy_helper.from_array(w1, "w1"),
-            numpy_helper.from_array(b1, "b1"),
-            numpy_helper.from_array(w2, "w2"),
-        ],
+    return tiny.model(
+        f"""g (float[{dims}] x) => (float[{y_shape}] y) {{
+            [conv1] h = Conv(x, w1, b1)
+            [conv2] y = Conv(h, w2)
+        }}""",
+        opset=opset,
+        w1=w1,
+        b1=b1,
+        w2=w2,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    return model
 
 
 def save(model: onnx.ModelProto, path: Path) -> Path:
@@ -155,16 +150,10 @@ def _dangling(path: Path) -> None:
 
 
 def _cycle(path: Path) -> None:
-    graph = helper.make_graph(
-        [
-            helper.make_node("Add", ["x", "t2"], ["t1"], name="add"),
-            helper.make_node("Relu", ["t1"], ["t2"], name="relu"),
-        ],
-        "cycle",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("t1", TensorProto.FLOAT, [1, 4])],
+    model = tiny.model(
+        "g (float[1, 4] x) => (float[1, 4] t1) { [add] t1 = Add(x, t2)  [relu] t2 = Relu(t1) }"
     )
-    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)]), path)
+    save(model, path)
 
 
 def _duplicate(path: Path) -> None:
@@ -373,42 +362,19 @@ def _custom_op_model(*, op_between: bool) -> onnx.ModelProto:
     to linlint it is an op of an unknown domain, hence a barrier.
     """
     rng = np.random.default_rng(3)
-    w = [rng.standard_normal((4, 4, 1, 1)).astype(np.float32) for _ in range(2)]
+    w0, w1 = (rng.standard_normal((4, 4, 1, 1)).astype(np.float32) for _ in range(2))
     if op_between:
-        names = [("x", "h"), ("h", "m"), ("m", "y")]
-        order = ["Conv", "MyOp", "Conv"]
+        nodes = "[conv0] h = Conv(x, w0)  [my_op] m = com.example.MyOp(h)  [conv1] y = Conv(m, w1)"
     else:
-        names = [("x", "h"), ("h", "c"), ("c", "y")]
-        order = ["Conv", "Conv", "MyOp"]
-    nodes, k = [], 0
-    for op, (src, dst) in zip(order, names, strict=True):
-        if op == "Conv":
-            nodes.append(helper.make_node("Conv", [src, f"w{k}"], [dst], name=f"conv{k}"))
-            k += 1
-        else:
-            nodes.append(helper.make_node("MyOp", [src], [dst], name="my_op", domain="com.example"))
-    function = helper.make_function(
-        "com.example",
-        "MyOp",
-        ["X"],
-        ["Y"],
-        [helper.make_node("Tanh", ["X"], ["Y"])],
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        nodes = "[conv0] h = Conv(x, w0)  [conv1] c = Conv(h, w1)  [my_op] y = com.example.MyOp(c)"
+    return tiny.model(
+        f"""<ir_version: 8, opset_import: ["" : {tiny.OPSET}, "com.example" : 1]>
+        g (float[1, 4, 8, 8] x) => (float[1, 4, 8, 8] y) {{ {nodes} }}
+        <domain: "com.example", opset_import: ["" : {tiny.OPSET}]>
+        MyOp (X) => (Y) {{ Y = Tanh(X) }}""",
+        w0=w0,
+        w1=w1,
     )
-    graph = helper.make_graph(
-        nodes,
-        "custom",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])],
-        [numpy_helper.from_array(w[i], f"w{i}") for i in range(2)],
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid("com.example", 1)],
-        functions=[function],
-    )
-    model.ir_version = 8
-    return model
 
 
 def test_check_treats_an_op_of_an_unknown_domain_as_a_barrier(tmp_path: Path) -> None:
@@ -441,25 +407,18 @@ def _nan_model(value: float, *, with_clean_chain: bool = False) -> onnx.ModelPro
     """conv1 → conv2 with one NaN/Inf in w1; optionally a second, clean Gemm → Gemm chain."""
     w1 = np.random.default_rng(0).standard_normal((4, 4, 1, 1)).astype(np.float32)
     w1[1, 2, 0, 0] = value
-    model = conv_chain(w1=w1)
-    model.graph.output[0].type.tensor_type.shape.CopyFrom(
-        helper.make_tensor_type_proto(TensorProto.FLOAT, [1, 4, 8, 8]).tensor_type.shape
-    )
+    model = conv_chain(w1=w1, y_shape="1, 4, 8, 8")
     if with_clean_chain:
         rng = np.random.default_rng(1)
-        g = model.graph
-        g.input.append(helper.make_tensor_value_info("v", TensorProto.FLOAT, [2, 8]))
-        g.output.append(helper.make_tensor_value_info("z", TensorProto.FLOAT, [2, 8]))
-        for name in ("fc1.weight", "fc2.weight"):
-            g.initializer.append(
-                numpy_helper.from_array(rng.standard_normal((8, 8)).astype(np.float32), name)
-            )
-        g.node.extend(
-            [
-                helper.make_node("Gemm", ["v", "fc1.weight"], ["u"], name="fc1"),
-                helper.make_node("Gemm", ["u", "fc2.weight"], ["z"], name="fc2"),
-            ]
+        chain = tiny.model(
+            """g (float[2, 8] v) => (float[2, 8] z) {
+                [fc1] u = Gemm(v, w_fc1)
+                [fc2] z = Gemm(u, w_fc2)
+            }""",
+            **{name: rng.standard_normal((8, 8)).astype(np.float32) for name in ("w_fc1", "w_fc2")},
         )
+        for field in ("input", "output", "initializer", "node"):
+            getattr(model.graph, field).extend(getattr(chain.graph, field))
     return model
 
 

@@ -33,9 +33,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from modelgen import Generated, branch_sets, conv_chains, dense_chains
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto
 
 import linlint
+import tiny
 from linlint.rules import foldable_codes
 
 _SCALED = int(os.environ.get("LINLINT_HYPOTHESIS_EXAMPLES", "0"))
@@ -174,36 +175,24 @@ def test_dense_chains_fold_exactly(gen, allow_growth):
 # ---- engine bugs the properties found, kept as plain examples ------------------------------------
 
 
-def _dense_model(nodes, x_shape, y_shape, inits) -> Generated:
-    graph = helper.make_graph(
-        nodes,
-        "regression",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y_shape))],
-        initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    x = np.random.default_rng(0).standard_normal(x_shape).astype(np.float32)
-    return Generated(model, {"x": x}, ["regression"])
+def _example(text: str, x_shape: tuple, *, seed: int = 0, **inits) -> Generated:
+    """The model ``text`` says (ONNX text syntax) with ``inits``, fed a seeded x of ``x_shape``."""
+    return Generated(tiny.model(text, **inits), {"x": tiny.weights(x_shape, seed)}, ["regression"])
 
 
 def test_reshape_of_leading_axes_then_a_matmul_that_changes_the_width_folds():
     """MatMul → Reshape (split rows) → MatMul: the emitted Reshape must use the new width."""
     rng = np.random.default_rng(0)
-    gen = _dense_model(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("Reshape", ["h", "shape"], ["r"], name="reshape"),
-            helper.make_node("MatMul", ["r", "w2"], ["y"], name="mm2"),
-        ],
+    gen = _example(
+        """g (float[6, 4] x) => (float[2, 3, 2] y) {
+            [mm1] h = MatMul(x, w1)
+            [reshape] r = Reshape(h, shape)
+            [mm2] y = MatMul(r, w2)
+        }""",
         (6, 4),
-        (2, 3, 2),
-        {
-            "w1": rng.standard_normal((4, 3)).astype(np.float32),
-            "w2": rng.standard_normal((3, 2)).astype(np.float32),
-            "shape": np.array([2, 3, 3], dtype=np.int64),
-        },
+        w1=rng.standard_normal((4, 3)).astype(np.float32),
+        w2=rng.standard_normal((3, 2)).astype(np.float32),
+        shape=np.array([2, 3, 3], dtype=np.int64),
     )
     check_properties(gen, allow_growth=False)
 
@@ -211,19 +200,16 @@ def test_reshape_of_leading_axes_then_a_matmul_that_changes_the_width_folds():
 def test_a_reshape_of_the_last_axis_before_the_first_matmul_is_not_folded_through():
     """Reshape [2, 6] → [4, 3] then MatMul → MatMul: the MatMul cannot move before the Reshape."""
     rng = np.random.default_rng(0)
-    gen = _dense_model(
-        [
-            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
-            helper.make_node("MatMul", ["r", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-        ],
+    gen = _example(
+        """g (float[2, 6] x) => (float[4, 2] y) {
+            [reshape] r = Reshape(x, shape)
+            [mm1] h = MatMul(r, w1)
+            [mm2] y = MatMul(h, w2)
+        }""",
         (2, 6),
-        (4, 2),
-        {
-            "shape": np.array([4, 3], dtype=np.int64),
-            "w1": rng.standard_normal((3, 3)).astype(np.float32),
-            "w2": rng.standard_normal((3, 2)).astype(np.float32),
-        },
+        shape=np.array([4, 3], dtype=np.int64),
+        w1=rng.standard_normal((3, 3)).astype(np.float32),
+        w2=rng.standard_normal((3, 2)).astype(np.float32),
     )
     check_properties(gen, allow_growth=False)
 
@@ -231,19 +217,16 @@ def test_a_reshape_of_the_last_axis_before_the_first_matmul_is_not_folded_throug
 def test_a_reshape_whose_zero_copies_the_width_folds_with_the_new_width():
     """Reshape [4, 2] → [-1, 0, 2] (the 0 copies the width 2) then MatMul 2→3 → MatMul 3→3."""
     rng = np.random.default_rng(0)
-    gen = _dense_model(
-        [
-            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
-            helper.make_node("MatMul", ["r", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-        ],
+    gen = _example(
+        """g (float[4, 2] x) => (float[2, 2, 3] y) {
+            [reshape] r = Reshape(x, shape)
+            [mm1] h = MatMul(r, w1)
+            [mm2] y = MatMul(h, w2)
+        }""",
         (4, 2),
-        (2, 2, 3),
-        {
-            "shape": np.array([-1, 0, 2], dtype=np.int64),
-            "w1": rng.standard_normal((2, 3)).astype(np.float32),
-            "w2": rng.standard_normal((3, 3)).astype(np.float32),
-        },
+        shape=np.array([-1, 0, 2], dtype=np.int64),
+        w1=rng.standard_normal((2, 3)).astype(np.float32),
+        w2=rng.standard_normal((3, 3)).astype(np.float32),
     )
     check_properties(gen, allow_growth=False)
 
@@ -251,71 +234,49 @@ def test_a_reshape_whose_zero_copies_the_width_folds_with_the_new_width():
 def test_default_fold_never_reports_more_macs_for_a_reshaped_matmul():
     """Reshape (merge rows) → MatMul → Mul: the same MatMul must cost the same before and after."""
     rng = np.random.default_rng(0)
-    gen = _dense_model(
-        [
-            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
-            helper.make_node("MatMul", ["r", "w"], ["h"], name="mm"),
-            helper.make_node("Mul", ["h", "s"], ["y"], name="scale"),
-        ],
+    gen = _example(
+        """g (float[2, 3, 4] x) => (float[6, 4] y) {
+            [reshape] r = Reshape(x, shape)
+            [mm] h = MatMul(r, w)
+            [scale] y = Mul(h, s)
+        }""",
         (2, 3, 4),
-        (6, 4),
-        {
-            "shape": np.array([6, 4], dtype=np.int64),
-            "w": rng.standard_normal((4, 4)).astype(np.float32),
-            "s": rng.uniform(0.5, 1.5, 4).astype(np.float32),
-        },
+        shape=np.array([6, 4], dtype=np.int64),
+        w=rng.standard_normal((4, 4)).astype(np.float32),
+        s=rng.uniform(0.5, 1.5, 4).astype(np.float32),
     )
     check_properties(gen, allow_growth=False)
 
 
 def test_identity_activations_in_a_row_are_all_removed():
     """Relu → Relu → Relu: both redundant Relus go in one fold, the graph stays connected."""
-    gen = _dense_model(
-        [
-            helper.make_node("Relu", ["x"], ["a"], name="relu1"),
-            helper.make_node("Relu", ["a"], ["b"], name="relu2"),
-            helper.make_node("Relu", ["b"], ["c"], name="relu3"),
-            helper.make_node("Sigmoid", ["c"], ["y"], name="sigmoid"),
-        ],
+    gen = _example(
+        """g (float[1, 4] x) => (float[1, 4] y) {
+            [relu1] a = Relu(x)
+            [relu2] b = Relu(a)
+            [relu3] c = Relu(b)
+            [sigmoid] y = Sigmoid(c)
+        }""",
         (1, 4),
-        (1, 4),
-        {},
     )
     check_properties(gen, allow_growth=False)
-
-
-def _conv_model(nodes, x_shape, x_dims, inits, y_dims) -> Generated:
-    graph = helper.make_graph(
-        nodes,
-        "regression",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_dims))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y_dims))],
-        initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    x = np.random.default_rng(1).standard_normal(x_shape).astype(np.float32)
-    return Generated(model, {"x": x}, ["regression"])
 
 
 def test_default_fold_never_reports_more_macs_once_a_pad_is_folded_away():
     """Pad → Conv 1x1 → Conv 1x1 → Relu: the totals must see the convs' real size before too."""
     rng = np.random.default_rng(0)
-    gen = _conv_model(
-        [
-            helper.make_node("Pad", ["x", "pads"], ["p"], name="pad"),
-            helper.make_node("Conv", ["p", "w1"], ["h"], name="conv1"),
-            helper.make_node("Conv", ["h", "w2"], ["z"], name="conv2"),
-            helper.make_node("Relu", ["z"], ["y"], name="relu"),
-        ],
+    gen = _example(
+        """g (float[1, 2, 4, 4] x) => (float[1, 2, 6, 6] y) {
+            [pad] p = Pad(x, pads)
+            [conv1] h = Conv(p, w1)
+            [conv2] z = Conv(h, w2)
+            [relu] y = Relu(z)
+        }""",
         (1, 2, 4, 4),
-        (1, 2, 4, 4),
-        {
-            "pads": np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64),
-            "w1": rng.standard_normal((3, 2, 1, 1)).astype(np.float32),
-            "w2": rng.standard_normal((2, 3, 1, 1)).astype(np.float32),
-        },
-        (1, 2, 6, 6),
+        seed=1,
+        pads=np.array([0, 0, 1, 1, 0, 0, 1, 1], dtype=np.int64),
+        w1=rng.standard_normal((3, 2, 1, 1)).astype(np.float32),
+        w2=rng.standard_normal((2, 3, 1, 1)).astype(np.float32),
     )
     check_properties(gen, allow_growth=False)
 
@@ -323,17 +284,14 @@ def test_default_fold_never_reports_more_macs_once_a_pad_is_folded_away():
 def test_default_fold_never_reports_more_macs_when_a_symbolic_size_is_below_the_kernel():
     """Symbolic spatial dims count as 1; a 3-tap conv on them must not make the fold look dearer."""
     rng = np.random.default_rng(0)
-    gen = _conv_model(
-        [
-            helper.make_node("Conv", ["x", "w1"], ["h"], name="conv3"),
-            helper.make_node("Conv", ["h", "w2"], ["y"], name="conv1x1"),
-        ],
+    gen = _example(
+        """g (float[1, 2, L] x) => (float[1, 2, L2] y) {
+            [conv3] h = Conv(x, w1)
+            [conv1x1] y = Conv(h, w2)
+        }""",
         (1, 2, 9),
-        (1, 2, "L"),
-        {
-            "w1": rng.standard_normal((2, 2, 3)).astype(np.float32),
-            "w2": rng.standard_normal((2, 2, 1)).astype(np.float32),
-        },
-        (1, 2, "L2"),
+        seed=1,
+        w1=rng.standard_normal((2, 2, 3)).astype(np.float32),
+        w2=rng.standard_normal((2, 2, 1)).astype(np.float32),
     )
     check_properties(gen, allow_growth=False)

@@ -13,10 +13,10 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-import tiny
 from onnx import TensorProto, helper, numpy_helper
 
 import linlint
+import tiny
 
 
 def _run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:

@@ -57,6 +57,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
+import tiny
 from conftest import ROOT
 from linlint.checking.findings import Finding, Fix
 
@@ -259,33 +260,29 @@ def test_ci_holds_back_only_the_pending_features():
         assert bug, feature
 
 
-def _tiny(nodes, inits, out_shape=(1, 4)) -> FuzzGenerated:
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(out_shape))],
-        initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    x = np.random.default_rng(0).standard_normal((1, 4)).astype(np.float32)
-    return FuzzGenerated(model, {"x": x}, ["tiny"])
+MATMULS = """g (float[1, 4] x) => (float[1, 4] y) {
+    [mm1] h = MatMul(x, w1)
+    [mm2] y = MatMul(h, w2)
+}"""
+
+
+def _tiny(text: str) -> FuzzGenerated:
+    """The model ``text`` says with seeded [4, 4] weights w1 and w2, fed a seeded x[1, 4]."""
+    rng = np.random.default_rng(0)
+    w1, w2 = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
+    return FuzzGenerated(tiny.model(text, w1=w1, w2=w2), {"x": tiny.weights((1, 4))}, ["tiny"])
 
 
 def test_the_properties_are_not_vacuous(monkeypatch):
     """A finding that names a barrier, a wrong fold, a lost barrier: each is reported."""
     import linlint
 
-    rng = np.random.default_rng(0)
-    w1, w2 = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
     gen = _tiny(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["z"], name="mm2"),
-            helper.make_node("Tanh", ["z"], ["y"], name="tanh"),
-        ],
-        {"w1": w1, "w2": w2},
+        """g (float[1, 4] x) => (float[1, 4] y) {
+            [mm1] h = MatMul(x, w1)
+            [mm2] z = MatMul(h, w2)
+            [tanh] y = Tanh(z)
+        }"""
     )
     gen.barriers = {"tanh": "Tanh", "mm2": "MatMul"}  # pretend: the finding on mm1 → mm2 names it
     outcome = run_properties(gen, allow_growth=False)
@@ -319,87 +316,61 @@ def test_a_finding_on_a_barrier_is_caught_by_label_in_unnamed_models():
     assert not _barrier_hits(gen, [Finding("LL001", "x", "warning", "m", "", "", ("#2",), fix)])
 
 
-def _pair(nodes_a, nodes_b, inputs, outputs, inits_a=(), inits_b=(), opset=17):
-    """Two models with the same inputs and outputs: an original and a (wrong) fold of it."""
-
-    def make(nodes, inits):
-        graph = helper.make_graph(nodes, "judged", inputs, outputs, initializer=list(inits))
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-        model.ir_version = 8
-        return model
-
-    return make(nodes_a, inits_a), make(nodes_b, inits_b)
-
-
 def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
     """Folds that are right on the drawn inputs and wrong elsewhere: at another size, in the
     other branch of an If (a boolean input; a condition on the data), with an overridden
-    initializer, at INT_MIN."""
+    initializer, at INT_MIN. Each case is an original and a (wrong) fold of it."""
     from fuzzgen import judge
 
-    n, vi = helper.make_node, helper.make_tensor_value_info
-    f32 = TensorProto.FLOAT
     x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
-    one = numpy_helper.from_array(np.array(1.0, dtype=np.float32), "one")
-    three = numpy_helper.from_array(np.array([3], dtype=np.int64), "three")
+    one, two, zero = (np.array(v, dtype=np.float32) for v in (1.0, 2.0, 0.0))
     # Right at 3 rows only: y = x + (rows == 3) - 1.
-    sized = _pair(
-        [n("Identity", ["x"], ["y"])],
-        [
-            n("Shape", ["x"], ["s"], end=1),
-            n("Equal", ["s", "three"], ["e"]),
-            n("Cast", ["e"], ["c"], to=f32),
-            n("Sub", ["c", "one"], ["d"]),
-            n("Add", ["x", "d"], ["y"]),
-        ],
-        [vi("x", f32, ["N", 2])],
-        [vi("y", f32, ["N", 2])],
-        inits_b=[one, three],
+    sized = (
+        tiny.model("g (float[N, 2] x) => (float[N, 2] y) { y = Identity(x) }"),
+        tiny.model(
+            """g (float[N, 2] x) => (float[N, 2] y) {
+                s = Shape <end = 1> (x)
+                e = Equal(s, three)
+                c = Cast <to = 1> (e)
+                d = Sub(c, one)
+                y = Add(x, d)
+            }""",
+            one=one,
+            three=np.array([3], dtype=np.int64),
+        ),
     )
     # The then branch only.
-    branch = helper.make_graph([n("Mul", ["x", "two"], ["t"])], "then", [], [vi("t", f32, [3, 2])])
-    other = helper.make_graph([n("Neg", ["x"], ["u"])], "else", [], [vi("u", f32, [3, 2])])
-    two = numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")
-    flag = _pair(
-        [n("If", ["c"], ["y"], then_branch=branch, else_branch=other)],
-        [n("Mul", ["x", "two"], ["y"])],
-        [vi("x", f32, [3, 2]), vi("c", TensorProto.BOOL, [])],
-        [vi("y", f32, [3, 2])],
-        [two],
-        [two],
+    branches = """then_branch = then () => (float[3, 2] t) { t = Mul(x, two) },
+                  else_branch = else () => (float[3, 2] u) { u = Neg(x) }"""
+    flag = (
+        tiny.model(
+            f"g (float[3, 2] x, bool c) => (float[3, 2] y) {{ y = If <{branches}> (c) }}", two=two
+        ),
+        tiny.model("g (float[3, 2] x, bool c) => (float[3, 2] y) { y = Mul(x, two) }", two=two),
     )
     # A condition on the data: sum(x) > 0 (true on the drawn inputs).
-    zero = numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero")
-    data = _pair(
-        [
-            n("ReduceSum", ["x"], ["s"], keepdims=0),
-            n("Greater", ["s", "zero"], ["c"]),
-            n("If", ["c"], ["y"], then_branch=branch, else_branch=other),
-        ],
-        [n("Mul", ["x", "two"], ["y"])],
-        [vi("x", f32, [3, 2])],
-        [vi("y", f32, [3, 2])],
-        [two, zero],
-        [two],
+    data = (
+        tiny.model(
+            f"""g (float[3, 2] x) => (float[3, 2] y) {{
+                s = ReduceSum <keepdims = 0> (x)
+                c = Greater(s, zero)
+                y = If <{branches}> (c)
+            }}""",
+            two=two,
+            zero=zero,
+        ),
+        tiny.model("g (float[3, 2] x) => (float[3, 2] y) { y = Mul(x, two) }", two=two),
     )
     # An initializer that is also a graph input, folded as if it were a constant.
-    w = numpy_helper.from_array(np.array([2.0, 3.0], dtype=np.float32), "w")
-    overridable, constant = _pair(
-        [n("Mul", ["x", "w"], ["y"])],
-        [n("Mul", ["x", "w"], ["y"])],
-        [vi("x", f32, [3, 2])],
-        [vi("y", f32, [3, 2])],
-        [w],
-        [w],
+    w = np.array([2.0, 3.0], dtype=np.float32)
+    overridable = tiny.model(
+        "g (float[3, 2] x, float[2] w) => (float[3, 2] y) { y = Mul(x, w) }", w=w
     )
-    overridable.graph.input.append(vi("w", f32, [2]))
+    constant = tiny.model("g (float[3, 2] x) => (float[3, 2] y) { y = Mul(x, w) }", w=w)
     # Relu(Abs(x)) taken for Abs(x) on int32: wrong at INT_MIN only.
-    i32 = TensorProto.INT32
-    integer = _pair(
-        [n("Abs", ["x"], ["a"]), n("Relu", ["a"], ["y"])],
-        [n("Abs", ["x"], ["y"])],
-        [vi("x", i32, [3, 2])],
-        [vi("y", i32, [3, 2])],
+    integer = (
+        tiny.model("g (int32[3, 2] x) => (int32[3, 2] y) { a = Abs(x)  y = Relu(a) }"),
+        tiny.model("g (int32[3, 2] x) => (int32[3, 2] y) { y = Abs(x) }"),
     )
     cases = {
         "sizes": (sized, {"x": x}),
@@ -417,15 +388,7 @@ def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
 def test_a_region_check_calls_exact_that_fold_drops_is_a_disagreement(monkeypatch):
     import linlint
 
-    rng = np.random.default_rng(0)
-    w1, w2 = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
-    gen = _tiny(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-        ],
-        {"w1": w1, "w2": w2},
-    )
+    gen = _tiny(MATMULS)
     assert not run_properties(gen, allow_growth=False).failures
     real_fold = linlint.fold
 
@@ -440,15 +403,7 @@ def test_a_region_check_calls_exact_that_fold_drops_is_a_disagreement(monkeypatc
 
 
 def test_a_model_with_external_data_is_folded_from_its_file_and_written():
-    rng = np.random.default_rng(0)
-    w1, w2 = (rng.standard_normal((4, 4)).astype(np.float32) for _ in range(2))
-    gen = _tiny(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-        ],
-        {"w1": w1, "w2": w2},
-    )
+    gen = _tiny(MATMULS)
     gen.external = True
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
@@ -458,17 +413,8 @@ def test_a_model_with_external_data_is_folded_from_its_file_and_written():
 # ---- engine bugs the fuzzer found, kept as plain examples --------------------------------------
 
 
-def _model(nodes, inits, x_dims, y_dims, x_shape) -> FuzzGenerated:
-    graph = helper.make_graph(
-        nodes,
-        "found_by_fuzzing",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_dims))],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(y_dims))],
-        initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    x = np.random.default_rng(1).standard_normal(x_shape).astype(np.float32)
+def _found(model: onnx.ModelProto, x: np.ndarray) -> FuzzGenerated:
+    """A model the fuzzer found, fed ``x``."""
     return FuzzGenerated(model, {"x": x}, ["found by fuzzing"])
 
 
@@ -480,21 +426,17 @@ def test_an_unsqueeze_after_the_last_axis_of_width_one_folds_correctly():
     axis of size 1 goes the same way.
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("Unsqueeze", ["h", "axes"], ["r"], name="unsqueeze"),
-            helper.make_node("MatMul", ["r", "w2"], ["y"], name="mm2"),
-        ],
-        {
-            "w1": rng.standard_normal((1, 1)).astype(np.float32),
-            "axes": np.array([-1], dtype=np.int64),
-            "w2": rng.standard_normal((1, 5)).astype(np.float32),
-        },
-        (3, 1),
-        (3, 1, 5),
-        (3, 1),
+    model = tiny.model(
+        """g (float[3, 1] x) => (float[3, 1, 5] y) {
+            [mm1] h = MatMul(x, w1)
+            [unsqueeze] r = Unsqueeze(h, axes)
+            [mm2] y = MatMul(r, w2)
+        }""",
+        w1=rng.standard_normal((1, 1)).astype(np.float32),
+        axes=np.array([-1], dtype=np.int64),
+        w2=rng.standard_normal((1, 5)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((3, 1), seed=1))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -507,27 +449,16 @@ def test_a_strided_same_padded_conv_of_unknown_size_folds_correctly():
     1 for symbolic dims) passes it. Found with the sizes unknown after a custom-domain op.
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node(
-                "Conv",
-                ["x", "w1"],
-                ["h"],
-                name="conv_same",
-                auto_pad="SAME_UPPER",
-                kernel_shape=[3, 3],
-                strides=[2, 2],
-            ),
-            helper.make_node("Conv", ["h", "w2"], ["y"], name="conv1x1"),
-        ],
-        {
-            "w1": rng.standard_normal((2, 2, 3, 3)).astype(np.float32),
-            "w2": rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
-        },
-        (1, 2, "H", "W"),
-        (1, 2, "H2", "W2"),
-        (1, 2, 4, 4),
+    model = tiny.model(
+        """g (float[1, 2, H, W] x) => (float[1, 2, H2, W2] y) {
+            [conv_same] h = Conv <auto_pad = "SAME_UPPER", kernel_shape = [3, 3], strides = [2, 2]>
+                (x, w1)
+            [conv1x1] y = Conv(h, w2)
+        }""",
+        w1=rng.standard_normal((2, 2, 3, 3)).astype(np.float32),
+        w2=rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((1, 2, 4, 4), seed=1))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -541,20 +472,16 @@ def test_a_constant_that_raises_the_rank_is_not_folded_into_a_matmul_of_unknown_
     from fuzzgen import FUNCTIONS
 
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("FuzzTanh", ["x"], ["s"], name="custom", domain="fuzz.custom"),
-            helper.make_node("MatMul", ["s", "w"], ["h"], name="matmul"),
-            helper.make_node("Mul", ["h", "c"], ["y"], name="scale"),
-        ],
-        {
-            "w": rng.standard_normal((4, 3)).astype(np.float32),
-            "c": rng.uniform(0.5, 1.5, (1, 1, 3)).astype(np.float32),
-        },
-        (2, 4),
-        (1, 2, 3),
-        (2, 4),
+    model = tiny.model(
+        """g (float[2, 4] x) => (float[1, 2, 3] y) {
+            [custom] s = fuzz.custom.FuzzTanh(x)
+            [matmul] h = MatMul(s, w)
+            [scale] y = Mul(h, c)
+        }""",
+        w=rng.standard_normal((4, 3)).astype(np.float32),
+        c=rng.uniform(0.5, 1.5, (1, 1, 3)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((2, 4), seed=1))
     gen.model.opset_import.append(helper.make_opsetid("fuzz.custom", 1))
     gen.model.functions.append(FUNCTIONS["FuzzTanh"][1])
     gen.barriers = {"custom": "fuzz.custom.FuzzTanh"}
@@ -569,21 +496,17 @@ def test_a_constant_that_raises_the_rank_before_a_conv_is_not_folded_into_it():
     onnxruntime reject it ("Input tensor must have at least 3 dimensions").
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("Mul", ["x", "c"], ["h"], name="scale"),
-            helper.make_node("Conv", ["h", "w1"], ["z"], name="conv1"),
-            helper.make_node("Conv", ["z", "w2"], ["y"], name="conv2"),
-        ],
-        {
-            "c": rng.uniform(0.5, 1.5, (1, 2, 1)).astype(np.float32),
-            "w1": rng.standard_normal((2, 2, 1)).astype(np.float32),
-            "w2": rng.standard_normal((2, 2, 1)).astype(np.float32),
-        },
-        (2, 3),
-        (1, 2, 3),
-        (2, 3),
+    model = tiny.model(
+        """g (float[2, 3] x) => (float[1, 2, 3] y) {
+            [scale] h = Mul(x, c)
+            [conv1] z = Conv(h, w1)
+            [conv2] y = Conv(z, w2)
+        }""",
+        c=rng.uniform(0.5, 1.5, (1, 2, 1)).astype(np.float32),
+        w1=rng.standard_normal((2, 2, 1)).astype(np.float32),
+        w2=rng.standard_normal((2, 2, 1)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((2, 3), seed=1))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -595,21 +518,17 @@ def test_a_reshape_of_a_symbolic_width_before_the_first_matmul_is_not_folded_thr
     keeps it, and the folded MatMul was moved before it: a dimension mismatch at run time.
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
-            helper.make_node("MatMul", ["r", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-        ],
-        {
-            "shape": np.array([0, 7, 1], dtype=np.int64),
-            "w1": rng.standard_normal((1, 2)).astype(np.float32),
-            "w2": rng.standard_normal((2, 1)).astype(np.float32),
-        },
-        ("N", "K"),
-        ("N", 7, 1),
-        (6, 7),
+    model = tiny.model(
+        """g (float[N, K] x) => (float[N, 7, 1] y) {
+            [reshape] r = Reshape(x, shape)
+            [mm1] h = MatMul(r, w1)
+            [mm2] y = MatMul(h, w2)
+        }""",
+        shape=np.array([0, 7, 1], dtype=np.int64),
+        w1=rng.standard_normal((1, 2)).astype(np.float32),
+        w2=rng.standard_normal((2, 1)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((6, 7), seed=1))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -621,22 +540,18 @@ def test_a_flatten_of_every_axis_after_a_width_one_matmul_is_not_folded_through(
     it was re-applied after the folded MatMul: [6, 1] instead of [2, 3].
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm1"),
-            helper.make_node("MatMul", ["a", "w2"], ["h"], name="mm2"),
-            helper.make_node("Flatten", ["h"], ["f"], name="flatten", axis=2),
-            helper.make_node("MatMul", ["f", "w3"], ["y"], name="mm3"),
-        ],
-        {
-            "w1": rng.standard_normal((6, 4)).astype(np.float32),
-            "w2": rng.standard_normal((4, 1)).astype(np.float32),
-            "w3": rng.standard_normal((1, 3)).astype(np.float32),
-        },
-        ("N", 6),
-        ("N", 3),
-        (2, 6),
+    model = tiny.model(
+        """g (float[N, 6] x) => (float[N, 3] y) {
+            [mm1] a = MatMul(x, w1)
+            [mm2] h = MatMul(a, w2)
+            [flatten] f = Flatten <axis = 2> (h)
+            [mm3] y = MatMul(f, w3)
+        }""",
+        w1=rng.standard_normal((6, 4)).astype(np.float32),
+        w2=rng.standard_normal((4, 1)).astype(np.float32),
+        w3=rng.standard_normal((1, 3)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((2, 6), seed=1))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -649,24 +564,20 @@ def test_fold_does_not_abort_when_a_symbolic_size_filled_with_one_is_below_a_ker
     a child process, so that the abort fails this test instead of killing pytest.
     """
     rng = np.random.default_rng(0)
-    gen = _model(
-        [
-            helper.make_node("AveragePool", ["x"], ["p"], name="pool", kernel_shape=[3, 1]),
-            helper.make_node("Slice", ["p", "starts", "ends", "axes"], ["s"], name="slice"),
-            helper.make_node("Conv", ["s", "w1"], ["h"], name="conv1"),
-            helper.make_node("Conv", ["h", "w2"], ["y"], name="conv2"),
-        ],
-        {
-            "starts": np.array([0], dtype=np.int64),
-            "ends": np.array([2**62], dtype=np.int64),
-            "axes": np.array([2], dtype=np.int64),
-            "w1": rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
-            "w2": rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
-        },
-        (1, 2, "H", "W"),
-        (1, 2, "H2", "W"),
-        (1, 2, 5, 4),
+    model = tiny.model(
+        """g (float[1, 2, H, W] x) => (float[1, 2, H2, W] y) {
+            [pool] p = AveragePool <kernel_shape = [3, 1]> (x)
+            [slice] s = Slice(p, starts, ends, axes)
+            [conv1] h = Conv(s, w1)
+            [conv2] y = Conv(h, w2)
+        }""",
+        starts=np.array([0], dtype=np.int64),
+        ends=np.array([2**62], dtype=np.int64),
+        axes=np.array([2], dtype=np.int64),
+        w1=rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
+        w2=rng.standard_normal((2, 2, 1, 1)).astype(np.float32),
     )
+    gen = _found(model, tiny.weights((1, 2, 5, 4), seed=1))
     path = tmp_path / "model.onnx"
     onnx.save(gen.model, path)
     np.savez(tmp_path / "model.npz", **gen.feeds)
@@ -709,42 +620,23 @@ def test_the_fuzz_campaign_runs_and_prints_its_summary(tmp_path):
 # fuzzgen.PENDING (if it has one) so that CI draws it again.
 
 
-def _typed(nodes, inits, x_type, x_dims, y_type, y_dims, feeds, opset=17, ir=8):
-    graph = helper.make_graph(
-        nodes,
-        "found_by_fuzzing",
-        [helper.make_tensor_value_info("x", x_type, list(x_dims))],
-        [helper.make_tensor_value_info("y", y_type, list(y_dims))],
-        initializer=[numpy_helper.from_array(v, k) for k, v in inits.items()],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = ir
-    return FuzzGenerated(model, feeds, ["found by fuzzing"])
-
-
 def test_an_integer_division_is_no_part_of_a_linear_region():
     """int64 x[2, 3] → MatMul ones[3, 1] → Div 10 → MatMul [1, 2]: the Div truncates.
 
     check reports the region MatMul → Div → MatMul as "linear but has no exact single-op
     form" (LL003): it names the Div, which is not linear on integers.
     """
-    gen = _typed(
-        [
-            helper.make_node("MatMul", ["x", "ones"], ["s"], name="sum"),
-            helper.make_node("Div", ["s", "ten"], ["d"], name="div"),
-            helper.make_node("MatMul", ["d", "w"], ["y"], name="mm"),
-        ],
-        {
-            "ones": np.ones((3, 1), dtype=np.int64),
-            "ten": np.array(10, dtype=np.int64),
-            "w": np.array([[2, -3]], dtype=np.int64),
-        },
-        TensorProto.INT64,
-        (2, 3),
-        TensorProto.INT64,
-        (2, 2),
-        {"x": np.array([[7, 8, 9], [-7, -8, -9]], dtype=np.int64)},
+    model = tiny.model(
+        """g (int64[2, 3] x) => (int64[2, 2] y) {
+            [sum] s = MatMul(x, ones)
+            [div] d = Div(s, ten)
+            [mm] y = MatMul(d, w)
+        }""",
+        ones=np.ones((3, 1), dtype=np.int64),
+        ten=np.array(10, dtype=np.int64),
+        w=np.array([[2, -3]], dtype=np.int64),
     )
+    gen = _found(model, np.array([[7, 8, 9], [-7, -8, -9]], dtype=np.int64))
     gen.barriers = {"div": "Div"}
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
@@ -757,22 +649,16 @@ def test_a_cast_out_of_integers_is_no_part_of_a_linear_region():
     MatMul linear and names the Cast.
     """
     rng = np.random.default_rng(0)
-    gen = _typed(
-        [
-            helper.make_node("MatMul", ["x", "wi"], ["h"], name="mm_int"),
-            helper.make_node("Cast", ["h"], ["f"], name="cast", to=TensorProto.FLOAT),
-            helper.make_node("MatMul", ["f", "wf"], ["y"], name="mm_float"),
-        ],
-        {
-            "wi": rng.integers(-3, 4, (3, 3)).astype(np.int32),
-            "wf": rng.standard_normal((3, 2)).astype(np.float32),
-        },
-        TensorProto.INT32,
-        (2, 3),
-        TensorProto.FLOAT,
-        (2, 2),
-        {"x": rng.integers(-20, 21, (2, 3)).astype(np.int32)},
+    model = tiny.model(
+        """g (int32[2, 3] x) => (float[2, 2] y) {
+            [mm_int] h = MatMul(x, wi)
+            [cast] f = Cast <to = 1> (h)
+            [mm_float] y = MatMul(f, wf)
+        }""",
+        wi=rng.integers(-3, 4, (3, 3)).astype(np.int32),
+        wf=rng.standard_normal((3, 2)).astype(np.float32),
     )
+    gen = _found(model, rng.integers(-20, 21, (2, 3)).astype(np.int32))
     gen.barriers = {"cast": "Cast"}
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
@@ -784,18 +670,11 @@ def test_a_clip_without_bounds_is_kept_where_it_clamps_an_infinity():
 
     LL006 removes it as an identity activation; here an Inf weight makes Inf on any input.
     """
-    gen = _typed(
-        [
-            helper.make_node("Mul", ["x", "w"], ["h"], name="scale"),
-            helper.make_node("Clip", ["h"], ["y"], name="clip"),
-        ],
-        {"w": np.array([np.inf, -np.inf, 1.0], dtype=np.float32)},
-        TensorProto.FLOAT,
-        (3,),
-        TensorProto.FLOAT,
-        (3,),
-        {"x": np.array([1.0, 2.0, 3.0], dtype=np.float32)},
+    model = tiny.model(
+        "g (float[3] x) => (float[3] y) { [scale] h = Mul(x, w)  [clip] y = Clip(h) }",
+        w=np.array([np.inf, -np.inf, 1.0], dtype=np.float32),
     )
+    gen = _found(model, np.array([1.0, 2.0, 3.0], dtype=np.float32))
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
 
@@ -808,39 +687,24 @@ def test_a_fold_inside_an_if_branch_of_an_ir3_model_is_a_valid_model():
     there (an If branch has none): onnx.checker and onnxruntime reject the folded model
     ("... in initializer but not in graph input"), and fold with verification refuses it.
     """
-    f32 = TensorProto.FLOAT
-    then = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["t"], name="mm2"),
-        ],
-        "then",
-        [],
-        [helper.make_tensor_value_info("t", f32, [1, 2])],
-    )
-    other = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["e"], name="id")],
-        "else",
-        [],
-        [helper.make_tensor_value_info("e", f32, [1, 2])],
-    )
-    gen = _typed(
-        [helper.make_node("If", ["cond"], ["y"], name="if", then_branch=then, else_branch=other)],
-        {
-            "cond": np.array(True),
-            "w1": np.array([[2.0, 1.0], [0.0, 1.0]], dtype=np.float32),
-            "w2": np.array([[3.0, 0.0], [1.0, 1.0]], dtype=np.float32),
-        },
-        f32,
-        (1, 2),
-        f32,
-        (1, 2),
-        {"x": np.array([[1.0, -1.0]], dtype=np.float32)},
+    model = tiny.model(
+        """g (float[1, 2] x) => (float[1, 2] y) {
+            [if] y = If <
+                then_branch = then () => (float[1, 2] t) {
+                    [mm1] h = MatMul(x, w1)
+                    [mm2] t = MatMul(h, w2)
+                },
+                else_branch = else () => (float[1, 2] e) { [id] e = Identity(x) }
+            > (cond)
+        }""",
         ir=3,
+        cond=np.array(True),
+        w1=np.array([[2.0, 1.0], [0.0, 1.0]], dtype=np.float32),
+        w2=np.array([[3.0, 0.0], [1.0, 1.0]], dtype=np.float32),
     )
-    graph = gen.model.graph
-    for t in graph.initializer:
-        graph.input.append(helper.make_tensor_value_info(t.name, t.data_type, t.dims))
+    for t in model.graph.initializer:
+        model.graph.input.append(tiny.value(t.name, t.data_type, t.dims))
+    gen = _found(model, np.array([[1.0, -1.0]], dtype=np.float32))
     gen.barriers = {"if": "If"}
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
@@ -858,36 +722,26 @@ def test_a_sparse_initializer_of_a_model_with_external_data_stays_readable_by_on
     w = rng.standard_normal((16, 32)).astype(np.float32)
     w[w < 0.3] = 0
     flat = np.flatnonzero(w)
-    gen = _typed(
-        [
-            helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "w2"], ["y"], name="mm2"),
-            helper.make_node("Relu", ["x"], ["r"], name="relu"),
-            helper.make_node("MatMul", ["r", "sparse"], ["z"], name="mm3"),
-        ],
-        {
-            "w1": rng.standard_normal((16, 16)).astype(np.float32),
-            "w2": rng.standard_normal((16, 4)).astype(np.float32),
-            "w3": rng.standard_normal((16, 32)).astype(np.float32),
-        },
-        TensorProto.FLOAT,
-        (2, 16),
-        TensorProto.FLOAT,
-        (2, 4),
-        {"x": rng.standard_normal((2, 16)).astype(np.float32)},
+    model = tiny.model(
+        """g (float[2, 16] x) => (float[2, 4] y, float[2, 32] z, float[2, 32] u) {
+            [mm1] h = MatMul(x, w1)
+            [mm2] y = MatMul(h, w2)
+            [relu] r = Relu(x)
+            [mm3] z = MatMul(r, sparse)
+            [mm4] u = MatMul(r, w3)
+        }""",
+        w1=rng.standard_normal((16, 16)).astype(np.float32),
+        w2=rng.standard_normal((16, 4)).astype(np.float32),
+        w3=rng.standard_normal((16, 32)).astype(np.float32),
     )
-    gen.model.graph.sparse_initializer.append(
+    model.graph.sparse_initializer.append(
         helper.make_sparse_tensor(
-            numpy_helper.from_array(w.ravel()[flat], "sparse"),
-            numpy_helper.from_array(flat.astype(np.int64), "sparse_indices"),
+            tiny.tensor("sparse", w.ravel()[flat]),
+            tiny.tensor("sparse_indices", flat.astype(np.int64)),
             [16, 32],
         )
     )
-    gen.model.graph.node.append(helper.make_node("MatMul", ["r", "w3"], ["u"], name="mm4"))
-    for name in ("z", "u"):
-        gen.model.graph.output.append(
-            helper.make_tensor_value_info(name, TensorProto.FLOAT, [2, 32])
-        )
+    gen = _found(model, rng.standard_normal((2, 16)).astype(np.float32))
     gen.barriers = {"relu": "Relu"}
     gen.external = True
     outcome = run_properties(gen, allow_growth=False)
@@ -907,8 +761,8 @@ def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
     """
     rng = np.random.default_rng(0)
     weights = {k: rng.standard_normal((16, 16)).astype(np.float32) for k in ("w1", "w2", "w3")}
-    constant = numpy_helper.from_array(rng.standard_normal((16, 16)).astype(np.float32), "wc")
-    gen = _typed(
+    constant = tiny.tensor("wc", rng.standard_normal((16, 16)).astype(np.float32))
+    model = tiny.from_nodes(
         [
             helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm1"),
             helper.make_node("MatMul", ["h", "w2"], ["a"], name="mm2"),
@@ -918,13 +772,11 @@ def test_a_model_linlint_wrote_with_a_large_constant_node_folds_again():
             helper.make_node("Constant", [], ["wc"], name="const", value=constant),
             helper.make_node("MatMul", ["t", "wc"], ["y"], name="mm4"),
         ],
-        weights,
-        TensorProto.FLOAT,
-        (2, 16),
-        TensorProto.FLOAT,
-        (2, 16),
-        {"x": rng.standard_normal((2, 16)).astype(np.float32)},
+        [tiny.value("x", TensorProto.FLOAT, [2, 16])],
+        [tiny.value("y", TensorProto.FLOAT, [2, 16])],
+        [tiny.tensor(name, array) for name, array in weights.items()],
     )
+    gen = _found(model, rng.standard_normal((2, 16)).astype(np.float32))
     gen.barriers = {"relu": "Relu", "tanh": "Tanh"}
     gen.external = True
     outcome = run_properties(gen, allow_growth=False)
@@ -942,27 +794,21 @@ def test_a_shape_op_re_emitted_after_a_fold_keeps_its_axes():
     from fuzzgen import FUNCTIONS
 
     rng = np.random.default_rng(0)
-    gen = _typed(
-        [
-            helper.make_node("FuzzTanh", ["x"], ["s"], name="custom", domain="fuzz.custom"),
-            helper.make_node("MatMul", ["s", "w1"], ["h"], name="mm"),
-            helper.make_node("Unsqueeze", ["h", "axes"], ["u"], name="unsqueeze"),
-            helper.make_node("Flatten", ["u"], ["f"], name="flatten", axis=2),
-            helper.make_node("Gemm", ["f", "w2"], ["y"], name="gemm", transB=1),
-        ],
-        {
-            "axes": np.array([1], dtype=np.int64),
-            "w1": rng.standard_normal((7, 3)).astype(np.float32),
-            "w2": rng.standard_normal((1, 3)).astype(np.float32),
-        },
-        TensorProto.FLOAT,
-        (2, "K"),
-        TensorProto.FLOAT,
-        (2, 1),
-        {"x": rng.standard_normal((2, 7)).astype(np.float32)},
+    model = tiny.model(
+        """g (float[2, K] x) => (float[2, 1] y) {
+            [custom] s = fuzz.custom.FuzzTanh(x)
+            [mm] h = MatMul(s, w1)
+            [unsqueeze] u = Unsqueeze(h, axes)
+            [flatten] f = Flatten <axis = 2> (u)
+            [gemm] y = Gemm <transB = 1> (f, w2)
+        }""",
         opset=21,
         ir=10,
+        axes=np.array([1], dtype=np.int64),
+        w1=rng.standard_normal((7, 3)).astype(np.float32),
+        w2=rng.standard_normal((1, 3)).astype(np.float32),
     )
+    gen = _found(model, rng.standard_normal((2, 7)).astype(np.float32))
     gen.model.opset_import.append(helper.make_opsetid("fuzz.custom", 1))
     function = onnx.FunctionProto()
     function.CopyFrom(FUNCTIONS["FuzzTanh"][1])

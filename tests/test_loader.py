@@ -9,6 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import tiny
 from linlint.errors import LinlintError
 from linlint.model.find import discover
 from linlint.model.load import load_model
@@ -20,14 +21,12 @@ def _matmul_model(weight: np.ndarray | None = None, *, opset: int = 17) -> onnx.
     """y = x @ W with a 16x8 float32 weight (512 bytes of raw data)."""
     if weight is None:
         weight = np.arange(128, dtype=np.float32).reshape(16, 8) / 7
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"], name="mm")],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, weight.shape[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, weight.shape[1]])],
-        [numpy_helper.from_array(weight, "W")],
+    rows, columns = weight.shape
+    return tiny.model(
+        f"g (float[1, {rows}] x) => (float[1, {columns}] y) {{ [mm] y = MatMul(x, W) }}",
+        opset=opset,
+        W=weight,
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
 
 
 def _save_external(model: onnx.ModelProto, path: Path, location: str = "w.bin") -> Path:
@@ -248,20 +247,7 @@ def test_load_model_rejects_external_data_whose_length_does_not_fit_the_shape(
 
 
 def test_load_model_checks_external_constants_inside_subgraphs(tmp_path: Path) -> None:
-    value = numpy_helper.from_array(np.ones((16, 16), np.float32), "c")
-    branch = helper.make_graph(
-        [helper.make_node("Constant", [], ["c_out"], value=value)],
-        "then",
-        [],
-        [helper.make_tensor_value_info("c_out", TensorProto.FLOAT, [16, 16])],
-    )
-    graph = helper.make_graph(
-        [helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)],
-        "g",
-        [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [16, 16])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = tiny.constant_in_branches(tiny.tensor("c", np.ones((16, 16), np.float32)))
     path = tmp_path / "if.onnx"
     onnx.save_model(
         model,
@@ -280,8 +266,8 @@ def test_load_model_checks_external_constants_inside_subgraphs(tmp_path: Path) -
 
 
 def test_tensor_array_reads_one_external_tensor_by_its_offset(tmp_path: Path) -> None:
-    first = numpy_helper.from_array(np.full((300,), 7, np.float32), "A")
-    second = numpy_helper.from_array(np.arange(300, dtype=np.float32), "B")
+    first = tiny.tensor("A", np.full((300,), 7, np.float32))
+    second = tiny.tensor("B", np.arange(300, dtype=np.float32))
     model = _matmul_model()
     model.graph.initializer.extend([first, second])
     path = _save_external(model, tmp_path / "m.onnx")
@@ -310,7 +296,7 @@ def test_tensor_array_reads_an_inline_tensor(tmp_path: Path) -> None:
 
 
 def test_tensor_array_refuses_external_data_outside_the_folder(tmp_path: Path) -> None:
-    tensor = numpy_helper.from_array(np.ones(4, np.float32), "t")
+    tensor = tiny.tensor("t", np.ones(4, np.float32))
     tensor.ClearField("raw_data")
     tensor.data_location = TensorProto.EXTERNAL
     entry = tensor.external_data.add()

@@ -23,6 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import linlint
 import linlint.verification.inputs
+import tiny
 from linlint.errors import LinlintError
 from linlint.folding.pipeline import FoldResult
 from linlint.rules import foldable_codes
@@ -35,7 +36,8 @@ PARAM_OPS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Einsum"}
 
 
 class Graph:
-    """A small onnx.helper front end: seeded weights in one dtype, one opset."""
+    """A model built node by node (for ``tiny.from_nodes``): seeded weights in one dtype,
+    one opset."""
 
     def __init__(self, opset: int, dtype=np.float32, seed: int = 0) -> None:
         self.opset = opset
@@ -48,15 +50,15 @@ class Graph:
         self.outputs: list[onnx.ValueInfoProto] = []
 
     def input(self, name: str, shape, elem: int | None = None) -> str:
-        self.inputs.append(helper.make_tensor_value_info(name, elem or self.elem, shape))
+        self.inputs.append(tiny.value(name, elem or self.elem, shape))
         return name
 
-    def output(self, name: str, shape, elem: int | None = None) -> str:
-        self.outputs.append(helper.make_tensor_value_info(name, elem or self.elem, shape))
+    def output(self, name: str, shape) -> str:
+        self.outputs.append(tiny.value(name, self.elem, shape))
         return name
 
     def const(self, name: str, array) -> str:
-        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        self.inits.append(tiny.tensor(name, array))
         return name
 
     def weight(self, name: str, *shape: int, scale: float = 0.3) -> str:
@@ -78,16 +80,14 @@ class Graph:
             attrs["pads"] = [pads] * 4
         return self.node("Conv", inputs, name, out, kernel_shape=[k, k], **attrs)
 
-    def model(self, functions=(), extra_opsets=()) -> onnx.ModelProto:
-        opsets = [helper.make_opsetid("", self.opset)]
-        opsets += [helper.make_opsetid(d, v) for d, v in extra_opsets]
-        graph = helper.make_graph(self.nodes, "g", self.inputs, self.outputs, self.inits)
-        model = helper.make_model(graph, opset_imports=opsets, functions=list(functions))
+    def model(self) -> onnx.ModelProto:
         # IR 4 at least: before it every initializer had to be listed as a graph input too,
         # which test_ir3_model_whose_initializers_are_inputs_folds covers on its own.
-        oldest = helper.find_min_ir_version_for(opsets[:1]) if self.opset > 6 else 3
-        model.ir_version = max(4, oldest)
-        return model
+        opset = [helper.make_opsetid("", self.opset)]
+        oldest = helper.find_min_ir_version_for(opset) if self.opset > 6 else 3
+        return tiny.from_nodes(
+            self.nodes, self.inputs, self.outputs, self.inits, opset=self.opset, ir=max(4, oldest)
+        )
 
 
 def codes(findings) -> list[str]:
@@ -511,8 +511,7 @@ def test_ir3_model_whose_initializers_are_inputs_folds() -> None:
     model = conv_then_conv(7)
     model.ir_version = 3
     model.graph.input.extend(
-        helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-        for t in model.graph.initializer
+        tiny.value(t.name, t.data_type, list(t.dims)) for t in model.graph.initializer
     )
     onnx.checker.check_model(model)
     assert codes(linlint.check(model)) == ["LL001"]
@@ -749,18 +748,16 @@ def _randomized(model: onnx.ModelProto, seed: int = 0) -> onnx.ModelProto:
 
     for tensor in g.initializer:
         if tensor.data_type == TensorProto.FLOAT:
-            tensor.CopyFrom(
-                numpy_helper.from_array(fresh(tensor.name, tuple(tensor.dims)), tensor.name)
-            )
+            tensor.CopyFrom(tiny.tensor(tensor.name, fresh(tensor.name, tuple(tensor.dims))))
     shapes = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     nodes = []
     for node in g.node:
         if node.op_type == "ConstantOfShape" and node.input[0] in shapes:
             shape = tuple(int(d) for d in shapes[node.input[0]])
-            tensor = numpy_helper.from_array(fresh(node.output[0], shape), node.output[0])
+            tensor = tiny.tensor(node.output[0], fresh(node.output[0], shape))
             g.initializer.append(tensor)
             if out.ir_version < 4:  # then every initializer is a graph input too
-                g.input.append(helper.make_tensor_value_info(tensor.name, tensor.data_type, shape))
+                g.input.append(tiny.value(tensor.name, tensor.data_type, shape))
         else:
             nodes.append(node)
     if nodes[-1].op_type == "Softmax" and nodes[-1].output[0] == g.output[0].name:

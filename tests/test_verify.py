@@ -14,6 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import linlint
 import linlint.verification.sessions
+import tiny
 from linlint.errors import LinlintError
 from linlint.model.load import load_model
 from linlint.verification.compare import compare_models, verify
@@ -22,39 +23,23 @@ from linlint.verification.inputs import input_variants, make_inputs
 from linlint.verification.npz import load_npz
 from linlint.verification.output_comparison import NOISE_MULTIPLE
 
-NP_TYPES = {
-    TensorProto.FLOAT: np.float32,
-    TensorProto.FLOAT16: np.float16,
-    TensorProto.DOUBLE: np.float64,
-}
+# element types by their name in ONNX's text syntax
+NP_TYPES = {"float": np.float32, "float16": np.float16, "double": np.float64}
+SCALE = np.array([0.5, -1.25, 2.0, 3.0])
 
 
 def _mul_model(
-    scale: np.ndarray | None = None,
-    *,
-    elem_type: int = TensorProto.FLOAT,
-    shape: list[int | str] | None = None,
-    output: str = "y",
+    scale: np.ndarray = SCALE, *, elem: str = "float", shape: str = "N, 4", output: str = "y"
 ) -> onnx.ModelProto:
     """y = x * scale, with x of shape [N, 4] by default and a float weight of 4 values."""
-    np_type = NP_TYPES[elem_type]
-    if scale is None:
-        scale = np.array([0.5, -1.25, 2.0, 3.0])
-    graph = helper.make_graph(
-        [helper.make_node("Mul", ["x", "s"], [output], name="scale")],
-        "g",
-        [helper.make_tensor_value_info("x", elem_type, shape or ["N", 4])],
-        [helper.make_tensor_value_info(output, elem_type, None)],
-        [numpy_helper.from_array(np.asarray(scale, dtype=np_type), "s")],
+    return tiny.model(
+        f"g ({elem}[{shape}] x) => ({elem}[] {output}) {{ [scale] {output} = Mul(x, s) }}",
+        s=np.asarray(scale, dtype=NP_TYPES[elem]),
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-def _perturbed(
-    relative: float, elem_type: int = TensorProto.FLOAT, shape: list[int | str] | None = None
-) -> onnx.ModelProto:
-    scale = np.array([0.5, -1.25, 2.0, 3.0]) * (1 + relative)
-    return _mul_model(scale, elem_type=elem_type, shape=shape)
+def _perturbed(relative: float, elem: str = "float", shape: str = "N, 4") -> onnx.ModelProto:
+    return _mul_model(SCALE * (1 + relative), elem=elem, shape=shape)
 
 
 # verify: the verdict
@@ -69,7 +54,7 @@ def test_identical_models_verify() -> None:
 
 
 def test_a_perturbed_weight_fails_and_the_summary_names_the_output() -> None:
-    result = verify(_mul_model(shape=[2, 4]), _perturbed(0.01, shape=[2, 4]))
+    result = verify(_mul_model(shape="2, 4"), _perturbed(0.01, shape="2, 4"))
     assert not result.ok
     summary = result.summary()
     assert summary.startswith("verification failed over 1 run: output 'y' differs: max abs")
@@ -78,17 +63,14 @@ def test_a_perturbed_weight_fails_and_the_summary_names_the_output() -> None:
 
 
 def test_float16_gets_a_tolerance_that_fits_its_precision() -> None:
-    assert verify(
-        _mul_model(elem_type=TensorProto.FLOAT16), _perturbed(2e-3, TensorProto.FLOAT16)
-    ).ok
+    assert verify(_mul_model(elem="float16"), _perturbed(2e-3, "float16")).ok
     assert not verify(_mul_model(), _perturbed(2e-3)).ok
 
 
 def test_float64_gets_a_tight_tolerance() -> None:
-    double = TensorProto.DOUBLE
-    assert not verify(_mul_model(elem_type=double), _perturbed(1e-7, double)).ok
-    assert not verify(_mul_model(elem_type=double), _perturbed(1e-13, double)).ok
-    assert verify(_mul_model(elem_type=double), _perturbed(1e-15, double)).ok
+    assert not verify(_mul_model(elem="double"), _perturbed(1e-7, "double")).ok
+    assert not verify(_mul_model(elem="double"), _perturbed(1e-13, "double")).ok
+    assert verify(_mul_model(elem="double"), _perturbed(1e-15, "double")).ok
     assert verify(_mul_model(), _perturbed(1e-7)).ok
 
 
@@ -97,7 +79,7 @@ def test_explicit_tolerances_override_the_defaults() -> None:
 
 
 def test_three_runs_use_three_input_sets() -> None:
-    result = verify(_mul_model(shape=[2, 4]), _mul_model(shape=[2, 4]), runs=3)
+    result = verify(_mul_model(shape="2, 4"), _mul_model(shape="2, 4"), runs=3)
     assert result.ok and result.runs == 3
     assert result.summary().endswith("over 3 runs")
 
@@ -219,7 +201,7 @@ def test_parse_input_shape_rejects_bad_syntax() -> None:
 
 def test_graph_inputs_skip_initializers() -> None:
     model = _mul_model()
-    model.graph.input.append(helper.make_tensor_value_info("s", TensorProto.FLOAT, [4]))
+    model.graph.input.append(tiny.value("s", TensorProto.FLOAT, [4]))
     assert [value.name for value in graph_inputs(model)] == ["x"]
 
 
@@ -235,17 +217,7 @@ def test_make_inputs_is_seeded() -> None:
 
 
 def test_make_inputs_follows_each_input_type() -> None:
-    graph = helper.make_graph(
-        [],
-        "g",
-        [
-            helper.make_tensor_value_info("h", TensorProto.FLOAT16, [3]),
-            helper.make_tensor_value_info("i", TensorProto.INT64, [50]),
-            helper.make_tensor_value_info("b", TensorProto.BOOL, [2, 2]),
-        ],
-        [],
-    )
-    feeds = make_inputs(helper.make_model(graph))
+    feeds = make_inputs(tiny.model("g (float16[3] h, int64[50] i, bool[2, 2] b) => () {}"))
     assert feeds["h"].dtype == np.float16
     assert feeds["i"].dtype == np.int64 and set(np.unique(feeds["i"])) <= {0, 1, 2, 3}
     assert feeds["b"].dtype == np.bool_
@@ -253,14 +225,13 @@ def test_make_inputs_follows_each_input_type() -> None:
 
 def test_make_inputs_refuses_a_sequence_input_naming_it() -> None:
     sequence = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, [2])
-    model = helper.make_model(helper.make_graph([], "g", [sequence], []))
+    model = tiny.from_nodes([], [sequence], [])
     with pytest.raises(LinlintError, match="input 'seq' is a sequence"):
         make_inputs(model)
 
 
 def test_make_inputs_refuses_a_string_input_naming_it() -> None:
-    text = helper.make_tensor_value_info("text", TensorProto.STRING, [1])
-    model = helper.make_model(helper.make_graph([], "g", [text], []))
+    model = tiny.model("g (string[1] text) => () {}")
     with pytest.raises(LinlintError, match="input 'text' has unsupported element type string"):
         make_inputs(model)
 
@@ -287,22 +258,12 @@ def test_load_npz_refuses_a_file_that_is_not_an_npz(tmp_path: Path) -> None:
 # verify: the tolerance is the original's own noise, elementwise
 
 
-def _matmul_model(
-    weight: np.ndarray,
-    *,
-    elem_type: int = TensorProto.FLOAT,
-    shape: list[int | str] | None = None,
-) -> onnx.ModelProto:
-    """y = x @ weight, x of shape [N, rows of weight] by default."""
-    np_type = NP_TYPES[elem_type]
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "w"], ["y"], name="matmul")],
-        "g",
-        [helper.make_tensor_value_info("x", elem_type, shape or ["N", weight.shape[0]])],
-        [helper.make_tensor_value_info("y", elem_type, None)],
-        [numpy_helper.from_array(np.asarray(weight, dtype=np_type), "w")],
+def _matmul_model(weight: np.ndarray, *, elem: str = "float") -> onnx.ModelProto:
+    """y = x @ weight, x of shape [N, rows of weight]."""
+    return tiny.model(
+        f"g ({elem}[N, {weight.shape[0]}] x) => ({elem}[] y) {{ [matmul] y = MatMul(x, w) }}",
+        w=np.asarray(weight, dtype=NP_TYPES[elem]),
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def _initializer(model: onnx.ModelProto, name: str) -> np.ndarray:
@@ -312,9 +273,7 @@ def _initializer(model: onnx.ModelProto, name: str) -> np.ndarray:
 
 def _replace_initializer(model: onnx.ModelProto, name: str, array: np.ndarray) -> None:
     (tensor,) = [t for t in model.graph.initializer if t.name == name]
-    tensor.CopyFrom(
-        numpy_helper.from_array(array.astype(numpy_helper.to_array(tensor).dtype), name)
-    )
+    tensor.CopyFrom(tiny.tensor(name, array.astype(numpy_helper.to_array(tensor).dtype)))
 
 
 def _conv_initializers(model: onnx.ModelProto) -> tuple[str, str]:
@@ -353,9 +312,8 @@ def test_a_float16_all_zero_candidate_fails_for_small_outputs() -> None:
     """Outputs of a few 1e-3 in float16: an absolute floor of 1e-2 would pass all zeros."""
     rng = np.random.default_rng(0)
     weight = rng.standard_normal((8, 4)) * 1e-3
-    half = TensorProto.FLOAT16
     result = verify(
-        _matmul_model(weight, elem_type=half), _matmul_model(np.zeros((8, 4)), elem_type=half)
+        _matmul_model(weight, elem="float16"), _matmul_model(np.zeros((8, 4)), elem="float16")
     )
     assert not result.ok, _margin(result)
     assert result.outputs[0].max_abs < 1e-2
@@ -363,10 +321,7 @@ def test_a_float16_all_zero_candidate_fails_for_small_outputs() -> None:
 
 
 def test_a_correct_float16_fold_passes() -> None:
-    half = TensorProto.FLOAT16
-    assert verify(
-        _mul_model(elem_type=half), _mul_model(np.array([0.5, -1.25, 2.0, 3.0]), elem_type=half)
-    ).ok
+    assert verify(_mul_model(elem="float16"), _mul_model(SCALE, elem="float16")).ok
 
 
 def test_a_weight_perturbed_by_1e_3_relative_fails(sample) -> None:
@@ -409,21 +364,15 @@ def _conv_image_model(
 ) -> onnx.ModelProto:
     """y = Conv k x k (4 -> 4, no padding: runs only when H, W >= k) of x[1, 4, H, W]; with
     ``reshape_to``, then a Reshape to it."""
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal((4, 4, kernel, kernel)).astype(np.float32)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c" if reshape_to else "y"], name="conv")]
-    inits = [numpy_helper.from_array(w, "w")]
-    if reshape_to:
-        nodes.append(helper.make_node("Reshape", ["c", "shape"], ["y"], name="reshape"))
-        inits.append(numpy_helper.from_array(np.array(reshape_to, np.int64), "shape"))
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, "H", "W"])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        inits,
+    w = tiny.weights((4, 4, kernel, kernel), seed)
+    header = "g (float[1, 4, H, W] x) => (float[] y)"
+    if not reshape_to:
+        return tiny.model(f"{header} {{ [conv] y = Conv(x, w) }}", w=w)
+    return tiny.model(
+        f"{header} {{ [conv] c = Conv(x, w)  [reshape] y = Reshape(c, shape) }}",
+        w=w,
+        shape=np.array(reshape_to, np.int64),
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def test_a_candidate_right_at_size_1_but_of_another_shape_at_7_fails() -> None:
@@ -445,20 +394,14 @@ def test_a_candidate_that_cannot_run_where_the_original_can_fails() -> None:
 
 def _reshape_model(rows: int) -> onnx.ModelProto:
     """y = Reshape(x[N, 4], [rows, 4]) * 2: runs only when N == rows."""
-    graph = helper.make_graph(
-        [
-            helper.make_node("Reshape", ["x", "shape"], ["r"], name="reshape"),
-            helper.make_node("Mul", ["r", "two"], ["y"], name="double"),
-        ],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-        [
-            numpy_helper.from_array(np.array([rows, 4], np.int64), "shape"),
-            numpy_helper.from_array(np.array(2.0, np.float32), "two"),
-        ],
+    return tiny.model(
+        """g (float[N, 4] x) => (float[] y) {
+            [reshape] r = Reshape(x, shape)
+            [double] y = Mul(r, two)
+        }""",
+        shape=np.array([rows, 4], np.int64),
+        two=np.array(2.0, np.float32),
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def test_input_sets_the_original_cannot_run_on_are_skipped_and_said() -> None:
@@ -481,14 +424,9 @@ def test_given_inputs_the_original_cannot_run_on_are_an_error() -> None:
 
 
 def _int_model(offset: int) -> onnx.ModelProto:
-    graph = helper.make_graph(
-        [helper.make_node("Add", ["i", "k"], ["y"], name="add")],
-        "g",
-        [helper.make_tensor_value_info("i", TensorProto.INT64, ["N"])],
-        [helper.make_tensor_value_info("y", TensorProto.INT64, None)],
-        [numpy_helper.from_array(np.array(offset, np.int64), "k")],
+    return tiny.model(
+        "g (int64[N] i) => (int64[] y) { [add] y = Add(i, k) }", k=np.array(offset, np.int64)
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def test_integer_outputs_must_be_exactly_equal() -> None:

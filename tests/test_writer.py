@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 
 import linlint.model.write
+import tiny
 from conftest import SAMPLES
 from linlint.errors import LinlintError
 from linlint.model.cleanup import remove_unreferenced_data
@@ -28,20 +29,14 @@ WEIGHT = np.arange(512, dtype=np.float32).reshape(32, 16) / 9
 
 def _model(weight: np.ndarray = WEIGHT) -> onnx.ModelProto:
     """y = x @ W, W 32x16 float32 (2 KiB, above the external-data threshold) plus a tiny bias."""
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "W"], ["h"], name="mm"),
-            helper.make_node("Add", ["h", "b"], ["y"], name="add"),
-        ],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
-        [
-            numpy_helper.from_array(weight, "W"),
-            numpy_helper.from_array(np.ones(16, np.float32), "b"),
-        ],
+    return tiny.model(
+        """g (float[1, 32] x) => (float[1, 16] y) {
+            [mm] h = MatMul(x, W)
+            [add] y = Add(h, b)
+        }""",
+        W=weight,
+        b=np.ones(16, np.float32),
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def _weight(model: onnx.ModelProto, base_dir: Path) -> np.ndarray:
@@ -226,20 +221,7 @@ def test_save_model_uses_external_data_for_a_model_past_the_protobuf_limit(
 def test_save_model_keeps_a_nodes_own_tensors_inline_as_onnx_save_does(tmp_path: Path) -> None:
     """A Constant's value (here in a subgraph) stays in the .onnx file: onnx.save keeps node
     attributes inline, and tools reading the .onnx alone need them."""
-    value = numpy_helper.from_array(np.arange(512, dtype=np.float32), "c")
-    branch = helper.make_graph(
-        [helper.make_node("Constant", [], ["c_out"], value=value)],
-        "branch",
-        [],
-        [helper.make_tensor_value_info("c_out", TensorProto.FLOAT, [512])],
-    )
-    graph = helper.make_graph(
-        [helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)],
-        "g",
-        [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [512])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = tiny.constant_in_branches(tiny.tensor("c", np.arange(512, dtype=np.float32)))
     out = tmp_path / "if.onnx"
     save_model(model, out, external_data=True)
     on_disk = onnx.load(out, load_external_data=False)
@@ -260,17 +242,14 @@ Values = dict[str, np.ndarray]
 
 def _mlp(w: np.ndarray) -> onnx.ModelProto:
     """y = (x @ W) @ V with two 2 KiB weights: a fold changes W, V stays in the data file."""
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["x", "W"], ["h"], name="mm1"),
-            helper.make_node("MatMul", ["h", "V"], ["y"], name="mm2"),
-        ],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 32])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])],
-        [numpy_helper.from_array(w, "W"), numpy_helper.from_array(V, "V")],
+    return tiny.model(
+        """g (float[1, 32] x) => (float[1, 32] y) {
+            [mm1] h = MatMul(x, W)
+            [mm2] y = MatMul(h, V)
+        }""",
+        W=w,
+        V=V,
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def _onnx_save(model: onnx.ModelProto, path: Path, location: str) -> None:
@@ -282,7 +261,7 @@ def _refolded(path: Path, weight: np.ndarray = W_NEW) -> onnx.ModelProto:
     """What fold hands to save_model: the model at ``path`` with W replaced, V still on disk."""
     model = load_model(path)
     tensor = next(t for t in model.graph.initializer if t.name == "W")
-    tensor.CopyFrom(numpy_helper.from_array(weight, "W"))
+    tensor.CopyFrom(tiny.tensor("W", weight))
     return model
 
 
@@ -399,20 +378,7 @@ def test_save_model_keeps_the_previous_targets_data_file_when_a_sibling_subgraph
     weight = next(
         t for t in onnx.load(out, load_external_data=False).graph.initializer if t.name == "W"
     )
-    branch = helper.make_graph(
-        [helper.make_node("Constant", [], ["c"], value=weight)],
-        "branch",
-        [],
-        [helper.make_tensor_value_info("c", TensorProto.FLOAT, [32, 16])],
-    )
-    graph = helper.make_graph(
-        [helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)],
-        "g",
-        [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [32, 16])],
-    )
-    sibling = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    onnx.save_model(sibling, tmp_path / "branchy.onnx")
+    onnx.save_model(tiny.constant_in_branches(weight), tmp_path / "branchy.onnx")
     save_model(_mlp(W_NEW), out, external_data=True)
     assert "out.onnx.data" in _listing(tmp_path)
     loaded = load_model(tmp_path / "branchy.onnx", load_weights=True)
@@ -630,12 +596,6 @@ def _run_fold(*args: object) -> subprocess.CompletedProcess:
     )
 
 
-def _initializers(path: Path) -> Values:
-    model = onnx.load(path)
-    onnx.checker.check_model(model)
-    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
-
-
 def test_fold_in_place_leaves_a_sibling_copy_sharing_its_data_file_verifiable(
     tmp_path: Path,
 ) -> None:
@@ -645,12 +605,12 @@ def test_fold_in_place_leaves_a_sibling_copy_sharing_its_data_file_verifiable(
         original, target, save_as_external_data=True, location="model.onnx.data", size_threshold=0
     )
     copy.write_bytes(target.read_bytes())
-    expected = _initializers(copy)
+    expected = _values(copy)
     done = _run_fold("--in-place", target)
     assert done.returncode == 0, done.stderr
     assert "BatchNormalization" not in [n.op_type for n in onnx.load(target).graph.node]
-    _initializers(target)
-    actual = _initializers(copy)
+    _values(target)
+    actual = _values(copy)
     assert sorted(actual) == sorted(expected)
     for name, values in expected.items():
         np.testing.assert_array_equal(actual[name], values)
@@ -665,11 +625,11 @@ def test_fold_to_an_output_whose_data_name_holds_the_inputs_weights_keeps_the_in
     onnx.save_model(
         original, source, save_as_external_data=True, location="folded.onnx.data", size_threshold=0
     )
-    expected = _initializers(source)
+    expected = _values(source)
     done = _run_fold(source, "-o", out)
     assert done.returncode == 0, done.stderr
     assert "BatchNormalization" not in [n.op_type for n in onnx.load(out).graph.node]
-    _initializers(out)
-    actual = _initializers(source)
+    _values(out)
+    actual = _values(source)
     for name, values in expected.items():
         np.testing.assert_array_equal(actual[name], values)

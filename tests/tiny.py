@@ -12,8 +12,11 @@ and adds numpy arrays as initializers under their keyword names::
 The header (IR version and default-domain opset) is added unless the text starts with
 its own ``<...>`` header. The text says the graph as it reads; nothing is checked, so
 deliberately broken graphs (a cycle, a tensor nobody produces) are written the same way.
+In the text, ``float[]`` declares a tensor of unknown shape and ``float`` a scalar (as
+``value(name, elem, None)`` and ``value(name, elem, [])`` do).
 Models that need per-node ``onnx.helper`` calls (generated node lists, attributes the
-text syntax cannot say) use ``from_nodes``.
+text syntax cannot say) use ``from_nodes``; ``constant_in_branches`` is the one model whose
+only tensor is a node attribute inside subgraphs (where external-data handling must look).
 """
 
 from __future__ import annotations
@@ -55,6 +58,23 @@ def from_nodes(
     built = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     built.ir_version = ir
     return built
+
+
+def constant_in_branches(constant: onnx.TensorProto) -> onnx.ModelProto:
+    """y = If(cond), both branches one Constant node holding ``constant`` (kept as it is,
+    external data included): a tensor in a subgraph's node attribute, no initializer."""
+    shape = list(constant.dims)
+    branch = helper.make_graph(
+        [helper.make_node("Constant", [], ["c_out"], value=constant)],
+        "branch",
+        [],
+        [value("c_out", constant.data_type, shape)],
+    )
+    return from_nodes(
+        [helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)],
+        [value("cond", onnx.TensorProto.BOOL, [])],
+        [value("y", constant.data_type, shape)],
+    )
 
 
 def tensor(name: str, array) -> onnx.TensorProto:
