@@ -368,6 +368,42 @@ def ll001_unnamed_nodes(rng):
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16], unnamed=True)
 
 
+@_sample(
+    ["LL001", "LL005"],
+    2,
+    "Classifier head that lost its activation, TorchScript export: Conv -> BN -> Relu -> "
+    "GlobalAveragePool -> Flatten -> Gemm -> Gemm: the two Gemm fold to one",
+)
+def ll001_classifier_head_torchscript(rng):
+    def body(g, x):
+        h = g.bn("stem.bn", g.conv("stem.conv", x, 3, 16, k=3, pads=1), 16)
+        h = g.relu("stem.relu", h)
+        h = g.node("GlobalAveragePool", [h], "head.pool")
+        h = g.node("Flatten", [h], "head.flatten", axis=1)
+        h = g.gemm("head.fc1", h, 16, 32)
+        return g.gemm("head.fc2", h, 32, 10)
+
+    return _simple(rng, body, [1, 3, 8, 8], [1, 10])
+
+
+@_sample(
+    ["LL001", "LL005"],
+    2,
+    "Classifier head that lost its activation, dynamo export: Conv -> BN -> Relu -> "
+    "ReduceMean -> Reshape -> Gemm -> Gemm: the two Gemm fold to one",
+)
+def ll001_classifier_head_dynamo(rng):
+    def body(g, x):
+        h = g.bn("node_batch_norm", g.conv("node_conv2d", x, 3, 16, k=3, pads=1), 16)
+        h = g.relu("node_relu", h)
+        h = g.node("ReduceMean", [h], "node_mean", axes=[-1, -2], keepdims=1)
+        h = g.node("Reshape", [h, g.const("val_shape", np.array([1, 16]))], "node_view")
+        h = g.gemm("node_linear", h, 16, 32)
+        return g.gemm("node_linear_1", h, 32, 10)
+
+    return _simple(rng, body, [1, 3, 8, 8], [1, 10])
+
+
 # --------------------------------------------------------------------------- LL002
 
 

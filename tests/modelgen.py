@@ -947,6 +947,57 @@ def dense_chains(draw) -> Generated:
     return b.build()
 
 
+@st.composite
+def blocked_chains(draw) -> tuple[Generated, int, int]:
+    """Two chains of plain parametric ops with an op between that no normal form absorbs,
+    and the number of parametric ops before and after it.
+
+    Dense: MatMuls on ``[rows, d]``, then a Mul by a per-row scale or a ReduceMean over
+    the rows, then MatMuls. Conv: 1x1 Convs, then GlobalAveragePool → Flatten or
+    ReduceMean → Reshape (a classifier head as either torch exporter writes it), then
+    Gemms. Each side folds on its own; the region as a whole does not.
+    """
+    b = new_builder(draw)
+    before, after = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    if draw(st.booleans()):
+        rows, d = draw(st.integers(2, 4)), draw(st.integers(1, MAX_CHANNELS))
+        t = b.input((rows, d))
+        b.sketch.append(f"input {[rows, d]}")
+        for _ in range(before):
+            n = draw(st.integers(1, MAX_CHANNELS))
+            t = b.op("MatMul", [t, b.weight((b.shapes[t][-1], n), n)], (rows, n))
+        if draw(st.booleans()):
+            scale = b.const(b.vector(b.shapes[t], "scale"))
+            t = b.op("Mul", [t, scale], b.shapes[t], note="Mul by a per-row scale")
+        else:
+            shape = (1, b.shapes[t][-1])
+            t = b.op("ReduceMean", [t], shape, note="ReduceMean rows", axes=[0], keepdims=1)
+        for _ in range(after):
+            n = draw(st.integers(1, MAX_CHANNELS))
+            t = b.op("MatMul", [t, b.weight((b.shapes[t][-1], n), n)], b.shapes[t][:-1] + (n,))
+    else:
+        c, size = draw(st.integers(1, MAX_CHANNELS)), draw(st.integers(1, 4))
+        t = b.input((1, c, size, size))
+        b.sketch.append(f"input {[1, c, size, size]}")
+        for _ in range(before):
+            n = draw(st.integers(1, MAX_CHANNELS))
+            w = b.weight((n, b.shapes[t][1], 1, 1), b.shapes[t][1])
+            t = b.op("Conv", [t, w], (1, n, size, size), note=f"Conv 1x1 ->{n}")
+        c = b.shapes[t][1]
+        if draw(st.booleans()):
+            t = b.op("GlobalAveragePool", [t], (1, c, 1, 1))
+            t = b.op("Flatten", [t], (1, c), axis=1)
+        else:
+            t = b.op("ReduceMean", [t], (1, c, 1, 1), axes=[-1, -2], keepdims=1)
+            t = b.op("Reshape", [t, b.const(np.array([1, c]), "shape", np.int64)], (1, c))
+        for _ in range(after):
+            n = draw(st.integers(1, MAX_CHANNELS))
+            w = b.weight((n, b.shapes[t][-1]), n)
+            t = b.op("Gemm", [t, w], (1, n), note=f"Gemm ->{n}", transB=1)
+    b.output(t)
+    return b.build(), before, after
+
+
 def models():
     """Any generated model: a conv chain, a branch set or a dense chain."""
     return st.one_of(conv_chains(), branch_sets(), dense_chains())
@@ -955,6 +1006,7 @@ def models():
 __all__ = [
     "Builder",
     "Generated",
+    "blocked_chains",
     "branch_sets",
     "conv_chains",
     "dense_chains",

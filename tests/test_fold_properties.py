@@ -32,7 +32,7 @@ import onnx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from modelgen import Generated, branch_sets, conv_chains, dense_chains
+from modelgen import Generated, blocked_chains, branch_sets, conv_chains, dense_chains
 from onnx import TensorProto
 
 import linlint
@@ -170,6 +170,19 @@ def test_branch_sets_fold_exactly(gen, allow_growth):
 @given(gen=dense_chains(), allow_growth=st.booleans())
 def test_dense_chains_fold_exactly(gen, allow_growth):
     check_properties(gen, allow_growth)
+
+
+@_settings(ci_examples=150)
+@given(drawn=blocked_chains())
+def test_what_folds_inside_a_region_that_does_not_fold_as_a_whole_is_found_and_folded(drawn):
+    """Each side of the op no form absorbs folds to one op (with growth allowed: a side
+    may be a bottleneck), exactly, and no finding is left that fold could act on."""
+    gen, before, after = drawn
+    check_properties(gen, allow_growth=True)
+    result = linlint.fold(gen.model, verify=False, allow_growth=True)
+    assert result.after.param_ops == min(before, 1) + min(after, 1), gen.sketch
+    if before >= 2 or after >= 2:
+        assert {f.code for f in linlint.check(gen.model)} & (FOLDABLE | {"LL002"}), gen.sketch
 
 
 # ---- engine bugs the properties found, kept as plain examples ------------------------------------

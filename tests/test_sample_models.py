@@ -87,6 +87,20 @@ def test_check_gives_exactly_the_promised_findings(stem):
     assert sorted(f.code for f in findings) == list(expect.codes)
 
 
+@pytest.mark.parametrize("stem", STEMS)
+def test_no_node_is_in_two_region_findings(stem):
+    """A region that folds in parts is reported as its parts and what remains: disjoint.
+    (A node rule's finding, an identity activation, may sit inside a region's.)"""
+    seen: dict[tuple[str, str], str] = {}
+    for finding in linlint.check(SAMPLES / f"{stem}.onnx"):
+        if RULES_BY_CODE[finding.code].subject != "region":
+            continue
+        for node in finding.nodes:
+            key = (finding.graph, node)
+            assert key not in seen, f"{node} is in a {seen.get(key)} and a {finding.code} finding"
+            seen[key] = finding.code
+
+
 def test_expectations_are_well_formed():
     """Codes are sorted rule codes; every name promises what the codes say."""
     for stem, expect in build.EXPECTED.items():

@@ -20,7 +20,7 @@ import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
 
-from linlint.analysis.forms.kernels import out_size, same_out_size
+from linlint.analysis.forms.kernels import out_size, same_out_size, transpose_out_size
 from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
 
 Shape = tuple[int, ...]
@@ -150,6 +150,8 @@ SAME_SHAPE = frozenset(
     Identity Cast QuantizeLinear DequantizeLinear Round Floor Ceil Reciprocal ThresholdedRelu
     Sign Shrink Hardmax""".split()
 )
+REDUCE_OPS = """ReduceMean ReduceSum ReduceMax ReduceMin ReduceProd ReduceL1 ReduceL2
+    ReduceLogSum ReduceLogSumExp ReduceSumSquare""".split()
 BROADCAST = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Where"})
 
 
@@ -184,6 +186,36 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
 def _conv_shape(ga, node, x, oracle):
     w = _weight_dims(ga, node.input[1])
     return None if w is None or len(x) != len(w) else _window(node, x, w[2:], w[0])
+
+
+def _conv_transpose_shape(ga, node, x, oracle):
+    """ConvTranspose: ``output_shape`` when given, else each axis from its window; the
+    channels are the weight's second axis times the groups."""
+    w = _weight_dims(ga, node.input[1])
+    if w is None or len(x) != len(w):
+        return None
+    channels = w[1] * int(attr(node, "group", 1))
+    given = attr(node, "output_shape")
+    if given:
+        return (x[0], channels, *given[-(len(x) - 2) :])
+    nd = len(x) - 2
+    kernel = attr(node, "kernel_shape") or w[2:]
+    strides = attr(node, "strides") or [1] * nd
+    dilations = attr(node, "dilations") or [1] * nd
+    extra = attr(node, "output_padding") or [0] * nd
+    pads = attr(node, "pads") or [0] * (2 * nd)
+    auto = attr(node, "auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        return (x[0], channels, *(n * st for n, st in zip(x[2:], strides, strict=True)))
+    if auto == "VALID":
+        pads = [0] * (2 * nd)
+    out = [
+        transpose_out_size(x[2 + a], kernel[a], strides[a], dilations[a], pads[a],
+                           pads[nd + a], extra[a])
+        for a in range(nd)
+    ]  # fmt: skip
+    return (x[0], channels, *out)
 
 
 def _pool_shape(ga, node, x, oracle):
@@ -225,6 +257,25 @@ def _reshape_shape(ga, node, x, oracle):
         known = math.prod(d for d in dims if d != -1)
         dims[dims.index(-1)] = math.prod(x) // known if known else 0
     return tuple(dims)
+
+
+def _reduce_shape(ga, node, x, oracle):
+    """Reduce*: axes from the attribute, or (ReduceSum from opset 13, the others from 18)
+    from the second input; no axes reduces every axis unless ``noop_with_empty_axes``."""
+    if len(node.input) > 1 and node.input[1]:
+        axes = ga.const_value(node.input[1])
+        if axes is None:
+            return None
+        axes = [int(a) for a in np.ravel(axes)]
+    else:
+        axes = list(attr(node, "axes") or [])
+    if not axes:
+        if int(attr(node, "noop_with_empty_axes", 0)):
+            return tuple(x)
+        axes = list(range(len(x)))
+    axes = {a % len(x) for a in axes}
+    keep = int(attr(node, "keepdims", 1))
+    return tuple(1 if i in axes else d for i, d in enumerate(x) if keep or i not in axes)
 
 
 def _transpose_shape(ga, node, x, oracle):
@@ -283,6 +334,7 @@ _SHAPE_OF = {
     "Unsqueeze": _squeeze_shape,
     "Pad": _pad_shape,
     "Conv": _conv_shape,
+    "ConvTranspose": _conv_transpose_shape,
     "MaxPool": _pool_shape,
     "AveragePool": _pool_shape,
     "LpPool": _pool_shape,
@@ -293,6 +345,7 @@ _SHAPE_OF = {
     "Gemm": _gemm_shape,
     "Flatten": _flatten_shape,
     "Reshape": _reshape_shape,
+    **dict.fromkeys(REDUCE_OPS, _reduce_shape),
     "Transpose": _transpose_shape,
     "Concat": _concat_shape,
 }

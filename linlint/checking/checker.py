@@ -11,6 +11,7 @@ from linlint.analysis.discover import could_fire, find_regions
 from linlint.analysis.evaluate import evaluate
 from linlint.analysis.regions import NODE_FIX, Fix, FlaggedNode, Region
 from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.subregions import split
 from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
@@ -25,13 +26,26 @@ def iter_graphs(ga: GraphAnalysis):
 
 def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None):
     """Each region of one graph a rule could fire on, evaluated on shapes, with what the
-    rules say of it: ``(raw, region, findings)``. ``skip(raw)`` (asked as each region comes,
-    before it is evaluated) leaves a region out."""
+    rules say of it: ``(raw, region, findings)``. A region that does not fold as a whole
+    comes as its sub-regions that do, and the remainder (``linlint.analysis.subregions``).
+    ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out."""
     for raw in find_regions(g):
         if not could_fire(g, raw) or (skip is not None and skip(raw)):
             continue
         region, _ = evaluate(g, raw, shapes, numeric=False)
-        yield raw, region, region_findings(region, "")
+        parts, rest = split(g, raw, region, shapes, fires=_any_rule_fires)
+        if not parts:
+            yield raw, region, region_findings(region, "")
+            continue
+        for sub, sub_region in parts:  # what folds inside a region that does not as a whole
+            if skip is None or not skip(sub):
+                yield sub, sub_region, region_findings(sub_region, "")
+        if rest is not None:
+            yield rest[0], rest[1], region_findings(rest[1], "")
+
+
+def _any_rule_fires(region: Region) -> bool:
+    return bool(region_findings(region, ""))
 
 
 def analyze_regions(

@@ -1,0 +1,155 @@
+"""Sub-regions: the parts of a region that fold exactly when the whole region does not.
+
+A region is all or nothing when evaluated as a whole: one op that no normal form
+absorbs (a GlobalAveragePool before a classifier's two Linears), an inexact border,
+or an intermediate read elsewhere sinks it. ``split`` finds the parts that still fold.
+
+A *sub-region* is a set ``S`` of the region's nodes with one entry tensor ``t`` and one
+exit tensor ``u``: ``S`` is every node of the region that lies on a path from ``t`` to
+``u``; every data input of a node in ``S`` is ``t`` or made inside ``S``; and every
+tensor made inside ``S`` other than ``u`` is read only inside ``S`` (not by another
+node, a subgraph or the graph's outputs). Such a set computes ``u`` from ``t`` alone,
+so it can be replaced by the ops its normal form becomes, like any region.
+
+Each candidate is evaluated on shapes like a region; the ones that are exact and that
+a rule fires on (``fires``) are kept. Overlapping ones are resolved by what they save
+(MACs, then parameters, then nodes, then size; then the earliest exit), keeping the
+first of each overlap. What no sub-region took is the *remainder*: it keeps the
+whole region's reason, and counts each sub-region taken as the one parametric op it
+becomes, so a chain that stays linear around a fold is still reported, on its own nodes.
+
+The search is quadratic in the region's size times its length; regions of more than
+``MAX_NODES`` nodes are not split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from linlint.analysis.discover import RawRegion, could_fire
+from linlint.analysis.evaluate import evaluate
+from linlint.analysis.optable import Kind
+from linlint.analysis.regions import Fix, Region
+from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.sweep import GraphAnalysis
+
+MAX_NODES = 64
+
+
+def split(
+    ga: GraphAnalysis,
+    raw: RawRegion,
+    region: Region,
+    shapes: ShapeOracle,
+    fires: Callable[[Region], bool],
+) -> tuple[list[tuple[RawRegion, Region]], tuple[RawRegion, Region] | None]:
+    """The sub-regions of an inexact region that fold exactly and that a rule fires on,
+    and the remainder (``None`` when it holds no parametric op)."""
+    if region.exact or len(raw.nodes) > MAX_NODES:
+        return [], None
+    found = []
+    for sub in candidates(ga, raw):
+        if not could_fire(ga, sub):
+            continue
+        evaluated, _ = evaluate(ga, sub, shapes)
+        if evaluated.exact and fires(evaluated):
+            found.append((sub, evaluated))
+    found.sort(key=_preference)
+    taken: set[int] = set()
+    chosen = []
+    for sub, evaluated in found:
+        if taken.isdisjoint(sub.nodes):
+            taken.update(sub.nodes)
+            chosen.append((sub, evaluated))
+    if not chosen:
+        return [], None
+    chosen.sort(key=lambda pair: pair[0].nodes[-1])
+    return chosen, _remainder(ga, raw, region, shapes, chosen, taken)
+
+
+def candidates(ga: GraphAnalysis, raw: RawRegion) -> list[RawRegion]:
+    """Every sub-region of ``raw`` other than ``raw`` itself (see the module docstring)."""
+    members = set(raw.nodes)
+    made = {o: j for j in raw.nodes for o in ga.nodes[j].node.output if o}
+    below = {t: _reach_down(ga, t, members) for t in (*raw.sources, *made)}
+    found = []
+    for u, last in made.items():
+        above = _reach_up(ga, last, made)
+        for t in (*raw.sources, *made):
+            if t == u:
+                continue
+            nodes = above & below[t]
+            if not nodes or (nodes == members and u == raw.output):
+                continue
+            if _closed(ga, nodes, t, u, made):
+                found.append(RawRegion(u, tuple(sorted(nodes)), (t,), ""))
+    return found
+
+
+def _reach_down(ga: GraphAnalysis, tensor: str, members: set[int]) -> set[int]:
+    """The members that read ``tensor``, directly or through other members."""
+    seen: set[int] = set()
+    stack = [c for c in ga.consumers.get(tensor, ()) if c in members]
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        for o in ga.nodes[j].node.output:
+            stack.extend(c for c in ga.consumers.get(o, ()) if c in members)
+    return seen
+
+
+def _reach_up(ga: GraphAnalysis, last: int, made: dict[str, int]) -> set[int]:
+    """``last`` and the members it reads from, directly or through other members."""
+    seen: set[int] = set()
+    stack = [last]
+    while stack:
+        j = stack.pop()
+        if j in seen:
+            continue
+        seen.add(j)
+        stack.extend(made[d] for d in ga.nodes[j].data if d in made)
+    return seen
+
+
+def _closed(ga: GraphAnalysis, nodes: set[int], entry: str, exit_: str, made) -> bool:
+    """One entry, one exit: inputs come from ``entry`` or inside; nothing else leaves."""
+    if not any(ga.nodes[j].kind is Kind.PARAM for j in nodes):
+        return False
+    for j in nodes:
+        node = ga.nodes[j]
+        if any(d != entry and made.get(d) not in nodes for d in node.data):
+            return False
+        for o in node.node.output:
+            if not o or o == exit_:
+                continue
+            if o in ga.outputs or o in ga.outer_refs:
+                return False
+            if any(c not in nodes for c in ga.consumers.get(o, ())):
+                return False
+    return True
+
+
+def _preference(pair: tuple[RawRegion, Region]):
+    sub, region = pair
+    return (
+        region.macs_after - region.macs_before,
+        region.params_after - region.params_before,
+        region.nodes_after - region.nodes_before,
+        -len(sub.nodes),
+        sub.nodes[-1],
+    )
+
+
+def _remainder(ga, raw, region, shapes, chosen, taken):
+    rest = tuple(j for j in raw.nodes if j not in taken)
+    if not any(ga.nodes[j].kind is Kind.PARAM for j in rest):
+        return None
+    part = RawRegion(raw.output, rest, raw.sources, region.reason)
+    left, _ = evaluate(ga, part, shapes)
+    macs = region.macs_before - sum(r.macs_before for _, r in chosen)
+    params = region.params_before - sum(r.params_before for _, r in chosen)
+    fix = Fix(False, region.reason, macs, macs, params, params)
+    return part, replace(left, n_params=left.n_params + len(chosen), fix=fix)
