@@ -676,6 +676,73 @@ def ll005_pad_into_conv(rng):
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
 
 
+@_sample(
+    ["LL005"],
+    1,
+    "Attention query scaling (BART/Whisper/OPT): MatMul -> Add -> Mul(scale) -> Reshape -> "
+    "Transpose into heads: the scale folds into the MatMul, the head split stays",
+)
+def ll005_query_scaling_before_heads(rng):
+    def body(g, x):
+        h = g.add_bias("q_proj.add", g.matmul("q_proj.matmul", x, 16, 16), 16)
+        h = g.node("Mul", [h, g.const("scaling", np.array(0.25, np.float32))], "q_scale")
+        h = g.node("Reshape", [h, g.const("heads", np.array([2, 5, 4, 4]))], "split_heads")
+        return g.node("Transpose", [h], "heads_first", perm=[0, 2, 1, 3])
+
+    return _simple(rng, body, [2, 5, 16], [2, 4, 5, 4])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "LayerScale after a patch merge (DeiT-3/CaiT): Transpose -> Reshape -> MatMul -> Add -> "
+    "Mul(gamma): gamma folds into the MatMul, the merge stays",
+)
+def ll005_layerscale_after_patch_merge(rng):
+    def body(g, x):
+        h = g.node("Transpose", [x], "merge.transpose", perm=[0, 2, 1, 3])
+        h = g.node("Reshape", [h, g.const("merge.shape", np.array([2, 5, 32]))], "merge")
+        h = g.add_bias("proj.add", g.matmul("proj.matmul", h, 32, 16), 16)
+        gamma = g.const("ls.gamma", _randn(g.rng, 16))
+        return g.node("Mul", [h, gamma], "ls")
+
+    return _simple(rng, body, [2, 4, 5, 8], [2, 5, 16])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "LayerScale through a Transpose (ConvNeXt): Linear on NHWC -> Transpose to NCHW -> "
+    "Mul(gamma [C,1,1]): gamma folds into the Linear across the Transpose",
+)
+def ll005_layerscale_through_transpose(rng):
+    def body(g, x):
+        h = g.add_bias("pwconv2.add", g.matmul("pwconv2.matmul", x, 16, 8), 8)
+        h = g.node("Transpose", [h], "to_nchw", perm=[0, 3, 1, 2])
+        gamma = g.const("layer_scale", _randn(g.rng, 8, 1, 1))
+        return g.node("Mul", [h, gamma], "ls")
+
+    return _simple(rng, body, [1, 4, 4, 16], [1, 8, 4, 4])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "Affine norm after a residual Add (ResMLP): x + f(x) -> Mul(alpha) -> Add(beta) -> "
+    "MatMul: the per-channel affine folds into the MatMul",
+)
+def ll005_affine_after_residual(rng):
+    def body(g, x):
+        r = g.node("Tanh", [x], "branch")
+        h = g.node("Add", [x, r], "residual")
+        h = g.node("Mul", [h, g.const("norm.alpha", _randn(g.rng, 16) + 1)], "norm.mul")
+        h = g.node("Add", [h, g.const("norm.beta", _randn(g.rng, 16))], "norm.add")
+        h = g.add_bias("fc1.add", g.matmul("fc1.matmul", h, 16, 32), 32)
+        return g.relu("act", h)
+
+    return _simple(rng, body, [1, 5, 16], [1, 5, 32])
+
+
 # --------------------------------------------------------------------------- LL006
 
 

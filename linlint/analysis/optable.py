@@ -328,9 +328,11 @@ OUTPUT_TYPES: dict[str, int | str | tuple[int, ...]] = {
     "QuantizeLinear": (2,),
     "ConstantOfShape": "constant",
 }
-#: Elementwise ops of several non-constant operands: a constant op after one is the
-#: tail of a decomposed activation (GELU's ·0.5, HardSwish's /6), not an unfused affine.
-ACTIVATION_PRODUCTS = frozenset({"Mul", "Add", "Sub", "Div", "Sum", "Pow"})
+#: Products of several non-constant operands: a constant op after one is the tail of a
+#: decomposed activation (GELU's ·0.5 after ``x·(1 + erf)``, HardSwish's /6 after
+#: ``x·clip``), not an unfused affine. A sum of non-constant operands (a residual Add of two
+#: sources) is linear: a per-channel constant after it is an ordinary affine (ResMLP's Affine).
+ACTIVATION_PRODUCTS = frozenset({"Mul", "Div", "Pow"})
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 

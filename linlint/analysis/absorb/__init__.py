@@ -27,7 +27,7 @@ from linlint.analysis.absorb.parametric import (
     absorb_matmul,
 )
 from linlint.analysis.absorb.pending import Pending, materialize
-from linlint.analysis.absorb.shape_ops import absorb_reshape
+from linlint.analysis.absorb.shape_ops import absorb_reshape, absorb_transpose
 from linlint.analysis.absorb.windows import absorb_avgpool, absorb_pad
 
 #: The absorber of each op type; an op not here is not folded through.
@@ -51,6 +51,7 @@ ABSORBERS: dict[str, Callable] = {
     "Flatten": absorb_reshape,
     "Squeeze": absorb_reshape,
     "Unsqueeze": absorb_reshape,
+    "Transpose": absorb_transpose,
 }
 
 #: Ops that compute nothing at inference time: folded away by passing their input through.

@@ -20,8 +20,8 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     if ev.ga.opset < 9 and int(attr(node, "spatial", 1)) == 0:
         raise NotFoldable(f"{s.name} normalizes every element on its own (spatial = 0)")
-    if isinstance(f, DenseForm) and f.rank != 2:
-        raise NotFoldable(f"{s.name} normalizes axis 1, the Gemm/MatMul acts on the last axis")
+    if isinstance(f, DenseForm) and f.feature_position() != 1:
+        raise NotFoldable(f"{s.name} normalizes axis 1, the Gemm/MatMul acts on another axis")
     scale = shift = None
     if ev.numeric:
         gamma, beta, mean, var = (ev.value(node.input[i]) for i in range(1, 5))
@@ -39,7 +39,15 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
     shape = ev.const_shape(name)
     if shape is None:
         raise NotFoldable(f"the shape of the constant of {what} is unknown")
-    if isinstance(f, DenseForm):
+    if isinstance(f, DenseForm) and f.feature_axis is not None:
+        width, rank, axis = f.dout, f.rank, f.feature_axis
+        padded = (1,) * (rank - len(shape)) + tuple(shape)
+        ok = (
+            len(shape) <= rank
+            and all(d == 1 for i, d in enumerate(padded) if i != axis)
+            and padded[axis] in (1, width)
+        )
+    elif isinstance(f, DenseForm):
         width = f.dout
         ok = all(d == 1 for d in shape[:-1]) and (not shape or shape[-1] in (1, width))
         if len(shape) > (f.rank if f.rank is not None else 1):

@@ -1,5 +1,6 @@
 """Shape ops on a Gemm/MatMul output: Reshape, Flatten, Squeeze and Unsqueeze that keep
-the last axis commute with a ``DenseForm`` and are re-applied after the folded MatMul."""
+the last axis, and Transpose (which moves it), commute with a ``DenseForm`` and are
+re-applied after the folded MatMul."""
 
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reshapes a Conv output")
+    if f.feature_axis is not None:
+        raise NotFoldable(f"{s.name} reshapes after a Transpose moved the features")
     keeps = False
     rank = None
     extra: tuple = ()
@@ -97,10 +100,35 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
             raise NotFoldable(f"{s.name} changes the last axis")
         rank = len(out_shape)
+    return replace(f, tail=f.tail + (_step(node, extra, patch),), rank=rank)
+
+
+def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
+    """A Transpose after a Gemm/MatMul is re-applied after the folded MatMul like a shape
+    op; it moves the features to another axis, where per-channel constants then apply."""
+    f = forms[0]
+    if isinstance(f, Pending):
+        raise NotFoldable(
+            f"linlint does not fold through Transpose before the first MatMul ({s.name})"
+        )
+    if not isinstance(f, DenseForm):
+        raise NotFoldable(f"{s.name} moves the axes of a Conv output")
+    if f.rank is None:
+        raise NotFoldable(f"{s.name} transposes a tensor of unknown rank")
+    perm = attr(s.node, "perm")
+    perm = list(perm) if perm else list(range(f.rank))[::-1]
+    if sorted(perm) != list(range(f.rank)):
+        raise NotFoldable(f"the perm of {s.name} does not fit its input's rank")
+    moved = perm.index(f.feature_position())
+    axis = None if moved == f.rank - 1 else moved
+    return replace(f, tail=f.tail + (_step(s.node, (), False),), feature_axis=axis)
+
+
+def _step(node, extra: tuple, patch: bool) -> tuple:
+    """One tail step: the op, a copy of its attributes, its constant inputs, the patch flag."""
     attrs = []
     for a in node.attribute:
         copy = onnx.AttributeProto()
         copy.CopyFrom(a)
         attrs.append(copy)
-    step = (op, attrs, extra, patch)
-    return replace(f, tail=f.tail + (step,), rank=rank)
+    return (node.op_type, attrs, extra, patch)

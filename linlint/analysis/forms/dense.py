@@ -27,6 +27,9 @@ class DenseForm(AffineOutput):
     #: ``(op_type, attributes, constant inputs, patch_last)``; ``patch_last`` marks a
     #: Reshape target whose last entry is the feature width, set to ``dout`` on emission.
     tail: tuple = ()
+    #: Where the features sit after the tail when a Transpose moved them off the last
+    #: axis (``None``: the last axis). Per-channel constants then broadcast along it.
+    feature_axis: int | None = None
     used_gemm: bool = False
     eye: bool = False  # W is the identity, not stored
 
@@ -34,6 +37,12 @@ class DenseForm(AffineOutput):
     def identity(cls, din: int, rows: int, rank: int | None, numeric: bool) -> DenseForm:
         """The source itself: the identity on ``din`` features, not stored."""
         return cls(din=din, dout=din, rows=rows, offset=False, rank=rank, numeric=numeric, eye=True)
+
+    def feature_position(self) -> int | None:
+        """The index of the feature axis in the output (``None`` when the rank is unknown)."""
+        if self.feature_axis is not None:
+            return self.feature_axis
+        return None if self.rank is None else self.rank - 1
 
     def weight(self) -> np.ndarray:
         return np.eye(self.din) if self.eye else self.W
@@ -59,6 +68,8 @@ class DenseForm(AffineOutput):
         """Then ``·w`` (shape ``w_shape``; ``w`` when numeric)."""
         if len(w_shape) != 2:
             raise NotFoldable(f"{what} has a {len(w_shape)}-D weight")
+        if self.feature_axis is not None:
+            raise NotFoldable(f"{what} reads the last axis, a Transpose moved the features")
         if w_shape[0] != self.dout:
             raise NotFoldable(f"{what} expects {w_shape[0]} features, gets {self.dout}")
         weights, bias = self.W, self.b
