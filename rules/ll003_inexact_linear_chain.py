@@ -13,6 +13,9 @@ class InexactLinearChain(Rule):
     spatial kernel or after an offset (the borders differ), branches whose
     strides or pads do not line up, an intermediate tensor that other nodes
     also read, or an op linlint cannot fold. The reason is in the finding.
+    Also one parametric op after an affine op with a shift (a
+    BatchNormalization, an Add) when the op zero-pads: the scale would fold
+    into its weights exactly, the shift only away from the borders.
 
     ## Why it matters
     Away from the borders the stack is one linear map, so it most likely
@@ -20,6 +23,7 @@ class InexactLinearChain(Rule):
 
     ## Example
         Conv 3x3 pad 1 → Conv 3x3 pad 1     # the second conv zero-pads conv1's output
+        BatchNormalization → Conv 3x3 pad 1 # the padding sees zeros, not the BN's shift
 
     ## Fix
     Add the missing activation, or retrain with the layers merged. `fold`
@@ -30,9 +34,9 @@ class InexactLinearChain(Rule):
     name = "inexact-linear-chain"
     level = "note"
     folds = Fold.NEVER
-    summary = "≥ 2 parametric ops in series, linear except at the borders: no exact single op"
+    summary = "linear ops no single op replaces exactly (borders, misaligned branches, …)"
 
     def on_region(self, region: Region) -> str | None:
-        if region.n_params < 2 or region.exact:
+        if region.exact or (region.n_params < 2 and not region.offset_at_borders):
             return None
         return f"{region.description} is linear but has no exact single-op form: {region.reason}"

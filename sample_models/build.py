@@ -368,6 +368,16 @@ def ll001_unnamed_nodes(rng):
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16], unnamed=True)
 
 
+@_sample(["LL001"], 1, "Linear -> Linear exported as MatMul + Add on a 2-D input: one Gemm")
+def ll001_matmul_add_2d_mlp(rng):
+    def body(g, x):
+        h = g.add_bias("fc1.add", g.matmul("fc1.matmul", x, 32, 64), 64)
+        h = g.add_bias("fc2.add", g.matmul("fc2.matmul", h, 64, 16), 16)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [4, 32], [4, 16])
+
+
 @_sample(
     ["LL001", "LL005"],
     2,
@@ -506,6 +516,23 @@ def ll001_biased_1x1_into_padded_3x3(rng):
         return g.relu("relu", h)
 
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL003"],
+    None,
+    "BatchNormalization before a zero-padded Conv 3x3 (images of any size): its scale would "
+    "fold exactly, its shift differs at the borders",
+)
+def ll003_bn_before_padded_conv(rng):
+    g = Graph(rng)
+    g.input("x", [1, 8, "H", "W"])
+    h = g.relu("relu_in", "x")
+    h = g.bn("bn", h, 8)
+    h = g.conv("conv", h, 8, 8, k=3, pads=1)
+    g.relu("relu", h, out="y")
+    g.output("y", [1, 8, "H", "W"])
+    return _model(g)
 
 
 # --------------------------------------------------------------------------- LL004

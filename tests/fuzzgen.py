@@ -2978,6 +2978,24 @@ def disagreements(findings, result, allow_growth: bool) -> list[str]:
     ]
 
 
+def overlapping(findings) -> list[str]:
+    """Nodes that two region findings both hold: a region that folds in parts is reported
+    as its parts and what remains, and no region is reported twice."""
+    from linlint.rules import RULES_BY_CODE
+
+    seen: dict[tuple[str, str], str] = {}
+    problems = []
+    for f in findings:
+        if RULES_BY_CODE[f.code].subject != "region":
+            continue
+        for node in f.nodes:
+            key = (f.graph, node)
+            if key in seen:
+                problems.append(f"{node} is in {seen[key]} and in {f.code} {list(f.nodes)}")
+            seen[key] = f"{f.code} {list(f.nodes)}"
+    return problems
+
+
 def _run_linlint(gen: FuzzGenerated, allow_growth: bool, out: Outcome, folder: Path | None):
     """check and fold, from the ModelProto or (``folder``) from a file with external data;
     the findings, the FoldResult and the folded model as written (or None, None, None)."""
@@ -3099,6 +3117,8 @@ def _properties(gen: FuzzGenerated, allow_growth: bool, out: Outcome, folder) ->
     if findings is not None:
         for hit in _barrier_hits(gen, findings):
             out.fail("finding names a nonlinear node", hit)
+        for problem in overlapping(findings):
+            out.fail("findings overlap", problem)
     if result is None:
         return
     for problem in disagreements(findings, result, allow_growth):

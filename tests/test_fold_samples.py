@@ -84,3 +84,16 @@ def test_fold_respects_ignore(sample):
     result = linlint.fold(sample("ll006_leakyrelu_alpha1"), ignore=["LL001"])
     assert [f.code for f in result.folded] == ["LL006"]
     assert result.after.param_ops == 2
+
+
+@pytest.mark.parametrize(
+    "stem, ops",
+    [
+        ("ll001_matmul_add_2d_mlp", ["Gemm", "Relu"]),  # MatMul + Add on 2-D: one Gemm
+        ("ll001_matmul_add_3d_mlp", ["MatMul", "Add"]),  # a Gemm reads 2-D only
+        ("ll001_classifier_head_dynamo", ["Conv", "Relu", "ReduceMean", "Reshape", "Gemm"]),
+    ],
+)
+def test_a_dense_fold_writes_as_few_nodes_as_its_rank_allows(sample, stem, ops):
+    result = linlint.fold(sample(stem), verify=False)
+    assert [n.op_type for n in result.model.graph.node] == ops

@@ -115,6 +115,7 @@ def evaluate(
     counted = [s for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS]
     form = None
     reason = raw.blocked
+    offset_at_borders = False
     if not reason:
         forms: dict[str, object] = {t: Pending() for t in raw.sources}
         with np.errstate(all="ignore"):  # overflow is caught as non-finite weights
@@ -145,6 +146,7 @@ def evaluate(
                     representable(form, dtype)
             except NotFoldable as exc:
                 reason = str(exc)
+                offset_at_borders = exc.offset_at_borders
                 form = None
             except WeightsNotHeld:
                 return evaluate(ga, raw, shapes)
@@ -193,6 +195,7 @@ def evaluate(
         ),
         nodes_before=len(counted),
         nodes_after=nodes_after,
+        offset_at_borders=offset_at_borders,
     )
     return region, form
 

@@ -44,6 +44,9 @@ class Region:
     nodes_before: int
     nodes_after: int
     fix: Fix
+    #: Not exact only because an offset (a bias, a BatchNormalization's shift) reaches a
+    #: zero-padded conv: the scale would fold, the shift differs at the borders.
+    offset_at_borders: bool = False
 
     exact = property(attrgetter("fix.exact"))
     reason = property(attrgetter("fix.reason"))

@@ -43,14 +43,19 @@ def split(
     region: Region,
     shapes: ShapeOracle,
     fires: Callable[[Region], bool],
-) -> tuple[list[tuple[RawRegion, Region]], tuple[RawRegion, Region] | None]:
+    claimed: set[int] = frozenset(),
+) -> tuple[list[tuple[RawRegion, Region]], tuple[RawRegion, Region] | None] | None:
     """The sub-regions of an inexact region that fold exactly and that a rule fires on,
-    and the remainder (``None`` when it holds no parametric op)."""
-    if region.exact or len(raw.nodes) > MAX_NODES:
-        return [], None
+    and the remainder (``None`` when it holds no parametric op); ``None`` when the region
+    stands as a whole. ``claimed``: nodes that findings on other regions of the graph
+    hold (a region blocked because its intermediate is another region's exit overlaps
+    that region): no sub-region takes them, and the remainder leaves them out."""
+    overlaps = not claimed.isdisjoint(raw.nodes)
+    if region.exact or (len(raw.nodes) > MAX_NODES and not overlaps):
+        return None
     found = []
-    for sub in candidates(ga, raw):
-        if not could_fire(ga, sub):
+    for sub in candidates(ga, raw) if len(raw.nodes) <= MAX_NODES else ():
+        if not could_fire(ga, sub) or not claimed.isdisjoint(sub.nodes):
             continue
         evaluated, _ = evaluate(ga, sub, shapes)
         if evaluated.exact and fires(evaluated):
@@ -62,10 +67,10 @@ def split(
         if taken.isdisjoint(sub.nodes):
             taken.update(sub.nodes)
             chosen.append((sub, evaluated))
-    if not chosen:
-        return [], None
+    if not chosen and not overlaps:
+        return None
     chosen.sort(key=lambda pair: pair[0].nodes[-1])
-    return chosen, _remainder(ga, raw, region, shapes, chosen, taken)
+    return chosen, _remainder(ga, raw, region, shapes, chosen, taken | claimed)
 
 
 def candidates(ga: GraphAnalysis, raw: RawRegion) -> list[RawRegion]:
@@ -149,7 +154,6 @@ def _remainder(ga, raw, region, shapes, chosen, taken):
         return None
     part = RawRegion(raw.output, rest, raw.sources, region.reason)
     left, _ = evaluate(ga, part, shapes)
-    macs = region.macs_before - sum(r.macs_before for _, r in chosen)
-    params = region.params_before - sum(r.params_before for _, r in chosen)
+    macs, params = left.macs_before, left.params_before
     fix = Fix(False, region.reason, macs, macs, params, params)
     return part, replace(left, n_params=left.n_params + len(chosen), fix=fix)

@@ -29,19 +29,23 @@ def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None):
     rules say of it: ``(raw, region, findings)``. A region that does not fold as a whole
     comes as its sub-regions that do, and the remainder (``linlint.analysis.subregions``).
     ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out."""
+    claimed: set[int] = set()  # nodes findings on earlier regions hold
     for raw in find_regions(g):
-        if not could_fire(g, raw) or (skip is not None and skip(raw)):
+        if not could_fire(g, raw):
             continue
         region, _ = evaluate(g, raw, shapes, numeric=False)
-        parts, rest = split(g, raw, region, shapes, fires=_any_rule_fires)
-        if not parts:
-            yield raw, region, region_findings(region, "")
-            continue
-        for sub, sub_region in parts:  # what folds inside a region that does not as a whole
-            if skip is None or not skip(sub):
-                yield sub, sub_region, region_findings(sub_region, "")
-        if rest is not None:
-            yield rest[0], rest[1], region_findings(rest[1], "")
+        pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
+        if pieces is None:
+            pieces = [(raw, region)]
+        else:  # what folds inside a region that does not as a whole, and what remains
+            parts, rest = pieces
+            pieces = parts + ([rest] if rest is not None else [])
+        for piece, piece_region in pieces:
+            fired = region_findings(piece_region, "")
+            if fired:
+                claimed.update(piece.nodes)
+            if skip is None or not skip(piece):
+                yield piece, piece_region, fired
 
 
 def _any_rule_fires(region: Region) -> bool:

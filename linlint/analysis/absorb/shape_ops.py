@@ -4,6 +4,7 @@ re-applied after the folded MatMul."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -100,7 +101,32 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
             raise NotFoldable(f"{s.name} changes the last axis")
         rank = len(out_shape)
-    return replace(f, tail=f.tail + (_step(node, extra, patch),), rank=rank)
+    tail = f.tail
+    if op == "Reshape" and 0 not in extra[0]:
+        # A Reshape to an explicit target undoes every reshape before it (none moves data)
+        while tail and tail[-1][0] in RESHAPES:
+            tail = tail[:-1]
+        if not tail and _restores_source(ev, f, extra[0]):
+            return replace(f, tail=(), rank=len(extra[0]))
+    return replace(f, tail=tail + (_step(node, extra, patch),), rank=rank)
+
+
+#: Tail steps that only regroup the axes in row-major order.
+RESHAPES = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+
+
+def _restores_source(ev: Evaluator, f: DenseForm, target: tuple[int, ...]) -> bool:
+    """Whether a Reshape to ``target`` gives the folded MatMul's own output shape, on
+    sizes the model fixes: then it is the identity there and is not re-applied."""
+    source = ev.source_shape()
+    if not source or not ev.source_fixed():
+        return False
+    out = (*source[:-1], f.dout)
+    dims = list(target)
+    if dims.count(-1) == 1:
+        known = math.prod(d for d in dims if d != -1)
+        dims[dims.index(-1)] = math.prod(out) // known if known else -1
+    return tuple(dims) == out
 
 
 def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):

@@ -7,7 +7,16 @@ import numpy as np
 
 
 class NotFoldable(Exception):
-    """The region is linear, but no exact single op replaces it; ``str`` says why."""
+    """The region is linear, but no exact single op replaces it; ``str`` says why.
+
+    ``offset_at_borders``: the cause is an offset (a bias or a shift) that a zero-padded
+    conv after it would see at the borders -- the one inexact case that concerns a single
+    parametric op (a BatchNormalization before a padded Conv).
+    """
+
+    def __init__(self, reason: str, *, offset_at_borders: bool = False) -> None:
+        super().__init__(reason)
+        self.offset_at_borders = offset_at_borders
 
 
 class AffineOutput:

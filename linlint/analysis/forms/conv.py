@@ -144,13 +144,11 @@ class ConvForm(AffineOutput):
         pointwise = all(k == 1 for k in self.kernel) and all(s == 1 for s in self.strides)
         use_map = padded and pointwise and self.offset and self.fixed_sizes
         if padded and not self.pointwise_linear and not use_map:
-            cause = (
-                "an offset (bias or shift)"
-                if self.offset and all(k == 1 for k in self.kernel)
-                else "a spatial kernel or stride"
-            )
+            offset = self.offset and all(k == 1 for k in self.kernel)
+            cause = "an offset (bias or shift)" if offset else "a spatial kernel or stride"
             raise NotFoldable(
-                f"{what} zero-pads a tensor computed with {cause}: the borders differ"
+                f"{what} zero-pads a tensor computed with {cause}: the borders differ",
+                offset_at_borders=offset,
             )
         spatial = tuple(
             out_size(n, k, s, d, pb, pe)

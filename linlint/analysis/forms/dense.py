@@ -54,8 +54,9 @@ class DenseForm(AffineOutput):
         return self.din * self.dout + (self.dout if self.offset else 0)
 
     def uses_gemm(self) -> bool:
-        """Whether the fold is one Gemm (a Gemm took part, on rank 2, nothing re-applied)."""
-        return self.used_gemm and self.rank == 2 and not self.tail
+        """Whether the fold is one Gemm: on rank 2 with nothing re-applied, where a Gemm took
+        part or a bias would otherwise take an Add of its own (MatMul + Add → Gemm)."""
+        return self.rank == 2 and not self.tail and (self.used_gemm or self.has_bias())
 
     def emitted_ops(self) -> tuple[str, ...]:
         """The op types the fold writes for this form, in order (the costs count them)."""
