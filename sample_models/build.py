@@ -554,6 +554,43 @@ def ll004_repvgg_block(rng):
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
 
 
+@_sample(
+    ["LL002", "LL004"],
+    2,
+    "1x1 conv without activation into a re-parameterizable depthwise block (RepGhost, FastViT): "
+    "Conv 1x1 -> Add(dw Conv 3x3 + BN, BN(x)): the block folds to one depthwise Conv 3x3; "
+    "folding the 1x1 in too would raise MACs",
+)
+def ll004_depthwise_block_after_pointwise(rng):
+    def body(g, x):
+        h = g.conv("cheap.conv", x, 8, 16, k=1)
+        a = g.bn("dw.bn", g.conv("dw.conv", h, 16, 16, k=3, pads=1, group=16, bias=False), 16)
+        b = g.bn("dw.bn_identity", h, 16)
+        s = g.node("Add", [a, b], "dw.add")
+        return g.relu("relu", s)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 16, 16, 16])
+
+
+@_sample(
+    ["LL004"],
+    1,
+    "LoRA adapter after onnxslim: Reshape -> Gemm -> Reshape (the base Linear on 3-D) plus "
+    "MatMul -> MatMul -> Mul(scale) (the adapter), added: one MatMul + Add",
+)
+def ll004_lora_after_onnxslim(rng):
+    def body(g, x):
+        h = g.node("Reshape", [x, g.const("base.flat", np.array([-1, 16]))], "base.flatten")
+        h = g.gemm("base.linear", h, 16, 8, trans_b=False)
+        base = g.node("Reshape", [h, g.const("base.shape", np.array([2, 5, 8]))], "base.unflatten")
+        a = g.matmul("lora.A", x, 16, 4)
+        b = g.matmul("lora.B", a, 4, 8)
+        b = g.node("Mul", [b, g.const("lora.scaling", np.array(0.5, np.float32))], "lora.scale")
+        return g.node("Add", [base, b], "lora.add")
+
+    return _simple(rng, body, [2, 5, 16], [2, 5, 8])
+
+
 @_sample(["LL004"], 1, "ACNet block: Conv3x3+BN + Conv1x3+BN + Conv3x1+BN, added: one Conv 3x3")
 def ll004_acnet_block(rng):
     def body(g, x):
@@ -768,6 +805,23 @@ def ll005_affine_after_residual(rng):
         return g.relu("act", h)
 
     return _simple(rng, body, [1, 5, 16], [1, 5, 32])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "Linear -> BatchNorm1d over the flattened tokens (LeViT: bn(x.flatten(0, 1)).reshape_as(x)): "
+    "MatMul -> Reshape [-1, C] -> BN -> Reshape to Shape(MatMul output): one MatMul + Add",
+)
+def ll005_linear_bn_through_flatten(rng):
+    def body(g, x):
+        y = g.matmul("qkv.c", x, 16, 16)
+        h = g.node("Reshape", [y, g.const("flat", np.array([-1, 16]))], "flatten_tokens")
+        h = g.bn("qkv.bn", h, 16)
+        shape = g.node("Shape", [y], "shape_of")
+        return g.node("Reshape", [h, shape], "reshape_as")
+
+    return _simple(rng, body, [2, 5, 16], [2, 5, 16])
 
 
 # --------------------------------------------------------------------------- LL006

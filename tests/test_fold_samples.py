@@ -92,6 +92,7 @@ def test_fold_respects_ignore(sample):
         ("ll001_matmul_add_2d_mlp", ["Gemm", "Relu"]),  # MatMul + Add on 2-D: one Gemm
         ("ll001_matmul_add_3d_mlp", ["MatMul", "Add"]),  # a Gemm reads 2-D only
         ("ll001_classifier_head_dynamo", ["Conv", "Relu", "ReduceMean", "Reshape", "Gemm"]),
+        ("ll005_linear_bn_through_flatten", ["MatMul", "Add"]),  # the reshapes cancel
     ],
 )
 def test_a_dense_fold_writes_as_few_nodes_as_its_rank_allows(sample, stem, ops):

@@ -654,3 +654,22 @@ def test_a_fresh_name_never_takes_an_unread_sparse_initializers_name():
     indices = numpy_helper.from_array(np.zeros(1, np.int64), "conv_folded_indices")
     model.graph.sparse_initializer.append(helper.make_sparse_tensor(values, indices, [4]))
     assert Names(model).fresh("conv_folded") != "conv_folded"
+
+
+def test_a_half_precision_identity_between_casts_is_kept_where_onnxruntime_skips_the_rounding():
+    # onnxruntime computes a float16 LeakyRelu in float32 and drops the Casts around it:
+    # the original never rounds to float16. Without the LeakyRelu, the Casts would round.
+    model = tiny.model(
+        """g (float[3] x) => (float[3] y) {
+            h = Cast <to = 10> (x)
+            [leaky] r = LeakyRelu <alpha = 1.0> (h)
+            y = Cast <to = 1> (r)
+        }"""
+    )
+    assert [f.code for f in linlint.check(model)] == ["LL006"]
+    result = linlint.fold(model)
+    assert not result.folded
+    assert any("half precision" in why for why in result.refused)
+    x = {"x": np.array([1e6, -1e6, 0.1], np.float32)}
+    run = lambda m: ort.InferenceSession(m.SerializeToString()).run(None, x)[0]  # noqa: E731
+    np.testing.assert_array_equal(run(result.model), run(model))

@@ -185,6 +185,19 @@ def test_gemm_gemm_without_bias_is_found_and_folded(opset: int) -> None:
     assert param_ops(assert_folds_and_verifies(model).model) == ["Gemm"]
 
 
+@pytest.mark.parametrize("opset", [7, 9])
+def test_gemm_gemm_with_a_zero_bias_folds_to_a_matmul_where_a_gemm_needs_its_c(opset: int):
+    """Before opset 11 a Gemm must have a C: a fold whose bias is all zeros is a MatMul."""
+    model = gemm_then_gemm(opset)
+    for t in model.graph.initializer:
+        if t.name.endswith(".bias"):
+            t.CopyFrom(numpy_helper.from_array(np.zeros(t.dims, np.float32), t.name))
+    assert codes(linlint.check(model)) == ["LL001"]
+    result = assert_folds_and_verifies(model)
+    onnx.checker.check_model(result.model, full_check=True)
+    assert param_ops(result.model) == ["MatMul"]
+
+
 def mlp_around(opset: int, middle) -> onnx.ModelProto:
     """x → MatMul → middle(g, h) → MatMul → y, on a [2, 8] input."""
     g = Graph(opset)

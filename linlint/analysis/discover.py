@@ -21,6 +21,11 @@ class RawRegion:
     nodes: tuple[int, ...]
     sources: tuple[str, ...]
     blocked: str  # why the region cannot be folded as a whole ("" when it can)
+    #: (intermediate tensor, index of a Shape node outside the region that reads it): the
+    #: fold keeps that shape on the folded op's output, where the Shape node then reads it.
+    shape_reads: tuple[tuple[str, int], ...] = ()
+    #: What is left of a region around its parts that fold: reported, never folded itself.
+    remainder: bool = False
 
 
 def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
@@ -51,6 +56,7 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
         if not has_param:
             continue
         blocked = ""
+        shape_reads: list[tuple[str, int]] = []
         if len(sources) > 1:
             blocked = "it mixes several inputs (" + ", ".join(sources) + ")"
         for j in sorted(members):
@@ -66,13 +72,22 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
                     blocked = f"intermediate tensor '{t}' is also read by a subgraph"
                     break
                 outside = [c for c in ga.consumers.get(t, ()) if c not in members]
+                if outside and all(_reads_shape_only(ga.nodes[c].node) for c in outside):
+                    shape_reads.extend((t, c) for c in outside)
+                    continue
                 if outside:
                     blocked = (
                         f"intermediate tensor '{t}' is also read by {ga.nodes[outside[0]].name}"
                     )
                     break
-        regions.append(RawRegion(out, tuple(sorted(members)), tuple(sources), blocked))
+        regions.append(
+            RawRegion(out, tuple(sorted(members)), tuple(sources), blocked, tuple(shape_reads))
+        )
     return regions
+
+
+def _reads_shape_only(node) -> bool:
+    return node.op_type == "Shape" and node.domain in ("", "ai.onnx")
 
 
 def could_fire(ga: GraphAnalysis, raw: RawRegion) -> bool:

@@ -118,6 +118,7 @@ def evaluate(
     offset_at_borders = False
     if not reason:
         forms: dict[str, object] = {t: Pending() for t in raw.sources}
+        ev.forms = forms
         with np.errstate(all="ignore"):  # overflow is caught as non-finite weights
             try:
                 dtype = region_dtype(ga, raw.nodes)
@@ -137,6 +138,7 @@ def evaluate(
                 form = forms[raw.output]
                 if isinstance(form, Pending):
                     form = materialize(ev, form, None, None)
+                _check_shape_reads(ga, raw, forms, form)
                 if ga.opset < 7 and form.needs_broadcast():
                     raise NotFoldable(
                         f"the fold needs a broadcasting Add or Gemm bias, which opset "
@@ -198,6 +200,24 @@ def evaluate(
         offset_at_borders=offset_at_borders,
     )
     return region, form
+
+
+def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> None:
+    """A Shape node outside the region may read an intermediate only where the folded op's
+    own output has that shape: a dense form's tensor before any re-applied shape op, as
+    wide as the fold's result (the Shape node then reads the folded MatMul's output)."""
+    for tensor, reader in raw.shape_reads:
+        before = forms.get(tensor)
+        kept = (
+            isinstance(before, DenseForm)
+            and isinstance(form, DenseForm)
+            and not before.tail
+            and before.feature_axis is None
+            and before.dout == form.dout
+        )
+        if not kept:
+            name = ga.nodes[reader].name
+            raise NotFoldable(f"intermediate tensor '{tensor}' is also read by {name}")
 
 
 def region_dtype(ga: GraphAnalysis, indices) -> np.dtype:

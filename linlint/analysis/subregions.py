@@ -2,7 +2,10 @@
 
 A region is all or nothing when evaluated as a whole: one op that no normal form
 absorbs (a GlobalAveragePool before a classifier's two Linears), an inexact border,
-or an intermediate read elsewhere sinks it. ``split`` finds the parts that still fold.
+or an intermediate read elsewhere sinks it; and a region whose fold would raise MACs
+(a 1x1 conv before a re-parameterizable depthwise block) is left as it is. ``split``
+finds the parts that still fold: any exact part a rule fires on in the first case,
+parts that save in the second (the rest keeps the region's own finding).
 
 A *sub-region* is a set ``S`` of the region's nodes with one entry tensor ``t`` and one
 exit tensor ``u``: ``S`` is every node of the region that lies on a path from ``t`` to
@@ -51,14 +54,17 @@ def split(
     hold (a region blocked because its intermediate is another region's exit overlaps
     that region): no sub-region takes them, and the remainder leaves them out."""
     overlaps = not claimed.isdisjoint(raw.nodes)
-    if region.exact or (len(raw.nodes) > MAX_NODES and not overlaps):
+    growing = region.exact and region.macs_after > region.macs_before
+    if (region.exact and not growing) or (len(raw.nodes) > MAX_NODES and not overlaps):
         return None
     found = []
     for sub in candidates(ga, raw) if len(raw.nodes) <= MAX_NODES else ():
         if not could_fire(ga, sub) or not claimed.isdisjoint(sub.nodes):
             continue
         evaluated, _ = evaluate(ga, sub, shapes)
-        if evaluated.exact and fires(evaluated):
+        # inside a region whose fold would raise MACs, only a part that saves is news
+        wanted = evaluated.worth_folding if growing else evaluated.exact
+        if wanted and fires(evaluated):
             found.append((sub, evaluated))
     found.sort(key=_preference)
     taken: set[int] = set()
@@ -152,8 +158,22 @@ def _remainder(ga, raw, region, shapes, chosen, taken):
     rest = tuple(j for j in raw.nodes if j not in taken)
     if not any(ga.nodes[j].kind is Kind.PARAM for j in rest):
         return None
-    part = RawRegion(raw.output, rest, raw.sources, region.reason)
+    description = _around(ga, rest, chosen)
+    if region.exact:  # still one map with the parts folded, at more MACs: the region's word
+        part = RawRegion(raw.output, rest, raw.sources, "", remainder=True)
+        names = tuple(ga.nodes[j].name for j in rest)
+        ops = tuple(ga.nodes[j].node.op_type for j in rest)
+        return part, replace(region, nodes=names, op_types=ops, description=description)
+    part = RawRegion(raw.output, rest, raw.sources, region.reason, remainder=True)
     left, _ = evaluate(ga, part, shapes)
     macs, params = left.macs_before, left.params_before
     fix = Fix(False, region.reason, macs, macs, params, params)
-    return part, replace(left, n_params=left.n_params + len(chosen), fix=fix)
+    n_params = left.n_params + len(chosen)
+    return part, replace(left, n_params=n_params, fix=fix, description=description)
+
+
+def _around(ga: GraphAnalysis, rest: tuple[int, ...], chosen) -> str:
+    """The remainder's ops in order, with each part that folds shown as what it becomes."""
+    steps = [(j, ga.nodes[j].node.op_type) for j in rest]
+    steps += [(sub.nodes[0], f"[{region.composes_to}]") for sub, region in chosen]
+    return " → ".join(label for _, label in sorted(steps))

@@ -68,7 +68,8 @@ def analyze_regions(
     regions = []
     for g in iter_graphs(ga):
         for raw, region, fired in screened(g, shapes):
-            if region.exact and fired and not reads_external(g, raw.nodes):
+            # (a remainder is no region of its own: its figures are its whole region's)
+            if region.exact and fired and not raw.remainder and not reads_external(g, raw.nodes):
                 region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
             regions.append(region)
     return ga, regions

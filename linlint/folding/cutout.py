@@ -78,14 +78,22 @@ def region_models(
     nodes = [ga.nodes[j].node for j in cut.indices]
     produced = {o for n in nodes for o in n.output if o}
     inits = []
+    shape_reads = []  # Shape nodes of the region's own tensors: part of the cut
     for node in nodes:
         for name in node.input:
             if not name or name == source or name in produced or name in {t.name for t in inits}:
                 continue
             value = ga.const_value(name, large=True)
-            if value is None:
+            if value is not None:
+                inits.append(numpy_helper.from_array(value, name))
+                continue
+            reader = ga.producer.get(name)
+            read = ga.nodes[reader].node if reader is not None else None
+            if read is None or read.op_type != "Shape" or read.input[0] not in produced:
                 raise CannotCut(f"'{name}' is not known before run time")
-            inits.append(numpy_helper.from_array(value, name))
+            shape_reads.append(reader)
+            produced.add(name)
+    nodes = [ga.nodes[j].node for j in sorted({*cut.indices, *shape_reads})]
     ir = max(cut.model.ir_version, 4)
 
     def build(body, constants, name):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import onnx
-from onnx import ModelProto
+from onnx import ModelProto, TensorProto
 
 from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
@@ -73,7 +73,7 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool
 
     for raw, region, findings in screened(g, shapes, skip):
         fired = [f for f in findings if f.code in state.codes]
-        if not fired:
+        if not fired or raw.remainder:  # a remainder folds in a later round, if at all
             continue
         region, form = evaluate(g, raw, shapes, numeric=True)
         if form is None:
@@ -95,6 +95,7 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool
                 continue
         taken |= set(raw.nodes)
         remove |= set(raw.nodes)
+        _move_shape_reads(g, raw, nodes[0].output[0], taken, remove)
         inserts[last] = nodes
         new_inits.extend(inits)
         fix = region.fix
@@ -123,6 +124,21 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool
     return True
 
 
+def _move_shape_reads(g: GraphAnalysis, raw, same_shape: str, taken, remove) -> None:
+    """Shape nodes that read an intermediate of the folded region read ``same_shape`` (the
+    folded op's output, which has that shape) instead; one read only by nodes the fold
+    removed is removed too."""
+    for _, reader in raw.shape_reads:
+        node = g.nodes[reader].node
+        out = node.output[0]
+        readers = g.consumers.get(out, ())
+        if out not in g.outputs and out not in g.outer_refs and set(readers) <= set(raw.nodes):
+            taken.add(reader)
+            remove.add(reader)
+        else:
+            node.input[0] = same_shape
+
+
 def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, inserts) -> None:
     """Mark every identity activation an enabled rule fires on (and no fold took) removed."""
     renamed: dict[str, str] = {}
@@ -131,6 +147,9 @@ def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, insert
         if flag.index in taken or not fired:
             continue
         node = g.nodes[flag.index].node
+        if _between_casts(g, flag.index):
+            state.refuse(g, (flag.name,), HALF_BETWEEN_CASTS)
+            continue
         _bypass(g, flag.index, inserts, remove, state.names, renamed)
         taken.add(flag.index)
         state.folded.append(
@@ -147,6 +166,28 @@ def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, insert
                 f"removed {node.op_type} {flag.name}: {flag.why}",
             )  # fmt: skip
         )
+
+
+HALF_BETWEEN_CASTS = (
+    "not removed: onnxruntime runs this half-precision op in float32 and drops the Casts "
+    "around it, so without it the model would round to half precision where it did not"
+)
+
+
+def _between_casts(g: GraphAnalysis, index: int) -> bool:
+    """A float16/bfloat16 op next to a Cast. onnxruntime's CPU provider computes such ops
+    (LeakyRelu, Clip, …) in float32 between Casts it inserts, and merges those with the
+    model's own Casts: the model never rounds to half precision there. Removing the op
+    would leave the model's Casts to round as written, a different result."""
+    state = g.nodes[index]
+    tensor = state.data[0]
+    if g.elem_type(tensor) not in (TensorProto.FLOAT16, TensorProto.BFLOAT16):
+        return False
+    producer = g.producer.get(tensor)
+    if producer is not None and g.nodes[producer].node.op_type == "Cast":
+        return True
+    out = state.node.output[0]
+    return any(g.nodes[c].node.op_type == "Cast" for c in g.consumers.get(out, ()))
 
 
 def source_width(form) -> tuple[int, int] | None:

@@ -56,6 +56,8 @@ class Evaluator:
         self.held_only = held_only  # never read weights from external files
         self.costs: dict[int, tuple[int, int]] = {}
         self.source: str | None = None
+        #: The form of every tensor of the region evaluated so far (by tensor name).
+        self.forms: dict[str, object] = {}
 
     def const_shape(self, name: str) -> tuple[int, ...] | None:
         _, initializer = self.ga.defining_scope(name)

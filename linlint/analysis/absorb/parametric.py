@@ -177,4 +177,5 @@ def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
         shift = None if c is None else beta * np.broadcast_to(c.reshape(-1), (n,))
         f = f.then_channel_affine(None, shift, ev.nonzero(c_name) and beta != 0)
     ev.costs[s.index] = (f.rows * k * n, params)
-    return replace(f, used_gemm=True, rank=2 if f.rank is None else f.rank)
+    rank = 2 if f.rank is None else f.rank
+    return replace(f, rank=rank, used_gemm=f.used_gemm or ev.ga.opset >= 11)

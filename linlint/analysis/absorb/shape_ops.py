@@ -53,6 +53,9 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
             raise NotFoldable(f"{s.name} holds its target in an attribute (opset < 5)")
         target = ev.small(node.input[1])
         if target is None:
+            before = _shape_read_form(ev, f, node.input[1])
+            if before is not None:  # Reshape(h, Shape(t)): back to t's shape, the MatMul's own
+                return replace(f, tail=(), rank=before.rank)
             raise NotFoldable(f"the target shape of {s.name} is not known before run time")
         target = [int(t) for t in np.ravel(target)]
         rank = len(target)
@@ -113,6 +116,28 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
 
 #: Tail steps that only regroup the axes in row-major order.
 RESHAPES = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze"})
+
+
+def _shape_read_form(ev: Evaluator, f: DenseForm, target: str) -> DenseForm | None:
+    """The form of the region tensor ``t`` when ``target`` is ``Shape(t)`` and a Reshape
+    to it undoes the tail: ``t`` is a dense result before any re-applied shape op, as
+    wide as ``f``, and the tail holds reshapes only."""
+    index = ev.ga.producer.get(target)
+    if index is None:
+        return None
+    node = ev.ga.nodes[index].node
+    if node.op_type != "Shape" or len(node.attribute) or not node.input:
+        return None
+    before = ev.forms.get(node.input[0])
+    if (
+        isinstance(before, DenseForm)
+        and not before.tail
+        and before.feature_axis is None
+        and before.dout == f.dout
+        and all(step[0] in RESHAPES for step in f.tail)
+    ):
+        return before
+    return None
 
 
 def _restores_source(ev: Evaluator, f: DenseForm, target: tuple[int, ...]) -> bool:

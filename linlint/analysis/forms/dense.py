@@ -30,6 +30,8 @@ class DenseForm(AffineOutput):
     #: Where the features sit after the tail when a Transpose moved them off the last
     #: axis (``None``: the last axis). Per-channel constants then broadcast along it.
     feature_axis: int | None = None
+    #: A Gemm took part, in an opset where a Gemm may leave out its C (11 on): a fold
+    #: without a bias stays a Gemm.
     used_gemm: bool = False
     eye: bool = False  # W is the identity, not stored
 
@@ -54,9 +56,10 @@ class DenseForm(AffineOutput):
         return self.din * self.dout + (self.dout if self.offset else 0)
 
     def uses_gemm(self) -> bool:
-        """Whether the fold is one Gemm: on rank 2 with nothing re-applied, where a Gemm took
-        part or a bias would otherwise take an Add of its own (MatMul + Add → Gemm)."""
-        return self.rank == 2 and not self.tail and (self.used_gemm or self.has_bias())
+        """Whether the fold is one Gemm: on rank 2 with nothing re-applied, where its C holds
+        the bias that would otherwise take an Add of its own (MatMul + Add → Gemm), or where
+        a Gemm took part and may go without a C. Otherwise a MatMul is the one op."""
+        return self.rank == 2 and not self.tail and (self.has_bias() or self.used_gemm)
 
     def emitted_ops(self) -> tuple[str, ...]:
         """The op types the fold writes for this form, in order (the costs count them)."""
