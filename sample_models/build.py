@@ -368,6 +368,39 @@ def ll001_unnamed_nodes(rng):
     return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16], unnamed=True)
 
 
+@_sample(
+    ["LL001"],
+    1,
+    "Decoder upsampling without an activation: ConvTranspose 2x2 stride 2 (no bias) -> Conv "
+    "3x3 pad 1: one ConvTranspose 4x4 stride 2 (its response is zero where the conv pads)",
+)
+def ll001_convtranspose_conv3x3(rng):
+    def body(g, x):
+        w = g.const("up.weight", _randn(rng, 8, 8, 2, 2))
+        h = g.node("ConvTranspose", [x, w], "up", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.conv("conv", h, 8, 4, k=3, pads=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 8, 8], [1, 4, 16, 16])
+
+
+@_sample(
+    ["LL003"],
+    None,
+    "Near fold: ConvTranspose 2x2 stride 2 with a bias -> Conv 3x3 pad 1: the conv's zero "
+    "padding sees zeros where the ConvTranspose's output would be its bias",
+)
+def ll003_convtranspose_bias_conv3x3(rng):
+    def body(g, x):
+        w = g.const("up.weight", _randn(rng, 8, 8, 2, 2))
+        b = g.const("up.bias", _randn(rng, 8))
+        h = g.node("ConvTranspose", [x, w, b], "up", kernel_shape=[2, 2], strides=[2, 2])
+        h = g.conv("conv", h, 8, 4, k=3, pads=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 8, 8], [1, 4, 16, 16])
+
+
 @_sample(["LL001"], 1, "Linear -> Linear exported as MatMul + Add on a 2-D input: one Gemm")
 def ll001_matmul_add_2d_mlp(rng):
     def body(g, x):

@@ -673,3 +673,35 @@ def test_a_half_precision_identity_between_casts_is_kept_where_onnxruntime_skips
     x = {"x": np.array([1e6, -1e6, 0.1], np.float32)}
     run = lambda m: ort.InferenceSession(m.SerializeToString()).run(None, x)[0]  # noqa: E731
     np.testing.assert_array_equal(run(result.model), run(model))
+
+
+def test_a_fold_round_decides_every_graph_before_it_edits_one(monkeypatch):
+    """The main graph's fold moves its nodes; an If branch reading the main graph's tensors
+    is decided on the analysis from before (the fuzzer found an identity in a branch whose
+    element type lookup crashed on a moved index)."""
+    import linlint.folding.rounds as rounds
+
+    events = []
+    decide, edit = rounds._fold_graph, rounds.replace_nodes
+    monkeypatch.setattr(rounds, "_fold_graph", lambda *a: events.append("decide") or decide(*a))
+    monkeypatch.setattr(rounds, "replace_nodes", lambda *a: events.append("edit") or edit(*a))
+    model = tiny.model(
+        """g (float[2, 4] x, bool c) => (float[2, 4] y) {
+            [m1] a = MatMul(x, w1)
+            [m2] b = MatMul(a, w2)
+            y = If (c) <
+                then_branch = then_g () => (float[2, 4] t) {
+                    i = Identity(b)
+                    t = LeakyRelu <alpha = 1.0> (i)
+                },
+                else_branch = else_g () => (float[2, 4] e) { e = Neg(b) }
+            >
+        }""",
+        w1=tiny.weights((4, 4), 1),
+        w2=tiny.weights((4, 4), 2),
+    )
+    result = linlint.fold(model)
+    assert result.verification.ok
+    # each fold once: the branch's edit is not lost when the main graph's rewrite copies it
+    assert [f.code for f in result.folded] == ["LL001", "LL006"]
+    assert events[:5] == ["decide"] * 3 + ["edit"] * 2, events  # main, then, else; 2 edits

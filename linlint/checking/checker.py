@@ -24,17 +24,21 @@ def iter_graphs(ga: GraphAnalysis):
         yield from iter_graphs(sub)
 
 
-def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None):
+def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None, whole=None):
     """Each region of one graph a rule could fire on, evaluated on shapes, with what the
     rules say of it: ``(raw, region, findings)``. A region that does not fold as a whole
     comes as its sub-regions that do, and the remainder (``linlint.analysis.subregions``).
-    ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out."""
+    ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out;
+    ``whole(region)``: an exact region it is true of comes whole, not in parts (a fold that
+    folds it as it is: ``--allow-growth`` and a region whose fold raises MACs)."""
     claimed: set[int] = set()  # nodes findings on earlier regions hold
     for raw in find_regions(g):
         if not could_fire(g, raw):
             continue
         region, _ = evaluate(g, raw, shapes, numeric=False)
-        pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
+        pieces = None
+        if not (whole is not None and region.exact and whole(region)):
+            pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
         if pieces is None:
             pieces = [(raw, region)]
         else:  # what folds inside a region that does not as a whole, and what remains

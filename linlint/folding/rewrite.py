@@ -83,7 +83,18 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         if form.has_bias():
             inputs.append(const("bias", form.b))
         node = helper.make_node("ConvTranspose", inputs, [output], name=names.fresh(base))
-        node.attribute.extend(form.node.attribute)
+        if form.pads is None:
+            node.attribute.extend(form.node.attribute)
+        else:  # a spatial conv was absorbed: its kernel and crops are the form's
+            node.attribute.extend(
+                a for a in form.node.attribute if a.name not in ("kernel_shape", "pads")
+            )
+            node.attribute.extend(
+                [
+                    helper.make_attribute("kernel_shape", list(form.kernel)),
+                    helper.make_attribute("pads", list(form.pads)),
+                ]
+            )
         return [node], inits
     assert isinstance(form, DenseForm)
     w = form.weight()

@@ -12,7 +12,7 @@ from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
-from linlint.checking.checker import iter_graphs, node_findings, screened
+from linlint.checking.checker import iter_graphs, node_findings, region_findings, screened
 from linlint.folding.cutout import RegionCut, region_proof
 from linlint.folding.rewrite import Names, emit, replace_nodes
 
@@ -56,13 +56,18 @@ class FoldState:
 def fold_round(state: FoldState, ga: GraphAnalysis) -> bool:
     """Fold what the model's analysis ``ga`` finds; whether anything changed."""
     shapes = ShapeOracle(state.work, state.input_shapes)  # the shapes check sees: same decisions
-    changed = False
-    for g in iter_graphs(ga):
-        changed = _fold_graph(state, g, shapes) or changed
-    return changed
+    # Every graph is decided on the analysis as it was, and only then rewritten: an inner
+    # graph's decisions read its outer scopes, whose node indices a rewrite would move.
+    # Inner graphs are rewritten first: rewriting a graph copies its nodes, and with them
+    # the subgraphs they hold.
+    edits = [edit for g in iter_graphs(ga) if (edit := _fold_graph(state, g, shapes))]
+    for edit in reversed(edits):
+        edit()
+    return bool(edits)
 
 
-def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool:
+def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
+    """What to fold in one graph, as a function that makes the edit (None: nothing)."""
     taken: set[int] = set()
     remove: set[int] = set()
     inserts: dict[int, list] = {}
@@ -71,7 +76,10 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool
     def skip(raw) -> bool:
         return bool(taken & set(raw.nodes)) or (g.name, raw.output) in state.failed
 
-    for raw, region, findings in screened(g, shapes, skip):
+    def folds_whole(region) -> bool:
+        return any(f.code in state.codes for f in region_findings(region, ""))
+
+    for raw, region, findings in screened(g, shapes, skip, folds_whole):
         fired = [f for f in findings if f.code in state.codes]
         if not fired or raw.remainder:  # a remainder folds in a later round, if at all
             continue
@@ -115,13 +123,16 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle) -> bool
         )
     _remove_identities(state, g, taken, remove, inserts)
     if not remove:
-        return False
-    replace_nodes(g.graph, remove, inserts)
-    # Before IR 4 every initializer must be a graph input, which a subgraph cannot
-    # declare: there the new weights live in the main graph (subgraphs read it).
-    home = state.work.graph if state.work.ir_version < 4 else g.graph
-    home.initializer.extend(new_inits)
-    return True
+        return None
+
+    def edit() -> None:
+        replace_nodes(g.graph, remove, inserts)
+        # Before IR 4 every initializer must be a graph input, which a subgraph cannot
+        # declare: there the new weights live in the main graph (subgraphs read it).
+        home = state.work.graph if state.work.ir_version < 4 else g.graph
+        home.initializer.extend(new_inits)
+
+    return edit
 
 
 def _move_shape_reads(g: GraphAnalysis, raw, same_shape: str, taken, remove) -> None:

@@ -34,10 +34,29 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
     if isinstance(f, ConvTransposeForm):
         pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.out_spatial)
         pointwise = all(k == 1 for k in w_shape[2:]) and all(x == 1 for x in strides)
-        if not pointwise or any(pb) or any(pe):
-            raise NotFoldable(f"{s.name} after a ConvTranspose is not a 1x1 stride-1 conv")
         if groups != 1:
             raise NotFoldable(f"{s.name} after a ConvTranspose is grouped")
+        if not pointwise or any(pb) or any(pe):
+            if any(x != 1 for x in (*strides, *dilations)):
+                raise NotFoldable(f"{s.name} after a ConvTranspose has a stride or dilation")
+            out = tuple(
+                out_size(n, k, 1, 1, a, b)
+                for n, k, a, b in zip(f.out_spatial, w_shape[2:], pb, pe, strict=True)
+            )
+            ev.costs[s.index] = (
+                f.batch * math.prod(w_shape) * math.prod(out),
+                math.prod(w_shape) + (w_shape[0] if bias else 0),
+            )
+            return f.then_spatial_conv(
+                w_shape=tuple(w_shape),
+                pads_begin=pb,
+                pads_end=pe,
+                out_spatial=out,
+                w=ev.value(node.input[1]),
+                b=ev.value(bias) if bias else None,
+                has_bias=has_bias,
+                what=s.name,
+            )
         ev.costs[s.index] = (
             f.batch * w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
             math.prod(w_shape) + (w_shape[0] if bias else 0),
