@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from linlint.analysis.absorb import NOOP_OPS
 from linlint.analysis.discover import RawRegion, could_fire
 from linlint.analysis.evaluate import evaluate
 from linlint.analysis.optable import Kind
@@ -58,7 +59,8 @@ def split(
     if (region.exact and not growing) or (len(raw.nodes) > MAX_NODES and not overlaps):
         return None
     found = []
-    for sub in candidates(ga, raw) if len(raw.nodes) <= MAX_NODES else ():
+    searched = len(raw.nodes) <= MAX_NODES and (region.n_params > 1 or _affine_beside(ga, raw))
+    for sub in candidates(ga, raw) if searched else ():
         if not could_fire(ga, sub) or not claimed.isdisjoint(sub.nodes):
             continue
         evaluated, _ = evaluate(ga, sub, shapes)
@@ -77,6 +79,30 @@ def split(
         return None
     chosen.sort(key=lambda pair: pair[0].nodes[-1])
     return chosen, _remainder(ga, raw, region, shapes, chosen, taken | claimed)
+
+
+#: Ops that move or regroup values without changing them: a part of one parametric op and
+#: these only is re-emitted as it was, so it saves nothing.
+_MOVES = frozenset({"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"})
+
+
+def _affine_beside(ga: GraphAnalysis, raw: RawRegion) -> bool:
+    """Whether a region of one parametric op holds an op a part could fold away beside it
+    (a BatchNormalization, a constant scale or shift, a pad, a pool, a join) -- beyond a
+    MatMul's bias Add, which a MatMul + Add keeps. A cheap test before the search."""
+    states = [ga.nodes[j] for j in raw.nodes]
+    param = next(s for s in states if s.kind is Kind.PARAM)
+    values = [
+        s
+        for s in states
+        if s.kind not in (Kind.PARAM, Kind.IDENTITY)
+        and s.node.op_type not in _MOVES
+        and s.node.op_type not in NOOP_OPS
+    ]
+    bias = param.node.op_type in ("MatMul", "Einsum") and any(
+        s.node.op_type in ("Add", "Sub") for s in values
+    )
+    return len(values) > (1 if bias else 0)
 
 
 def candidates(ga: GraphAnalysis, raw: RawRegion) -> list[RawRegion]:
