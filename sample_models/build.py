@@ -401,6 +401,23 @@ def ll003_convtranspose_bias_conv3x3(rng):
     return _simple(rng, body, [1, 8, 8, 8], [1, 4, 16, 16])
 
 
+@_sample(
+    ["LL001"],
+    1,
+    "Gemm with transA = 1 (features on axis 0) -> Gemm: one Gemm that reads its input "
+    "transposed the same way",
+)
+def ll001_gemm_transa_chain(rng):
+    g = Graph(rng)
+    g.input("x", [32, 4])
+    w1 = g.const("fc1.weight", _randn(rng, 32, 64))
+    h = g.node("Gemm", ["x", w1, g.const("fc1.bias", _randn(rng, 64))], "fc1", transA=1)
+    g.gemm("fc2", h, 64, 16)
+    g.nodes[-1].output[0] = "y"
+    g.output("y", [4, 16])
+    return _model(g)
+
+
 @_sample(["LL001"], 1, "Linear -> Linear exported as MatMul + Add on a 2-D input: one Gemm")
 def ll001_matmul_add_2d_mlp(rng):
     def body(g, x):

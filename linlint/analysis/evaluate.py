@@ -213,6 +213,7 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
             and isinstance(form, DenseForm)
             and not before.tail
             and before.feature_axis is None
+            and not form.transposed_source
             and before.dout == form.dout
         )
         if not kept:
@@ -264,4 +265,5 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
     if isinstance(form, ConvForm):
         ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial), ev.source)
     elif isinstance(form, DenseForm) and not form.tail:
-        ev.shapes.remember(output, tuple(source[:-1]) + (form.dout,), ev.source)
+        rows = source[1:] if form.transposed_source else source[:-1]
+        ev.shapes.remember(output, tuple(rows) + (form.dout,), ev.source)

@@ -103,8 +103,12 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         inputs = [source, const("weight", w)]
         if bias:
             inputs.append(const("bias", form.b))
-        return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base))], inits
+        trans = {"transA": 1} if form.transposed_source else {}
+        return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base), **trans)], inits
     steps = [("MatMul", [const("weight", w)], [], base)]
+    if form.transposed_source:
+        perm = [helper.make_attribute("perm", [1, 0])]
+        steps.insert(0, ("Transpose", [], perm, f"{base}_transpose"))
     if bias:
         steps.append(("Add", [const("bias", form.b)], [], f"{base}_bias"))
     for op, attrs, extra, patch_last in form.tail:

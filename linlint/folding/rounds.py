@@ -206,7 +206,7 @@ def source_width(form) -> tuple[int, int] | None:
     if isinstance(form, (ConvForm, ConvTransposeForm)):
         return 1, form.cin
     if isinstance(form, DenseForm):
-        return -1, form.din
+        return (0 if form.transposed_source else -1), form.din
     return None
 
 

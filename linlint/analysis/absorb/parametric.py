@@ -167,8 +167,7 @@ def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     if s.data[0] != node.input[0]:
         raise NotFoldable(f"{s.name} has its constant as A")
-    if int(attr(node, "transA", 0)):
-        raise NotFoldable(f"{s.name} transposes its input (transA = 1)")
+    trans_a = int(attr(node, "transA", 0))
     b_shape = ev.const_shape(node.input[1])
     if not b_shape or len(b_shape) != 2:
         raise NotFoldable(f"the weight shape of {s.name} is unknown")
@@ -177,7 +176,13 @@ def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
     alpha = float(attr(node, "alpha", 1.0))
     beta = float(attr(node, "beta", 1.0))
     f = forms[0]
-    if isinstance(f, Pending):
+    if trans_a:  # the first op only: the fold then reads the source transposed too
+        if not isinstance(f, Pending) or f.ops:
+            raise NotFoldable(f"{s.name} transposes its input (transA = 1) after other ops")
+        shape = ev.source_shape()
+        rows = shape[1] if shape and len(shape) == 2 else 1
+        f = replace(DenseForm.identity(k, rows, 2, ev.numeric), transposed_source=True)
+    elif isinstance(f, Pending):
         f = materialize(ev, f, "dense", k)
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Conv")

@@ -144,7 +144,7 @@ def _restores_source(ev: Evaluator, f: DenseForm, target: tuple[int, ...]) -> bo
     """Whether a Reshape to ``target`` gives the folded MatMul's own output shape, on
     sizes the model fixes: then it is the identity there and is not re-applied."""
     source = ev.source_shape()
-    if not source or not ev.source_fixed():
+    if not source or not ev.source_fixed() or f.transposed_source:
         return False
     out = (*source[:-1], f.dout)
     dims = list(target)

@@ -33,6 +33,9 @@ class DenseForm(AffineOutput):
     #: A Gemm took part, in an opset where a Gemm may leave out its C (11 on): a fold
     #: without a bias stays a Gemm.
     used_gemm: bool = False
+    #: The first Gemm read its input transposed (transA = 1): the features are the
+    #: source's axis 0, and the fold reads the source the same way.
+    transposed_source: bool = False
     eye: bool = False  # W is the identity, not stored
 
     @classmethod
@@ -66,7 +69,8 @@ class DenseForm(AffineOutput):
         if self.uses_gemm():
             return ("Gemm",)
         bias = ("Add",) if self.has_bias() else ()
-        return ("MatMul", *bias, *(step[0] for step in self.tail))
+        turn = ("Transpose",) if self.transposed_source else ()
+        return (*turn, "MatMul", *bias, *(step[0] for step in self.tail))
 
     def then_matmul(self, w_shape, w, what: str) -> DenseForm:
         """Then ``·w`` (shape ``w_shape``; ``w`` when numeric)."""
@@ -99,6 +103,8 @@ class DenseForm(AffineOutput):
                 raise NotFoldable("branches have different widths")
             if _tail_key(f.tail) != _tail_key(first.tail) or f.rank != first.rank:
                 raise NotFoldable("branches reshape differently")
+            if f.transposed_source != first.transposed_source:
+                raise NotFoldable("branches read the source differently (transA)")
         weights, bias = first.W, first.b
         if first.numeric:
             ws = [sign * f.weight() for f, sign in zip(forms, signs, strict=True)]
