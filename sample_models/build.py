@@ -418,6 +418,21 @@ def ll001_gemm_transa_chain(rng):
     return _model(g)
 
 
+@_sample(
+    ["LL001"],
+    1,
+    "Last conv without an activation before the classifier: Conv 3x3 stride 2 -> Flatten -> "
+    "Gemm on a fixed 6x6 image: one Flatten -> Gemm, fewer MACs",
+)
+def ll001_conv_flatten_gemm(rng):
+    def body(g, x):
+        h = g.conv("features.conv", x, 8, 4, k=3, pads=1, stride=2)
+        h = g.node("Flatten", [h], "flatten", axis=1)
+        return g.gemm("classifier", h, 36, 3)
+
+    return _simple(rng, body, [1, 8, 6, 6], [1, 3])
+
+
 @_sample(["LL001"], 1, "Linear -> Linear exported as MatMul + Add on a 2-D input: one Gemm")
 def ll001_matmul_add_2d_mlp(rng):
     def body(g, x):

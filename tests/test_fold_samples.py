@@ -94,6 +94,7 @@ def test_fold_respects_ignore(sample):
         ("ll001_classifier_head_dynamo", ["Conv", "Relu", "ReduceMean", "Reshape", "Gemm"]),
         ("ll005_linear_bn_through_flatten", ["MatMul", "Add"]),  # the reshapes cancel
         ("ll001_gemm_transa_chain", ["Gemm"]),  # transA = 1 kept on the one Gemm
+        ("ll001_conv_flatten_gemm", ["Flatten", "Gemm"]),  # the conv as one dense map
     ],
 )
 def test_a_dense_fold_writes_as_few_nodes_as_its_rank_allows(sample, stem, ops):

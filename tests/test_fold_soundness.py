@@ -705,3 +705,25 @@ def test_a_fold_round_decides_every_graph_before_it_edits_one(monkeypatch):
     # each fold once: the branch's edit is not lost when the main graph's rewrite copies it
     assert [f.code for f in result.folded] == ["LL001", "LL006"]
     assert events[:5] == ["decide"] * 3 + ["edit"] * 2, events  # main, then, else; 2 edits
+
+
+def test_a_shape_op_that_keeps_the_width_only_at_width_one_is_no_part_of_a_wider_fold():
+    """Flatten(axis=2) of [1, 1] keeps the last axis only because it is 1: after a MatMul
+    that widens it to 5, re-applying it would make [5, 1] (found by fuzzing)."""
+    model = tiny.model(
+        """g (float[1, 3] x) => (float[5] y) {
+            h = Gemm(x, w1)
+            f = Flatten <axis = 2> (h)
+            s = Squeeze(f, axes)
+            y = MatMul(s, w2)
+        }""",
+        w1=tiny.weights((3, 1), 1),
+        w2=tiny.weights((1, 5), 2),
+        axes=np.array([-2], np.int64),
+    )
+    # unproven (verify=False): the decision alone must be right
+    result = linlint.fold(model, verify=False, allow_growth=True)
+    onnx.checker.check_model(result.model, full_check=True)
+    x = {"x": np.ones((1, 3), np.float32)}
+    run = lambda m: ort.InferenceSession(m.SerializeToString()).run(None, x)[0]  # noqa: E731
+    np.testing.assert_allclose(run(result.model), run(model), rtol=1e-5)

@@ -214,6 +214,7 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
             and not before.tail
             and before.feature_axis is None
             and not form.transposed_source
+            and not form.flattened_source
             and before.dout == form.dout
         )
         if not kept:
@@ -264,6 +265,6 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
         return
     if isinstance(form, ConvForm):
         ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial), ev.source)
-    elif isinstance(form, DenseForm) and not form.tail:
+    elif isinstance(form, DenseForm) and not form.tail and not form.flattened_source:
         rows = source[1:] if form.transposed_source else source[:-1]
         ev.shapes.remember(output, tuple(rows) + (form.dout,), ev.source)

@@ -99,12 +99,22 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
     assert isinstance(form, DenseForm)
     w = form.weight()
     bias = form.has_bias()
+    flat = []
+    if form.flattened_source:  # the conv before, as one dense map of the flattened image
+        flat = [
+            helper.make_node(
+                "Flatten", [source], [names.fresh(f"{base}_flat")], axis=1,
+                name=names.fresh(f"{base}_flatten"),
+            )
+        ]  # fmt: skip
+        source = flat[0].output[0]
     if form.uses_gemm():
         inputs = [source, const("weight", w)]
         if bias:
             inputs.append(const("bias", form.b))
         trans = {"transA": 1} if form.transposed_source else {}
-        return [helper.make_node("Gemm", inputs, [output], name=names.fresh(base), **trans)], inits
+        gemm = helper.make_node("Gemm", inputs, [output], name=names.fresh(base), **trans)
+        return [*flat, gemm], inits
     steps = [("MatMul", [const("weight", w)], [], base)]
     if form.transposed_source:
         perm = [helper.make_attribute("perm", [1, 0])]
@@ -119,7 +129,7 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
                 value[-1] = form.dout
             inputs.append(const(op.lower(), value, cast=False))
         steps.append((op, inputs, attrs, f"{base}_{op.lower()}"))
-    nodes, last = [], source
+    nodes, last = list(flat), source
     for k, (op, inputs, attrs, name) in enumerate(steps):
         out = output if k == len(steps) - 1 else names.fresh(f"{name}.out")
         node = helper.make_node(op, [last, *inputs], [out], name=names.fresh(name))

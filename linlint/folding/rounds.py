@@ -205,6 +205,8 @@ def source_width(form) -> tuple[int, int] | None:
     """(axis, size) of the channels a folded form reads from its source."""
     if isinstance(form, (ConvForm, ConvTransposeForm)):
         return 1, form.cin
+    if isinstance(form, DenseForm) and form.flattened_source:
+        return 1, form.flattened_source
     if isinstance(form, DenseForm):
         return (0 if form.transposed_source else -1), form.din
     return None

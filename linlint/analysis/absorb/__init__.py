@@ -9,8 +9,8 @@ unknown, so ops wait in a ``Pending`` form and are replayed by
 The absorbers, by op family: ``parametric`` (Conv, ConvTranspose, MatMul, Gemm),
 ``channel`` (BatchNormalization and arithmetic by per-channel constants), ``joins``
 (branches summed or concatenated), ``windows`` (zero Pad, AveragePool) and
-``shape_ops`` (Reshape and kin after a Gemm/MatMul); ``ABSORBERS`` below maps op
-types to them.
+``shape_ops`` (Reshape and kin after a Gemm/MatMul, with ``flatten`` for a conv
+output flattened for a Gemm); ``ABSORBERS`` below maps op types to them.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ import numpy as np
 import onnx
 
 from linlint.analysis.absorb.evaluator import Evaluator
+from linlint.analysis.absorb.flatten import flatten_conv
 from linlint.analysis.absorb.pending import Pending
-from linlint.analysis.forms import DenseForm, NotFoldable
+from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -40,6 +41,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
             return f.then(s, absorb_reshape)
         raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
+    if isinstance(f, ConvForm):
+        return flatten_conv(ev, s, f)
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reshapes a Conv output")
     if f.feature_axis is not None:
@@ -104,6 +107,7 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
             raise NotFoldable(f"{s.name} changes the last axis")
         rank = len(out_shape)
+        f = replace(f, width_bound=True)  # it keeps the last axis at this width only
     tail = f.tail
     if op == "Reshape" and 0 not in extra[0]:
         # A Reshape to an explicit target undoes every reshape before it (none moves data)
@@ -144,7 +148,7 @@ def _restores_source(ev: Evaluator, f: DenseForm, target: tuple[int, ...]) -> bo
     """Whether a Reshape to ``target`` gives the folded MatMul's own output shape, on
     sizes the model fixes: then it is the identity there and is not re-applied."""
     source = ev.source_shape()
-    if not source or not ev.source_fixed() or f.transposed_source:
+    if not source or not ev.source_fixed() or f.transposed_source or f.flattened_source:
         return False
     out = (*source[:-1], f.dout)
     dims = list(target)

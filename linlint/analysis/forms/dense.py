@@ -36,6 +36,12 @@ class DenseForm(AffineOutput):
     #: The first Gemm read its input transposed (transA = 1): the features are the
     #: source's axis 0, and the fold reads the source the same way.
     transposed_source: bool = False
+    #: A tail step keeps the last axis only at this width (a Flatten of every axis of a
+    #: width-1 tensor): a later op that changes the width would move it.
+    width_bound: bool = False
+    #: The fold reads the source flattened (``Flatten(axis=1)``): a conv on an image of fixed
+    #: size taken as one dense map; the source's channel count (None: not flattened).
+    flattened_source: int | None = None
     eye: bool = False  # W is the identity, not stored
 
     @classmethod
@@ -66,11 +72,12 @@ class DenseForm(AffineOutput):
 
     def emitted_ops(self) -> tuple[str, ...]:
         """The op types the fold writes for this form, in order (the costs count them)."""
+        flat = ("Flatten",) if self.flattened_source else ()
         if self.uses_gemm():
-            return ("Gemm",)
+            return (*flat, "Gemm")
         bias = ("Add",) if self.has_bias() else ()
         turn = ("Transpose",) if self.transposed_source else ()
-        return (*turn, "MatMul", *bias, *(step[0] for step in self.tail))
+        return (*flat, *turn, "MatMul", *bias, *(step[0] for step in self.tail))
 
     def then_matmul(self, w_shape, w, what: str) -> DenseForm:
         """Then ``·w`` (shape ``w_shape``; ``w`` when numeric)."""
@@ -78,6 +85,10 @@ class DenseForm(AffineOutput):
             raise NotFoldable(f"{what} has a {len(w_shape)}-D weight")
         if self.feature_axis is not None:
             raise NotFoldable(f"{what} reads the last axis, a Transpose moved the features")
+        if self.width_bound and w_shape[1] != self.dout:
+            raise NotFoldable(
+                f"{what} changes the width a shape op before it keeps only at width {self.dout}"
+            )
         if w_shape[0] != self.dout:
             raise NotFoldable(f"{what} expects {w_shape[0]} features, gets {self.dout}")
         weights, bias = self.W, self.b
@@ -103,8 +114,11 @@ class DenseForm(AffineOutput):
                 raise NotFoldable("branches have different widths")
             if _tail_key(f.tail) != _tail_key(first.tail) or f.rank != first.rank:
                 raise NotFoldable("branches reshape differently")
-            if f.transposed_source != first.transposed_source:
-                raise NotFoldable("branches read the source differently (transA)")
+            if (f.transposed_source, f.flattened_source) != (
+                first.transposed_source,
+                first.flattened_source,
+            ):
+                raise NotFoldable("branches read the source differently")
         weights, bias = first.W, first.b
         if first.numeric:
             ws = [sign * f.weight() for f, sign in zip(forms, signs, strict=True)]
@@ -114,6 +128,8 @@ class DenseForm(AffineOutput):
             ]
             weights = np.concatenate(ws, axis=1) if concat else sum(ws)
             bias = np.concatenate(bs) if concat else sum(bs)
+        if concat and any(f.width_bound for f in forms):
+            raise NotFoldable("a concatenated branch keeps its shape only at its own width")
         return replace(
             first,
             dout=sum(f.dout for f in forms) if concat else first.dout,
