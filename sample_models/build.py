@@ -889,6 +889,23 @@ def ll005_linear_bn_through_flatten(rng):
     return _simple(rng, body, [2, 5, 16], [2, 5, 16])
 
 
+@_sample(
+    ["LL005"],
+    1,
+    "Per-channel scale and shift after a Conv moved to NHWC (tf2onnx-style layout): Conv -> "
+    "Transpose(0,2,3,1) -> Mul(gamma[C]) -> Add(beta[C]): one Conv + its Transpose",
+)
+def ll005_nhwc_affine_after_conv(rng):
+    def body(g, x):
+        h = g.conv("conv", x, 4, 8, k=3, pads=1)
+        h = g.node("Transpose", [h], "to_nhwc", perm=[0, 2, 3, 1])
+        h = g.node("Mul", [h, g.const("bn.scale", 1.0 + _randn(rng, 8))], "bn.mul")
+        h = g.node("Add", [h, g.const("bn.shift", _randn(rng, 8))], "bn.add")
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 4, 8, 8], [1, 8, 8, 8])
+
+
 # --------------------------------------------------------------------------- LL006
 
 

@@ -95,6 +95,7 @@ def test_fold_respects_ignore(sample):
         ("ll005_linear_bn_through_flatten", ["MatMul", "Add"]),  # the reshapes cancel
         ("ll001_gemm_transa_chain", ["Gemm"]),  # transA = 1 kept on the one Gemm
         ("ll001_conv_flatten_gemm", ["Flatten", "Gemm"]),  # the conv as one dense map
+        ("ll005_nhwc_affine_after_conv", ["Conv", "Transpose", "Relu"]),  # NHWC affine folds
     ],
 )
 def test_a_dense_fold_writes_as_few_nodes_as_its_rank_allows(sample, stem, ops):

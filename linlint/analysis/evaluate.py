@@ -76,6 +76,7 @@ def _composes_to(form) -> str:
             extra += f", {form.groups} groups"
         k = "x".join(map(str, form.kernel))
         tail = " + a border-correction Add" if form.corr else ""
+        tail += " + its Transpose" if form.perm else ""
         return f"one Conv {k} ({form.cin}→{form.cout}{extra}){tail}"
     if isinstance(form, ConvTransposeForm):
         k = "x".join(map(str, form.kernel))
@@ -263,7 +264,7 @@ def _remember_shape(ev: Evaluator, output: str, form) -> None:
     source = ev.source_shape()
     if not source:
         return
-    if isinstance(form, ConvForm):
+    if isinstance(form, ConvForm) and form.perm is None:
         ev.shapes.remember(output, (source[0], form.cout) + tuple(form.spatial), ev.source)
     elif isinstance(form, DenseForm) and not form.tail and not form.flattened_source:
         rows = source[1:] if form.transposed_source else source[:-1]

@@ -59,7 +59,8 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         inputs = [source, const("weight", form.W)]
         if form.has_bias():
             inputs.append(const("bias", form.b))
-        conv_out = output if form.C is None else names.fresh(f"{base}.conv")
+        last = output if form.perm is None else names.fresh(f"{base}.nchw")
+        conv_out = last if form.C is None else names.fresh(f"{base}.conv")
         node = helper.make_node(
             "Conv",
             inputs,
@@ -71,13 +72,22 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
             dilations=list(form.dilations),
             group=form.groups,
         )
-        if form.C is None:
-            return [node], inits
-        border = const("border", form.C[None])
-        add = helper.make_node(
-            "Add", [conv_out, border], [output], name=names.fresh(f"{base}_border")
-        )
-        return [node, add], inits
+        nodes = [node]
+        if form.C is not None:
+            border = const("border", form.C[None])
+            nodes.append(
+                helper.make_node(
+                    "Add", [conv_out, border], [last], name=names.fresh(f"{base}_border")
+                )
+            )
+        if form.perm is not None:  # the Transpose after it, as the model had it
+            nodes.append(
+                helper.make_node(
+                    "Transpose", [last], [output], perm=list(form.perm),
+                    name=names.fresh(f"{base}_transpose"),
+                )
+            )  # fmt: skip
+        return nodes, inits
     if isinstance(form, ConvTransposeForm):
         inputs = [source, const("weight", form.W)]
         if form.has_bias():

@@ -8,7 +8,7 @@ import numpy as np
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.joins import absorb_join
 from linlint.analysis.absorb.pending import Pending
-from linlint.analysis.forms import DenseForm, NotFoldable
+from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -22,6 +22,8 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} normalizes every element on its own (spatial = 0)")
     if isinstance(f, DenseForm) and f.feature_position() != 1:
         raise NotFoldable(f"{s.name} normalizes axis 1, the Gemm/MatMul acts on another axis")
+    if isinstance(f, ConvForm) and f.channel_position() != 1:
+        raise NotFoldable(f"{s.name} normalizes axis 1, a Transpose moved the channels")
     scale = shift = None
     if ev.numeric:
         gamma, beta, mean, var = (ev.value(node.input[i]) for i in range(1, 5))
@@ -62,10 +64,11 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
                     f"the constant of {what} may broadcast its input to a higher rank"
                 )
         padded = (1,) * (rank - len(shape)) + tuple(shape)
+        axis = f.channel_position()
         ok = (
             len(shape) <= rank
-            and all(d == 1 for i, d in enumerate(padded) if i != 1)
-            and (padded[1] in (1, width))
+            and all(d == 1 for i, d in enumerate(padded) if i != axis)
+            and (padded[axis] in (1, width))
         )
     if not ok:
         raise NotFoldable(f"the constant of {what} varies along more than the channel axis")

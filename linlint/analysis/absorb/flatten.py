@@ -30,6 +30,8 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
     """The conv form ``f`` followed by ``s`` (a Flatten at axis 1, or a Reshape to
     ``[batch, -1]``) as a dense form on the flattened source."""
     source = ev.source_shape()
+    if f.perm is not None:
+        raise NotFoldable(f"{s.name} flattens a transposed Conv output")
     if not (f.has_param and f.fixed_sizes and ev.source_fixed()) or not source:
         raise NotFoldable(f"{s.name} flattens a Conv output of a size the model does not fix")
     in_spatial = tuple(source[2:])

@@ -166,8 +166,10 @@ def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(
             f"linlint does not fold through Transpose before the first MatMul ({s.name})"
         )
+    if isinstance(f, ConvForm):
+        return _transpose_conv(s, f)
     if not isinstance(f, DenseForm):
-        raise NotFoldable(f"{s.name} moves the axes of a Conv output")
+        raise NotFoldable(f"{s.name} moves the axes of a ConvTranspose output")
     if f.rank is None:
         raise NotFoldable(f"{s.name} transposes a tensor of unknown rank")
     perm = attr(s.node, "perm")
@@ -177,6 +179,19 @@ def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
     moved = perm.index(f.feature_position())
     axis = None if moved == f.rank - 1 else moved
     return replace(f, tail=f.tail + (_step(s.node, (), False),), feature_axis=axis)
+
+
+def _transpose_conv(s: NodeState, f: ConvForm) -> ConvForm:
+    """A Transpose after a conv (NCHW → NHWC) is re-applied after the folded Conv; two that
+    undo each other vanish."""
+    rank = f.nd + 2
+    perm = attr(s.node, "perm")
+    perm = list(perm) if perm else list(range(rank))[::-1]
+    if sorted(perm) != list(range(rank)):
+        raise NotFoldable(f"the perm of {s.name} does not fit its input's rank")
+    before = f.perm or tuple(range(rank))
+    composed = tuple(before[p] for p in perm)
+    return replace(f, perm=None if composed == tuple(range(rank)) else composed)
 
 
 def _step(node, extra: tuple, patch: bool) -> tuple:

@@ -72,8 +72,8 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
     f = forms[0]
     if isinstance(f, Pending):
         return f.then(s, absorb_pad)
-    if not isinstance(f, ConvForm):
-        raise NotFoldable(f"{s.name} pads a Gemm/MatMul output")
+    if not isinstance(f, ConvForm) or f.perm is not None:
+        raise NotFoldable(f"{s.name} pads a Gemm/MatMul or transposed output")
     rank = f.nd + 2
     n = len(pads) // 2
     axes_list = list(range(n)) if axes is None else [int(a) % rank for a in np.ravel(axes)]
@@ -106,8 +106,8 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     f = forms[0]
     if isinstance(f, Pending):
         return f.then(s, absorb_avgpool)
-    if not isinstance(f, ConvForm):
-        raise NotFoldable(f"{s.name} pools a Gemm/MatMul output")
+    if not isinstance(f, ConvForm) or f.perm is not None:
+        raise NotFoldable(f"{s.name} pools a Gemm/MatMul or transposed output")
     kernel = tuple(int(k) for k in attr(node, "kernel_shape"))
     nd = len(kernel)
     strides = ints(node, "strides", nd, 1)

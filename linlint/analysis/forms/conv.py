@@ -52,6 +52,13 @@ class ConvForm(AffineOutput):
     batch: int = 1  # the source's leading dim: MACs are for the given input shapes
     corr: bool = False  # carries an additive border-correction map
     C: np.ndarray | None = None  # [cout, *spatial], the map (numeric)
+    #: A Transpose after the conv (NCHW → NHWC), re-applied after the fold; per-channel
+    #: constants then apply along the axis the channels moved to. None: no Transpose.
+    perm: tuple[int, ...] | None = None
+
+    def channel_position(self) -> int:
+        """The index of the channel axis in the output."""
+        return 1 if self.perm is None else self.perm.index(1)
 
     @classmethod
     def identity(
@@ -115,7 +122,8 @@ class ConvForm(AffineOutput):
 
     def emitted_ops(self) -> tuple[str, ...]:
         """The op types the fold writes for this form, in order (the costs count them)."""
-        return ("Conv", "Add") if self.corr else ("Conv",)
+        turn = ("Transpose",) if self.perm else ()
+        return (*(("Conv", "Add") if self.corr else ("Conv",)), *turn)
 
     # -- series ---------------------------------------------------------------------------
 
@@ -133,6 +141,8 @@ class ConvForm(AffineOutput):
         has_bias: bool,
         what: str,
     ) -> ConvForm:
+        if self.perm is not None:
+            raise NotFoldable(f"{what} reads the channels on an axis a Transpose moved")
         """This form, then a conv of weight shape ``w_shape`` (``w``/``b`` when numeric)."""
         cout, cmid_g = w_shape[0], w_shape[1]
         k2 = tuple(w_shape[2:])
@@ -259,6 +269,8 @@ class ConvForm(AffineOutput):
     def combine(forms: list[ConvForm], signs: list[float], concat: bool) -> ConvForm:
         """Sum (or concatenate along channels) forms that read the same source."""
         first = forms[0]
+        if any(f.perm is not None for f in forms):
+            raise NotFoldable("a branch transposes its channels")
         for f in forms[1:]:
             if f.strides != first.strides:
                 raise NotFoldable("branches have different strides")
