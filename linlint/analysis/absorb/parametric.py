@@ -31,64 +31,34 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
     dilations = ints(node, "dilations", nd, 1)
     bias = node.input[2] if len(node.input) > 2 else ""
     has_bias = ev.nonzero(bias)
-    if isinstance(f, ConvTransposeForm):
-        pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.out_spatial)
-        pointwise = all(k == 1 for k in w_shape[2:]) and all(x == 1 for x in strides)
-        if groups != 1:
-            raise NotFoldable(f"{s.name} after a ConvTranspose is grouped")
-        if not pointwise or any(pb) or any(pe):
-            if any(x != 1 for x in (*strides, *dilations)):
-                raise NotFoldable(f"{s.name} after a ConvTranspose has a stride or dilation")
-            out = tuple(
-                out_size(n, k, 1, 1, a, b)
-                for n, k, a, b in zip(f.out_spatial, w_shape[2:], pb, pe, strict=True)
-            )
-            ev.costs[s.index] = (
-                f.batch * math.prod(w_shape) * math.prod(out),
-                math.prod(w_shape) + (w_shape[0] if bias else 0),
-            )
-            return f.then_spatial_conv(
-                w_shape=tuple(w_shape),
-                pads_begin=pb,
-                pads_end=pe,
-                out_spatial=out,
-                w=ev.value(node.input[1]),
-                b=ev.value(bias) if bias else None,
-                has_bias=has_bias,
-                what=s.name,
-            )
-        ev.costs[s.index] = (
-            f.batch * w_shape[0] * w_shape[1] * math.prod(f.out_spatial),
-            math.prod(w_shape) + (w_shape[0] if bias else 0),
-        )
-        return f.then_pointwise(
-            ev.value(node.input[1]), ev.value(bias) if bias else None, w_shape[0], has_bias
-        )
-    if not isinstance(f, ConvForm):
+    if not isinstance(f, (ConvForm, ConvTransposeForm)):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Gemm/MatMul")
-    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, f.spatial, f.fixed_sizes)
+    after_transpose = isinstance(f, ConvTransposeForm)
+    spatial = f.out_spatial if after_transpose else f.spatial
+    fixed = True if after_transpose else f.fixed_sizes
+    pb, pe = conv_pads(node, w_shape[2:], strides, dilations, spatial, fixed)
     out = tuple(
         out_size(n, k, st, d, a, b)
-        for n, k, st, d, a, b in zip(
-            f.spatial, w_shape[2:], strides, dilations, pb, pe, strict=True
-        )
+        for n, k, st, d, a, b in zip(spatial, w_shape[2:], strides, dilations, pb, pe, strict=True)
     )
     ev.costs[s.index] = (
         f.batch * math.prod(w_shape) * math.prod(out),
         math.prod(w_shape) + (w_shape[0] if bias else 0),
     )
-    return f.then_conv(
-        w_shape=tuple(w_shape),
-        groups=groups,
-        strides=strides,
-        dilations=dilations,
-        pads_begin=pb,
-        pads_end=pe,
-        w=ev.value(node.input[1]),
-        b=ev.value(bias) if bias else None,
-        has_bias=has_bias,
-        what=s.name,
-    )
+    w = ev.value(node.input[1])
+    b = ev.value(bias) if bias else None
+    conv = dict(w_shape=tuple(w_shape), pads_begin=pb, pads_end=pe, w=w, b=b)
+    conv.update(has_bias=has_bias, what=s.name)
+    if after_transpose:
+        if groups != 1:
+            raise NotFoldable(f"{s.name} after a ConvTranspose is grouped")
+        pointwise = all(k == 1 for k in w_shape[2:]) and all(x == 1 for x in strides)
+        if pointwise and not any(pb) and not any(pe):
+            return f.then_pointwise(w, b, w_shape[0], has_bias)
+        if any(x != 1 for x in (*strides, *dilations)):
+            raise NotFoldable(f"{s.name} after a ConvTranspose has a stride or dilation")
+        return f.then_spatial_conv(out_spatial=out, **conv)
+    return f.then_conv(groups=groups, strides=strides, dilations=dilations, **conv)
 
 
 def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
