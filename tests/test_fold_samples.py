@@ -101,3 +101,11 @@ def test_fold_respects_ignore(sample):
 def test_a_dense_fold_writes_as_few_nodes_as_its_rank_allows(sample, stem, ops):
     result = linlint.fold(sample(stem), verify=False)
     assert [n.op_type for n in result.model.graph.node] == ops
+
+
+def test_weights_held_in_constant_nodes_count_as_parameters(sample):
+    """Weights written as Constant (and ConstantOfShape + Cast) nodes, as paddle2onnx does,
+    are parameters before the fold as much as initializers are after it."""
+    result = linlint.fold(sample("ll001_weights_from_constant_nodes"), verify=False)
+    # Gemm 32→32 and 32→16 with biases, then one Gemm 32→16 with its bias
+    assert (result.before.params, result.after.params) == (32 * 32 + 32 + 32 * 16 + 16, 528)

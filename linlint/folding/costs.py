@@ -12,6 +12,7 @@ from linlint.analysis.optable import Kind
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, analyze_model
 from linlint.checking.checker import iter_graphs
+from linlint.model.graphs import initializer_names
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,24 @@ def model_costs(model: ModelProto, input_shapes=None, ga: GraphAnalysis | None =
             if s.kind == Kind.PARAM:
                 param_ops += 1
                 macs += ev.fallback_cost(s)[0]
+    return Costs(param_ops, nodes, macs, _parameters(ga, shapes))
+
+
+def _parameters(ga: GraphAnalysis, shapes: ShapeOracle) -> int:
+    """The elements of every stored or constant tensor the computation reads: initializers
+    (overridable ones too) and the weights that Constant, ConstantOfShape or any constant
+    computation makes (as paddle2onnx and others write weights), each counted once."""
+    counted: set[str] = set()
     params = 0
     for g in iter_graphs(ga):
-        for t in g.graph.initializer:
-            params += math.prod(t.dims)
-    return Costs(param_ops, nodes, macs, params)
+        ev = Evaluator(g, shapes, numeric=False)
+        stored = initializer_names(g.graph)
+        for s in g.nodes:
+            if all(o in g.constant for o in s.node.output if o):
+                continue  # a constant computation: its result counts where it is read
+            for t in s.node.input:
+                if t and t not in counted and (t in g.constant or t in stored):
+                    counted.add(t)
+                    shape = ev.const_shape(t)
+                    params += math.prod(shape) if shape is not None else 0
+    return params
