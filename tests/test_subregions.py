@@ -61,3 +61,17 @@ def test_the_remainder_keeps_the_reason_and_only_the_nodes_no_part_took():
     assert findings["LL001"].nodes == ("c2", "c3", "c4")
     assert findings["LL003"].nodes == ("c1",)
     assert "borders" in findings["LL003"].fix.reason
+
+
+def test_a_region_that_forks_after_a_chain_is_described_from_the_fork():
+    model = tiny.model(
+        """g (float[1, 4, 5, 5] x) => (float[1, 4, 5, 5] y) {
+            [c1] a = Conv <kernel_shape = [1, 1]> (x, w1)
+            [c3] b = Conv <kernel_shape = [3, 3], pads = [1, 1, 1, 1]> (a, w3)
+            [add] y = Add(a, b)
+        }""",
+        w1=_conv(1),
+        w3=tiny.weights((4, 4, 3, 3), 3),
+    )
+    (finding,) = linlint.check(model)
+    assert finding.message.startswith("Conv 1x1 → 2 linear branches (Conv 3x3; identity) summed")

@@ -42,12 +42,22 @@ def _label(ev: Evaluator, index: int) -> str:
 _SHORT = {"BatchNormalization": "BN", "AveragePool": "AvgPool"}
 
 
-def _branches(ev: Evaluator, raw: RawRegion) -> list[str]:
-    """One label per branch leaving the source: the ops along it up to the first join."""
+def _branches(ev: Evaluator, raw: RawRegion) -> tuple[list[str], list[str]]:
+    """The ops from the source to where the region forks (the first tensor several of its
+    ops read), and one label per branch from there: the ops along it up to the first join."""
     ga = ev.ga
     members = set(raw.nodes)
+    prefix: list[str] = []
+    forks = list(raw.sources)
+    while len(forks) == 1:
+        nxt = [c for c in ga.consumers.get(forks[0], ()) if c in members]
+        state = ga.nodes[nxt[0]] if len(nxt) == 1 else None
+        if state is None or (state.kind == Kind.JOIN and len(state.data) > 1):
+            break
+        prefix.append(_SHORT.get(state.node.op_type, _label(ev, nxt[0])))
+        forks = [state.node.output[0]]
     branches = []
-    for src in raw.sources:
+    for src in forks:
         for start in ga.consumers.get(src, ()):
             if start not in members:
                 continue
@@ -62,7 +72,7 @@ def _branches(ev: Evaluator, raw: RawRegion) -> list[str]:
                     break
                 j = nxt[0]
             branches.append(" → ".join(steps) or "identity")
-    return branches
+    return prefix, branches
 
 
 def _composes_to(form) -> str:
@@ -107,10 +117,12 @@ def evaluate(
     has_join = any(s.kind == Kind.JOIN and len(s.data) > 1 for s in states)
     labels = [_label(ev, j) for j in raw.nodes]
     if has_join:
-        branches = _branches(ev, raw)
+        prefix, branches = _branches(ev, raw)
         joins = [s.node.op_type for s in states if s.kind == Kind.JOIN and len(s.data) > 1]
         how = "concatenated" if "Concat" in joins else "summed"
-        description = f"{len(branches)} linear branches ({'; '.join(branches)}) {how}"
+        plural = "branch" if len(branches) == 1 else "branches"
+        description = f"{len(branches)} linear {plural} ({'; '.join(branches)}) {how}"
+        description = " → ".join([*prefix, description])
     else:
         description = " → ".join(labels)
     counted = [s for s in states if s.kind != Kind.IDENTITY and s.node.op_type not in NOOP_OPS]
