@@ -116,7 +116,10 @@ class ShapeOracle:
             found = _weight_dims(ga, name)  # a constant: its own dims
             if found is not None:
                 self._known[name] = found
-            return found
+            if found is not None or name not in ga.producer:
+                return found
+            # a constant too large to compute here (a DequantizeLinear of int8 weights):
+            # its shape from its producer, like any tensor's
         node = ga.nodes[ga.producer[name]].node
         inputs = [i for i in node.input if i]
         op = node.op_type
@@ -184,14 +187,14 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
 
 
 def _conv_shape(ga, node, x, oracle):
-    w = _weight_dims(ga, node.input[1])
+    w = oracle.local(ga, node.input[1])
     return None if w is None or len(x) != len(w) else _window(node, x, w[2:], w[0])
 
 
 def _conv_transpose_shape(ga, node, x, oracle):
     """ConvTranspose: ``output_shape`` when given, else each axis from its window; the
     channels are the weight's second axis times the groups."""
-    w = _weight_dims(ga, node.input[1])
+    w = oracle.local(ga, node.input[1])
     if w is None or len(x) != len(w):
         return None
     channels = w[1] * int(attr(node, "group", 1))
@@ -227,12 +230,12 @@ def _global_pool_shape(ga, node, x, oracle):
 
 
 def _matmul_shape(ga, node, x, oracle):
-    w = _weight_dims(ga, node.input[1])
+    w = oracle.local(ga, node.input[1])
     return None if w is None or len(w) != 2 else tuple(x[:-1]) + (w[1],)
 
 
 def _gemm_shape(ga, node, x, oracle):
-    w = _weight_dims(ga, node.input[1])
+    w = oracle.local(ga, node.input[1])
     if w is None or len(x) != 2:
         return None
     rows = x[1] if attr(node, "transA", 0) else x[0]
