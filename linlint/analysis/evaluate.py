@@ -220,15 +220,11 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
     own output has that shape: a dense form's tensor before any re-applied shape op, as
     wide as the fold's result (the Shape node then reads the folded MatMul's output)."""
     for tensor, reader in raw.shape_reads:
-        before = forms.get(tensor)
         kept = (
-            isinstance(before, DenseForm)
-            and isinstance(form, DenseForm)
-            and not before.tail
-            and before.feature_axis is None
-            and not form.transposed_source
+            isinstance(form, DenseForm)
+            and form.has_shape_of(forms.get(tensor))
+            and not form.transposed_source  # its first op would be a Transpose, a Flatten
             and not form.flattened_source
-            and before.dout == form.dout
         )
         if not kept:
             name = ga.nodes[reader].name

@@ -254,11 +254,16 @@ def _reshape_shape(ga, node, x, oracle):
         target = attr(node, "shape")
     if target is None:
         return None
-    dims = [int(t) for t in np.ravel(target)]
-    dims = [x[i] if d == 0 and i < len(x) else d for i, d in enumerate(dims)]
+    return reshaped([int(t) for t in np.ravel(target)], x)
+
+
+def reshaped(target: list[int], shape: Shape) -> Shape:
+    """The shape a Reshape to ``target`` gives a tensor of ``shape`` (allowzero = 0): a 0
+    copies the input's dim at its index, one -1 takes what is left (0 where nothing is)."""
+    dims = [shape[i] if d == 0 and i < len(shape) else d for i, d in enumerate(target)]
     if dims.count(-1) == 1:
         known = math.prod(d for d in dims if d != -1)
-        dims[dims.index(-1)] = math.prod(x) // known if known else 0
+        dims[dims.index(-1)] = math.prod(shape) // known if known else 0
     return tuple(dims)
 
 
@@ -281,9 +286,14 @@ def _reduce_shape(ga, node, x, oracle):
     return tuple(1 if i in axes else d for i, d in enumerate(x) if keep or i not in axes)
 
 
+def transpose_perm(node, rank: int) -> list[int]:
+    """A Transpose's perm: its attribute, or the axes reversed when it has none."""
+    perm = attr(node, "perm")
+    return [int(p) for p in perm] if perm else list(range(rank))[::-1]
+
+
 def _transpose_shape(ga, node, x, oracle):
-    perm = attr(node, "perm") or list(range(len(x)))[::-1]
-    return tuple(x[p] for p in perm)
+    return tuple(x[p] for p in transpose_perm(node, len(x)))
 
 
 def _concat_shape(ga, node, x, oracle):

@@ -29,23 +29,25 @@ def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None, whole=None):
     rules say of it: ``(raw, region, findings)``. A region that does not fold as a whole
     comes as its sub-regions that do, and the remainder (``linlint.analysis.subregions``).
     ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out;
-    ``whole(region)``: an exact region it is true of comes whole, not in parts (a fold that
-    folds it as it is: ``--allow-growth`` and a region whose fold raises MACs)."""
+    ``whole(findings)``: an exact region whose findings it is true of comes whole, not in
+    parts (a fold that folds it as it is: ``--allow-growth`` and a region whose fold raises
+    MACs)."""
     claimed: set[int] = set()  # nodes findings on earlier regions hold
     for raw in find_regions(g):
         if not could_fire(g, raw):
             continue
         region, _ = evaluate(g, raw, shapes, numeric=False)
+        fired = region_findings(region, "")
         pieces = None
-        if not (whole is not None and region.exact and whole(region)):
+        if not (whole is not None and region.exact and whole(fired)):
             pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
         if pieces is None:
-            pieces = [(raw, region)]
+            pieces = [(raw, region, fired)]
         else:  # what folds inside a region that does not as a whole, and what remains
             parts, rest = pieces
-            pieces = parts + ([rest] if rest is not None else [])
-        for piece, piece_region in pieces:
-            fired = region_findings(piece_region, "")
+            parts = [*parts, rest] if rest is not None else parts
+            pieces = [(part, r, region_findings(r, "")) for part, r in parts]
+        for piece, piece_region, fired in pieces:
             if fired:
                 claimed.update(piece.nodes)
             if skip is None or not skip(piece):

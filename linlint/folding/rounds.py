@@ -12,7 +12,7 @@ from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
-from linlint.checking.checker import iter_graphs, node_findings, region_findings, screened
+from linlint.checking.checker import iter_graphs, node_findings, screened
 from linlint.folding.cutout import RegionCut, region_proof
 from linlint.folding.rewrite import Names, emit, replace_nodes
 
@@ -76,8 +76,8 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
     def skip(raw) -> bool:
         return bool(taken & set(raw.nodes)) or (g.name, raw.output) in state.failed
 
-    def folds_whole(region) -> bool:
-        return any(f.code in state.codes for f in region_findings(region, ""))
+    def folds_whole(findings) -> bool:
+        return any(f.code in state.codes for f in findings)
 
     for raw, region, findings in screened(g, shapes, skip, folds_whole):
         fired = [f for f in findings if f.code in state.codes]

@@ -4,7 +4,6 @@ re-applied after the folded MatMul."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
@@ -14,6 +13,7 @@ from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.flatten import flatten_conv
 from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
+from linlint.analysis.shapes import reshaped, transpose_perm
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -133,13 +133,7 @@ def _shape_read_form(ev: Evaluator, f: DenseForm, target: str) -> DenseForm | No
     if node.op_type != "Shape" or len(node.attribute) or not node.input:
         return None
     before = ev.forms.get(node.input[0])
-    if (
-        isinstance(before, DenseForm)
-        and not before.tail
-        and before.feature_axis is None
-        and before.dout == f.dout
-        and all(step[0] in RESHAPES for step in f.tail)
-    ):
+    if f.has_shape_of(before) and all(step[0] in RESHAPES for step in f.tail):
         return before
     return None
 
@@ -151,11 +145,7 @@ def _restores_source(ev: Evaluator, f: DenseForm, target: tuple[int, ...]) -> bo
     if not source or not ev.source_fixed() or f.transposed_source or f.flattened_source:
         return False
     out = (*source[:-1], f.dout)
-    dims = list(target)
-    if dims.count(-1) == 1:
-        known = math.prod(d for d in dims if d != -1)
-        dims[dims.index(-1)] = math.prod(out) // known if known else -1
-    return tuple(dims) == out
+    return reshaped(list(target), out) == out
 
 
 def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
@@ -172,11 +162,7 @@ def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} moves the axes of a ConvTranspose output")
     if f.rank is None:
         raise NotFoldable(f"{s.name} transposes a tensor of unknown rank")
-    perm = attr(s.node, "perm")
-    perm = list(perm) if perm else list(range(f.rank))[::-1]
-    if sorted(perm) != list(range(f.rank)):
-        raise NotFoldable(f"the perm of {s.name} does not fit its input's rank")
-    moved = perm.index(f.feature_position())
+    moved = _perm(s, f.rank).index(f.feature_position())
     axis = None if moved == f.rank - 1 else moved
     return replace(f, tail=f.tail + (_step(s.node, (), False),), feature_axis=axis)
 
@@ -185,13 +171,17 @@ def _transpose_conv(s: NodeState, f: ConvForm) -> ConvForm:
     """A Transpose after a conv (NCHW → NHWC) is re-applied after the folded Conv; two that
     undo each other vanish."""
     rank = f.nd + 2
-    perm = attr(s.node, "perm")
-    perm = list(perm) if perm else list(range(rank))[::-1]
+    before = f.perm or tuple(range(rank))
+    composed = tuple(before[p] for p in _perm(s, rank))
+    return replace(f, perm=None if composed == tuple(range(rank)) else composed)
+
+
+def _perm(s: NodeState, rank: int) -> list[int]:
+    """The Transpose's perm over ``rank`` axes, or NotFoldable when it does not fit them."""
+    perm = transpose_perm(s.node, rank)
     if sorted(perm) != list(range(rank)):
         raise NotFoldable(f"the perm of {s.name} does not fit its input's rank")
-    before = f.perm or tuple(range(rank))
-    composed = tuple(before[p] for p in perm)
-    return replace(f, perm=None if composed == tuple(range(rank)) else composed)
+    return perm
 
 
 def _step(node, extra: tuple, patch: bool) -> tuple:

@@ -55,6 +55,17 @@ class DenseForm(AffineOutput):
             return self.feature_axis
         return None if self.rank is None else self.rank - 1
 
+    def has_shape_of(self, before: object) -> bool:
+        """Whether ``before``, the form of a tensor earlier in the region, is a dense result
+        read before any re-applied shape op and as wide as this form: that tensor then has
+        the shape of this form's MatMul output."""
+        return (
+            isinstance(before, DenseForm)
+            and not before.tail
+            and before.feature_axis is None
+            and before.dout == self.dout
+        )
+
     def weight(self) -> np.ndarray:
         return np.eye(self.din) if self.eye else self.W
 
