@@ -600,6 +600,40 @@ def ll003_bn_before_padded_conv(rng):
     return _model(g)
 
 
+@_sample(
+    ["LL003"],
+    None,
+    "BatchNormalization before a zero-padded Conv 3x3 at a fixed 16x16: exact only with a "
+    "border-correction map, whose pass costs more than the BatchNormalization it saves",
+)
+def ll003_bn_before_padded_conv_fixed_size(rng):
+    def body(g, x):
+        h = g.relu("relu_in", x)
+        h = g.bn("bn", h, 8)
+        h = g.conv("conv", h, 8, 8, k=3, pads=1)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 8, 16, 16], [1, 8, 16, 16])
+
+
+@_sample(
+    ["LL005"],
+    1,
+    "Input normalization (Sub mean, Div std) before a zero-padded stride-2 stem Conv 3x3: the "
+    "Div folds into the stem; the Sub would need a border map that costs more than it saves",
+)
+def ll005_input_normalization_before_stem(rng):
+    def body(g, x):
+        mean = g.const("mean", np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1))
+        std = g.const("std", np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1))
+        h = g.node("Sub", [x, mean], "normalize_sub")
+        h = g.node("Div", [h, std], "normalize_div")
+        h = g.conv("stem", h, 3, 16, k=3, pads=1, stride=2)
+        return g.relu("relu", h)
+
+    return _simple(rng, body, [1, 3, 64, 64], [1, 16, 32, 32])
+
+
 # --------------------------------------------------------------------------- LL004
 
 

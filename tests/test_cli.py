@@ -284,6 +284,12 @@ def test_json_findings_have_the_documented_keys():
         "macs_after",
         "params_before",
         "params_after",
+        "elementwise_before",
+        "elementwise_after",
+        "moved_before",
+        "moved_after",
+        "nodes_before",
+        "nodes_after",
     }
     assert finding["nodes"] == ["conv1", "conv2"]
     assert finding["graph"] == ""

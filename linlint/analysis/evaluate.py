@@ -9,6 +9,7 @@ say whether the folded weights fit the model's element type.
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -22,9 +23,11 @@ from linlint.analysis.absorb import (
     WeightsNotHeld,
     materialize,
 )
+from linlint.analysis.cost_model import cheaper, elements, emitted_work
 from linlint.analysis.discover import RawRegion
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable
 from linlint.analysis.optable import FLOAT_TYPES, Kind
+from linlint.analysis.region_work import region_work
 from linlint.analysis.regions import Fix, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
@@ -170,19 +173,29 @@ def evaluate(
                     raise
                 reason = f"linlint could not analyse this region ({type(exc).__name__}: {exc})"
                 form = None
-    macs_before = sum(ev.costs.get(j, (0, 0))[0] for j in raw.nodes)
-    params_before = sum(ev.costs.get(j, (0, 0))[1] for j in raw.nodes)
+    itemsize = _itemsize(ga, raw.nodes)
+    before = region_work(ev, states, counted, itemsize)
+    exact_reason, map_n = "", 0
+    if form is not None:
+        out_n = elements(ev.shapes.local(ga, raw.output))
+        src_n = elements(ev.source_shape()) if ev.source else 0
+        map_n = form.cout * math.prod(form.spatial) if getattr(form, "corr", False) else 0
+        added = map_n or (form.dout if isinstance(form, DenseForm) else 0)
+        after = emitted_work(form.emitted_ops(), form.macs(), src_n, out_n, itemsize, added)
+        params_after = form.params()
+        if map_n:
+            exact_reason = "exact with a constant border-correction map (Conv + Add)"
+            growth = after.macs > before.work.macs  # LL002's to judge, with its own word
+            if not growth and not cheaper(after, before.work):
+                reason = (
+                    f"the offset differs at the borders: exact only with a border-correction "
+                    f"map of {map_n:,} elements (Conv + Add), which costs more than it saves"
+                )
+                offset_at_borders, form = True, None
     if form is None:
-        for s in states:
-            if s.kind == Kind.PARAM and s.index not in ev.costs:
-                m, p = ev.fallback_cost(s)
-                macs_before += m
-                params_before += p
-        macs_after, params_after, nodes_after = macs_before, params_before, len(counted)
+        after, params_after = before.work, before.params
         composes_to = "one affine map"
     else:
-        macs_after, params_after = form.macs(), form.params()
-        nodes_after = len(form.emitted_ops())
         composes_to = _composes_to(form)
         _remember_shape(ev, raw.output, form)
     region = Region(
@@ -196,21 +209,20 @@ def evaluate(
         composes_to=composes_to,
         fix=Fix(
             exact=form is not None,
-            reason=reason
-            if form is None
-            else (
-                "exact with a constant border-correction map (Conv + Add)"
-                if isinstance(form, ConvForm) and form.corr
-                else ""
-            ),
-            macs_before=int(macs_before),
-            macs_after=int(macs_after),
-            params_before=int(params_before),
+            reason=reason if form is None else exact_reason,
+            macs_before=int(before.work.macs),
+            macs_after=int(after.macs),
+            params_before=int(before.params),
             params_after=int(params_after),
+            elementwise_before=before.work.elementwise,
+            elementwise_after=after.elementwise,
+            moved_before=before.work.moved,
+            moved_after=after.moved,
+            nodes_before=before.work.nodes,
+            nodes_after=after.nodes,
         ),
-        nodes_before=len(counted),
-        nodes_after=nodes_after,
         offset_at_borders=offset_at_borders,
+        border_map=map_n if form is not None else 0,
     )
     return region, form
 
@@ -229,6 +241,14 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
         if not kept:
             name = ga.nodes[reader].name
             raise NotFoldable(f"intermediate tensor '{tensor}' is also read by {name}")
+
+
+def _itemsize(ga: GraphAnalysis, indices) -> int:
+    """The bytes per element the region's activations take (float32 when not known)."""
+    try:
+        return region_dtype(ga, indices).itemsize
+    except NotFoldable:
+        return 4
 
 
 def region_dtype(ga: GraphAnalysis, indices) -> np.dtype:

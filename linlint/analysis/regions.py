@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 
+from linlint.analysis.cost_model import Work, cheaper
+
 
 @dataclass(frozen=True)
 class Fix:
@@ -17,6 +19,22 @@ class Fix:
     macs_after: int
     params_before: int
     params_after: int
+    #: Elementwise operations (the elements each BatchNormalization, Mul, Add, Pad, pool or
+    #: Transpose computes), the bytes those ops move, and the nodes (see ``cost_model``).
+    elementwise_before: int = 0
+    elementwise_after: int = 0
+    moved_before: int = 0
+    moved_after: int = 0
+    nodes_before: int = 0
+    nodes_after: int = 0
+
+    @property
+    def work_before(self) -> Work:
+        return Work(self.macs_before, self.elementwise_before, self.moved_before, self.nodes_before)
+
+    @property
+    def work_after(self) -> Work:
+        return Work(self.macs_after, self.elementwise_after, self.moved_after, self.nodes_after)
 
 
 #: The fix of a single node a rule removes: exact, and it costs and saves nothing.
@@ -41,12 +59,12 @@ class Region:
     n_params: int
     has_join: bool
     op_types: tuple[str, ...]
-    nodes_before: int
-    nodes_after: int
     fix: Fix
     #: Not exact only because an offset (a bias, a BatchNormalization's shift) reaches a
     #: zero-padded conv: the scale would fold, the shift differs at the borders.
     offset_at_borders: bool = False
+    #: Exact only with a border-correction map of this many elements (Conv + Add).
+    border_map: int = 0
 
     exact = property(attrgetter("fix.exact"))
     reason = property(attrgetter("fix.reason"))
@@ -54,14 +72,23 @@ class Region:
     macs_after = property(attrgetter("fix.macs_after"))
     params_before = property(attrgetter("fix.params_before"))
     params_after = property(attrgetter("fix.params_after"))
+    nodes_before = property(attrgetter("fix.nodes_before"))
+    nodes_after = property(attrgetter("fix.nodes_after"))
+
+    @property
+    def saving_ns(self) -> float:
+        """What folding is estimated to save per run on the runtime, in nanoseconds."""
+        return self.fix.work_before.estimate_ns() - self.fix.work_after.estimate_ns()
 
     @property
     def worth_folding(self) -> bool:
-        """Exact, no more MACs, and fewer nodes or fewer MACs: folding makes it cheaper."""
+        """Exact, no more MACs, and estimated to run faster on the runtime (multiply-adds,
+        memory passes and nodes: ``cost_model``)."""
+        fix = self.fix
         return (
-            self.exact
-            and self.macs_after <= self.macs_before
-            and (self.nodes_after < self.nodes_before or self.macs_after < self.macs_before)
+            fix.exact
+            and fix.macs_after <= fix.macs_before
+            and cheaper(fix.work_after, fix.work_before)
         )
 
 

@@ -14,9 +14,13 @@ tensor made inside ``S`` other than ``u`` is read only inside ``S`` (not by anot
 node, a subgraph or the graph's outputs). Such a set computes ``u`` from ``t`` alone,
 so it can be replaced by the ops its normal form becomes, like any region.
 
+A region that folds exactly only with a border-correction map (Conv + Add) is split too,
+and stands as a whole unless its parts together are estimated to save more (a Div by
+the input's std folds into a stem conv without a map; the Sub of its mean needs one).
+
 Each candidate is evaluated on shapes like a region; the ones that are exact and that
 a rule fires on (``fires``) are kept. Overlapping ones are resolved by what they save
-(MACs, then parameters, then nodes, then size; then the earliest exit), keeping the
+(the estimated time, then MACs, parameters, nodes, size; then the earliest exit), keeping the
 first of each overlap. What no sub-region took is the *remainder*: it keeps the
 whole region's reason, and counts each sub-region taken as the one parametric op it
 becomes, so a chain that stays linear around a fold is still reported, on its own nodes.
@@ -56,7 +60,10 @@ def split(
     that region): no sub-region takes them, and the remainder leaves them out."""
     overlaps = not claimed.isdisjoint(raw.nodes)
     growing = region.exact and region.macs_after > region.macs_before
-    if (region.exact and not growing) or (len(raw.nodes) > MAX_NODES and not overlaps):
+    mapped = region.exact and not growing and region.border_map > 0
+    if (region.exact and not growing and not mapped) or (
+        len(raw.nodes) > MAX_NODES and not overlaps
+    ):
         return None
     found = []
     searched = len(raw.nodes) <= MAX_NODES and (region.n_params > 1 or _affine_beside(ga, raw))
@@ -64,8 +71,9 @@ def split(
         if not could_fire(ga, sub) or not claimed.isdisjoint(sub.nodes):
             continue
         evaluated, _ = evaluate(ga, sub, shapes)
-        # inside a region whose fold would raise MACs, only a part that saves is news
-        wanted = evaluated.worth_folding if growing else evaluated.exact
+        # inside a region whose fold would raise MACs or needs a border map, only a part
+        # that saves is news
+        wanted = evaluated.worth_folding if growing or mapped else evaluated.exact
         if wanted and fires(evaluated):
             found.append((sub, evaluated))
     found.sort(key=_preference)
@@ -77,6 +85,14 @@ def split(
             chosen.append((sub, evaluated))
     if not chosen and not overlaps:
         return None
+    if mapped:  # the whole folds with its map: split only where the parts save more
+        if sum(r.saving_ns for _, r in chosen) <= region.saving_ns and not overlaps:
+            return None
+        reason = (
+            f"exact only with a border-correction map of {region.border_map:,} elements "
+            "(Conv + Add), which saves less than folding its parts"
+        )
+        region = replace(region, fix=replace(region.fix, exact=False, reason=reason))
     chosen.sort(key=lambda pair: pair[0].nodes[-1])
     return chosen, _remainder(ga, raw, region, shapes, chosen, taken | claimed)
 
@@ -172,6 +188,7 @@ def _closed(ga: GraphAnalysis, nodes: set[int], entry: str, exit_: str, made) ->
 def _preference(pair: tuple[RawRegion, Region]):
     sub, region = pair
     return (
+        -region.saving_ns,
         region.macs_after - region.macs_before,
         region.params_after - region.params_before,
         region.nodes_after - region.nodes_before,

@@ -29,9 +29,8 @@ def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None, whole=None):
     rules say of it: ``(raw, region, findings)``. A region that does not fold as a whole
     comes as its sub-regions that do, and the remainder (``linlint.analysis.subregions``).
     ``skip(raw)`` (asked as each region comes, before it is evaluated) leaves it out;
-    ``whole(findings)``: an exact region whose findings it is true of comes whole, not in
-    parts (a fold that folds it as it is: ``--allow-growth`` and a region whose fold raises
-    MACs)."""
+    ``whole(findings)``: an exact region whose fold raises MACs and whose findings it is true
+    of comes whole, not in parts (a fold that folds it as it is: ``--allow-growth``)."""
     claimed: set[int] = set()  # nodes findings on earlier regions hold
     for raw in find_regions(g):
         if not could_fire(g, raw):
@@ -39,7 +38,8 @@ def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None, whole=None):
         region, _ = evaluate(g, raw, shapes, numeric=False)
         fired = region_findings(region, "")
         pieces = None
-        if not (whole is not None and region.exact and whole(fired)):
+        growing = region.exact and region.macs_after > region.macs_before
+        if not (whole is not None and growing and whole(fired)):
             pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
         if pieces is None:
             pieces = [(raw, region, fired)]

@@ -31,6 +31,10 @@ class FoldedRegion:
     params_before: int
     params_after: int
     message: str
+    elementwise_before: int = 0
+    elementwise_after: int = 0
+    nodes_before: int = 0
+    nodes_after: int = 0
 
 
 @dataclass
@@ -119,6 +123,10 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
                 fix.params_before,
                 fix.params_after,
                 fired[0].message,
+                fix.elementwise_before,
+                fix.elementwise_after,
+                fix.nodes_before,
+                fix.nodes_after,
             )  # fmt: skip
         )
     _remove_identities(state, g, taken, remove, inserts)
@@ -175,6 +183,7 @@ def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, insert
                 0,
                 0,
                 f"removed {node.op_type} {flag.name}: {flag.why}",
+                nodes_before=1,
             )  # fmt: skip
         )
 

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linlint.report.text import work_parts
+
 if TYPE_CHECKING:
     from linlint.checking.findings import Finding
     from linlint.folding.pipeline import FoldResult
@@ -51,16 +53,23 @@ def _folded_line(model: Path, region: FoldedRegion) -> str:
     r = region
     where = f"{r.graph}: " if r.graph else ""
     after = " + ".join(r.ops_after) if r.ops_after else "(removed)"
-    cost = ""
+    parts = []
     if r.macs_before or r.macs_after:
-        cost = (
-            f"  MACs {r.macs_before:,} → {r.macs_after:,},"
-            f" params {r.params_before:,} → {r.params_after:,}"
-        )
+        parts += [
+            f"MACs {r.macs_before:,} → {r.macs_after:,}",
+            f"params {r.params_before:,} → {r.params_after:,}",
+        ]
+    parts += work_parts(r)
+    cost = "  " + ", ".join(parts) if parts else ""
     return (
         f"{model}: {r.code} folded {where}{' → '.join(r.nodes)}: "
         f"{op_counts(r.ops_before)} → {after}{cost}"
     )
+
+
+def _elementwise_saved(folded) -> str:
+    saved = sum(r.elementwise_before - r.elementwise_after for r in folded)
+    return f", elementwise ops {saved:,} fewer" if saved > 0 else ""
 
 
 def render_text(report: FoldReport) -> str:
@@ -74,6 +83,7 @@ def render_text(report: FoldReport) -> str:
         lines.append(
             f"{model}: parametric ops {b.param_ops} → {a.param_ops}, nodes {b.nodes} → {a.nodes},"
             f" MACs {b.macs:,} → {a.macs:,}, params {b.params:,} → {a.params:,}"
+            + _elementwise_saved(result.folded)
         )
     if result.verification is not None:
         lines.append(f"{model}: {result.verification.summary()}")

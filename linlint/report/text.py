@@ -27,14 +27,28 @@ def plural(count: int, word: str) -> str:
 
 
 def fix_text(finding: Finding) -> str:
-    """``exact`` or ``not exact (why)``, then MACs and params before → after when known."""
+    """``exact`` or ``not exact (why)``, then MACs, params, elementwise ops and nodes
+    before → after when known."""
     fix = finding.fix
     parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
     if fix.macs_before or fix.macs_after:
         parts.append(f"MACs {fix.macs_before:,} → {fix.macs_after:,}")
     if fix.params_before or fix.params_after:
         parts.append(f"params {fix.params_before:,} → {fix.params_after:,}")
+    if fix.exact:
+        parts += work_parts(fix)
     return ", ".join(parts)
+
+
+def work_parts(costs) -> list[str]:
+    """``elementwise a → b`` and ``nodes c → d``, where known: what a fold saves besides
+    multiply-adds and parameters (``costs`` is a ``Fix`` or a folded region)."""
+    parts = []
+    if costs.elementwise_before or costs.elementwise_after:
+        parts.append(f"elementwise {costs.elementwise_before:,} → {costs.elementwise_after:,}")
+    if costs.nodes_before:
+        parts.append(f"nodes {costs.nodes_before:,} → {costs.nodes_after:,}")
+    return parts
 
 
 def location_text(finding: Finding) -> str:
