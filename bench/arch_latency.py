@@ -79,16 +79,16 @@ def ratio_ci(times: dict[str, list[float]], a: str, b: str) -> tuple[float, floa
 def compare(ci: tuple[float, float, float], margin: float) -> str:
     """What a time ratio's interval ``(median, lo, hi)`` says, ``margin`` being the noise.
 
-    * *faster*: the whole interval below 1;
+    * *faster*: the whole interval below 1 − margin (faster beyond noise);
     * *slower*: the whole interval above 1 + margin (slower beyond noise);
-    * *tie*: neither, and the interval's upper end at most 1 + margin;
-    * *unclear*: the interval reaches past 1 + margin without lying wholly above it.
+    * *tie*: neither, and the upper end at most 1 + margin (within noise);
+    * *unclear*: the interval straddles 1 + margin.
 
     "Not slower beyond noise" is *faster* or *tie*: the upper end of the interval is at
     most 1 + margin.
     """
     _, lo, hi = ci
-    if hi < 1:
+    if hi < 1 - margin:
         return "faster"
     if lo > 1 + margin:
         return "slower"
@@ -234,7 +234,7 @@ def _version_rows(name: str, data: dict) -> list[tuple]:
             label += f" ({data['folded'][version]} folded)"
         if s is None or version not in times:
             error = data["errors"].get(version, "failed")
-            rows.append((name, label, "–", "–", "–", "–", error, "–"))
+            rows.append((name, label, "–", "–", "–", "–", "–", "–", error, "–"))
         else:
             rows.append(
                 (
@@ -243,7 +243,9 @@ def _version_rows(name: str, data: dict) -> list[tuple]:
                     f"{s['nodes']:,}",
                     s["param_ops"],
                     fmt_count(s["macs"]),
+                    fmt_count(s["params"]),
                     fmt_ms(common.median(times[version]) * 1000),
+                    fmt_ms(min(times[version]) * 1000),
                     "1 (reference)"
                     if version == ORIGINAL
                     else fmt_ci(ratio_ci(times, version, ORIGINAL)),
@@ -273,6 +275,12 @@ def _verdicts(name: str, data: dict) -> dict:
     out["change"] = signature_change(
         data["signatures"].get(ORIGINAL, {}), data["signatures"].get(LINLINT, {})
     )
+    before, after = stats.get(ORIGINAL, {}), stats.get(LINLINT, {})
+    out["costs"] = ", ".join(
+        f"{key} {fmt_count(before[key])} → {fmt_count(after[key])}"
+        for key in ("param_ops", "macs", "params")
+        if key in before and key in after
+    ).replace("param_ops", "param ops")
     return out
 
 
@@ -288,7 +296,9 @@ def _why_slow(verdicts: list[dict], key: str) -> str:
         if verdict in ("faster", "tie"):
             continue
         shown = "error" if ci is None else f"{fmt_ci(ci)} (noise ±{v['margin']:.1%})"
-        parts.append(f"{v['name']}: {verdict}, {shown}; linlint's rewrite: {v['change']}")
+        parts.append(
+            f"{v['name']}: {verdict}, {shown}; linlint's rewrite: {v['change']} ({v['costs']})"
+        )
     return "; ".join(parts)
 
 
@@ -305,7 +315,7 @@ def run(quick: bool, work: Path) -> Section:
         "6. Costs that match the runtime: real architectures",
         "Pieces of published networks at their real widths, built by `bench/archs.py` in "
         "the shapes torch exporters write (seeded random weights). Six versions of each "
-        f"(`bench/arch_latency.py`): the original; the original again in a second session "
+        "(`bench/arch_latency.py`): the original; the original again in a second session "
         "(the A/A control); `linlint.fold(model, verify=True)`; `onnxslim.slim(model)`; "
         "onnxslim then linlint; linlint then onnxslim. Nodes, param ops and MACs are "
         "counted alike for every version (`bench/peers.py`). Latency: onnxruntime "
@@ -314,10 +324,14 @@ def run(quick: bool, work: Path) -> Section:
         "interleaved round by round with the order rotating. *Time / original* is the "
         "median over rounds of the per-round ratio of the version's time to the "
         f"original's, with a {LEVEL:.0%} distribution-free confidence interval for that "
-        "median (binomial order statistics). **Beyond noise**: a version is slower than "
-        "another beyond noise when the upper end of the interval of their time ratio is "
-        "above 1 + δ, where δ, the model's noise margin, is how far the A/A control's "
-        f"interval reaches from 1, and at least {MARGIN:.0%}. *Max diff*: largest "
+        "median (binomial order statistics). **Noise** δ, per model: how far the A/A "
+        f"control's interval reaches from 1, and at least {MARGIN:.0%}. A version is *not "
+        "slower than another beyond noise* when the upper end of the interval of their time "
+        "ratio is at most 1 + δ (what targets 1 and 2 ask); *slower* when even its lower "
+        "end is above 1 + δ; *faster* when its upper end is below 1 − δ. *Latency "
+        "(median)* and *min* are each version's own runs; under other load on the machine "
+        "they can disagree with the paired ratios, which the verdicts read. *Max diff*: "
+        "largest "
         "|output − original's| over max(1, max |original|).",
     )
     work.mkdir(parents=True, exist_ok=True)
@@ -343,7 +357,9 @@ def run(quick: bool, work: Path) -> Section:
             "nodes",
             "param ops",
             "MACs",
+            "params",
             "latency (median)",
+            "min",
             "time / original [95% CI]",
             "max diff",
         ),
@@ -377,8 +393,8 @@ def run(quick: bool, work: Path) -> Section:
             )
             for v in verdicts
         ],
-        "**Verdicts** (time ratios: median [95% interval]; *faster*: the interval below 1; "
-        "*slower*: the interval above 1 + δ; *tie*: neither, upper end ≤ 1 + δ; "
+        "**Verdicts** (time ratios: median [95% interval]; *faster*: the interval below "
+        "1 − δ; *slower*: the interval above 1 + δ; *tie*: neither, upper end ≤ 1 + δ; "
         "*unclear*: the interval straddles 1 + δ).",
     )
     for name, message in failed:
