@@ -24,10 +24,8 @@ how much slower or faster it is (see ``ratio_ci`` and ``compare`` for the exact 
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -399,25 +397,23 @@ def run(quick: bool, work: Path) -> Section:
     )
     for name, message in failed:
         section.add_text(f"**{name}**: the measuring process failed: {message}")
-    ok_fold = [v for v in verdicts if v["fold"][1] in ("faster", "tie")]
-    ok_peer = [v for v in verdicts if v["peer"][1] in ("faster", "tie")]
-    kept = [v for v in verdicts if v["kept"]]
     n = len(verdicts)
-    section.targets += [
-        Target(
-            "no linlint fold slower than its original beyond noise",
-            _tally(verdicts, "fold"),
-            "upper 95% bound of fold / original ≤ 1 + δ on every model",
-            len(ok_fold) == n == len(names) if n else None,
-            why=_why_slow(verdicts, "fold"),
-        ),
-        Target(
-            "linlint's fold at least as fast as onnxslim's output",
-            _tally(verdicts, "peer"),
-            "upper 95% bound of linlint / onnxslim ≤ 1 + δ on every model",
-            len(ok_peer) == n == len(names) if n else None,
-            why=_why_slow(verdicts, "peer"),
-        ),
+    for key, name, goal in (
+        ("fold", "no linlint fold slower than its original beyond noise", "fold / original"),
+        ("peer", "linlint's fold at least as fast as onnxslim's output", "linlint / onnxslim"),
+    ):
+        ok = [v for v in verdicts if v[key][1] in ("faster", "tie")]
+        section.targets.append(
+            Target(
+                name,
+                _tally(verdicts, key),
+                f"upper 95% bound of {goal} ≤ 1 + δ on every model",
+                len(ok) == n == len(names) if n else None,
+                why=_why_slow(verdicts, key),
+            )
+        )
+    kept = [v for v in verdicts if v["kept"]]
+    section.targets.append(
         Target(
             "stacking with onnxslim (either order) keeps linlint's folds",
             f"{len(kept)} of {n} models",
@@ -429,17 +425,13 @@ def run(quick: bool, work: Path) -> Section:
                 for v in verdicts
                 if not v["kept"]
             ),
-        ),
-    ]
+        )
+    )
     return section
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        name, outdir, budget, lo, hi = sys.argv[2:7]
-        print(json.dumps(child(name, outdir, float(budget), int(lo), int(hi))))
-        return
-    common.standalone(run, __doc__.splitlines()[0])
+    common.child_main(run, __doc__.splitlines()[0], child)
 
 
 if __name__ == "__main__":

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -672,11 +670,7 @@ def run(quick: bool, work: Path) -> Section:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        src, outdir, budget, lo, hi = sys.argv[2:7]
-        print(json.dumps(child(src, outdir, float(budget), int(lo), int(hi))))
-        return
-    common.standalone(run, __doc__.splitlines()[0])
+    common.child_main(run, __doc__.splitlines()[0], child)
 
 
 if __name__ == "__main__":
