@@ -334,7 +334,7 @@ def run(quick: bool, work: Path) -> Section:
     )
     work.mkdir(parents=True, exist_ok=True)
     names = [n for n in archs.ARCHS if not quick or n in QUICK_ARCHS]
-    budget, lo, hi = (0.2, 5, 20) if quick else (6.0, 60, 1500)
+    budget, lo, hi = (0.2, 5, 20) if quick else (10.0, 100, 3000)
     rows, verdicts, failed = [], [], []
     section.add_table(
         ("model", "what it is"),

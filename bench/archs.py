@@ -434,12 +434,6 @@ ARCHS: dict[str, Callable[[], onnx.ModelProto]] = {
 }
 
 
-def describe(name: str) -> str:
-    """The first sentence of a builder's docstring, on one line."""
-    doc = " ".join((ARCHS[name].__doc__ or name).split())
-    return doc.split(": ", 1)[0] if len(doc) > 140 else doc
-
-
 def main(argv: list[str]) -> None:
     out = Path(argv[1] if len(argv) > 1 else "bench-archs")
     out.mkdir(parents=True, exist_ok=True)
