@@ -415,6 +415,17 @@ def standalone(run_fn, description: str) -> None:
         print_section(run_fn(quick=args.quick, work=Path(work)))
 
 
+def child_main(run_fn, description: str, child_fn) -> None:
+    """``main()`` of a benchmark that measures each model in a child process of its own:
+    ``--child MODEL OUTDIR BUDGET LO HI`` prints ``child_fn(...)`` as JSON (read back by
+    ``child_json``); anything else is ``standalone``."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        model, outdir, budget, lo, hi = sys.argv[2:7]
+        print(json.dumps(child_fn(model, outdir, float(budget), int(lo), int(hi))))
+        return
+    standalone(run_fn, description)
+
+
 # --------------------------------------------------------------------------- phases
 
 

@@ -646,12 +646,17 @@ def small_zoo(folder: str | Path, n: int = 200) -> list[ModelInfo]:
     return out
 
 
-def _save(path: str | Path, graph: onnx.GraphProto, blocks: int) -> ModelInfo:
+def model_proto(graph: onnx.GraphProto, producer: str = PRODUCER) -> onnx.ModelProto:
+    """``graph`` as a model of this module's opset and IR version."""
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=PRODUCER
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name=producer
     )
     model.ir_version = IR_VERSION
-    onnx.save(model, str(path))
+    return model
+
+
+def _save(path: str | Path, graph: onnx.GraphProto, blocks: int) -> ModelInfo:
+    onnx.save(model_proto(graph), str(path))
     nbytes = sum(len(t.raw_data) for t in graph.initializer)
     return ModelInfo(Path(path), len(graph.node), nbytes, {"blocks": blocks})
 

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -96,7 +94,8 @@ def _onnxoptimizer(src: Path, out: Path) -> Path:
     return out
 
 
-def _onnxslim(src: Path, out: Path) -> Path:
+def onnxslim_file(src: Path, out: Path) -> Path:
+    """``onnxslim.slim`` (its defaults) of ``src``, written to ``out``; its output muted."""
     import onnx
     import onnxslim
 
@@ -272,7 +271,8 @@ def structure(path: Path, feeds: dict) -> dict:
 # --------------------------------------------------------------------------- latency
 
 
-def _feeds(path: Path) -> dict:
+def random_feeds(path: Path) -> dict:
+    """Seeded random values for the model's inputs (a symbolic size is 1)."""
     import numpy as np
     import onnx
 
@@ -306,9 +306,8 @@ def session_options():
     return so  # graph_optimization_level: the default, ORT_ENABLE_ALL
 
 
-def latencies(paths: dict[str, Path], feeds: dict, budget: float, lo: int, hi: int) -> dict:
-    """Median ms per version, all sessions in this process, interleaved rounds."""
-    import numpy as np
+def open_sessions(paths: dict[str, Path], feeds: dict) -> tuple[dict, dict, dict]:
+    """A session per version (``session_options()``), its outputs on ``feeds``, errors."""
     import onnxruntime as ort
 
     sessions, errors, outs = {}, {}, {}
@@ -321,8 +320,15 @@ def latencies(paths: dict[str, Path], feeds: dict, budget: float, lo: int, hi: i
         except Exception as error:  # noqa: BLE001 - report, keep measuring the others
             errors[name] = " ".join(str(error).split())[:300]
             sessions.pop(name, None)
-    if not sessions:
-        return {"ms": {}, "errors": errors, "diff": {}, "rounds": 0}
+    return sessions, outs, errors
+
+
+def timed_rounds(
+    sessions: dict, feeds: dict, budget: float, lo: int, hi: int
+) -> dict[str, list[float]]:
+    """Seconds of each session's runs, round by round: in round ``r`` every session runs
+    once, the order rotated by ``r``; as many rounds (``lo`` to ``hi``) as fit ``budget``
+    seconds after three rounds of warm-up."""
     start = time.perf_counter()
     for _ in range(3):
         for sess in sessions.values():
@@ -337,25 +343,42 @@ def latencies(paths: dict[str, Path], feeds: dict, budget: float, lo: int, hi: i
             t = time.perf_counter()
             sessions[n].run(None, feeds)
             times[n].append(time.perf_counter() - t)
-    diff = {}
-    if "original" in outs:
-        ref = outs["original"]
-        for n, got in outs.items():
-            worst = 0.0
-            for a, b in zip(ref, got, strict=False):
-                a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-                if a.shape != b.shape:
-                    worst = float("inf")
-                    break
-                if a.size:
-                    scale = max(1.0, float(np.max(np.abs(a))))
-                    worst = max(worst, float(np.max(np.abs(a - b))) / scale)
-            diff[n] = worst
+    return times
+
+
+def output_diffs(outs: dict[str, list]) -> dict[str, float]:
+    """Per version: largest |output − original's| over max(1, max |original|)."""
+    import numpy as np
+
+    diff: dict[str, float] = {}
+    if "original" not in outs:
+        return diff
+    ref = outs["original"]
+    for n, got in outs.items():
+        worst = 0.0
+        for a, b in zip(ref, got, strict=False):
+            a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+            if a.shape != b.shape:
+                worst = float("inf")
+                break
+            if a.size:
+                scale = max(1.0, float(np.max(np.abs(a))))
+                worst = max(worst, float(np.max(np.abs(a - b))) / scale)
+        diff[n] = worst
+    return diff
+
+
+def latencies(paths: dict[str, Path], feeds: dict, budget: float, lo: int, hi: int) -> dict:
+    """Median ms per version, all sessions in this process, interleaved rounds."""
+    sessions, outs, errors = open_sessions(paths, feeds)
+    if not sessions:
+        return {"ms": {}, "errors": errors, "diff": {}, "rounds": 0}
+    times = timed_rounds(sessions, feeds, budget, lo, hi)
     return {
         "ms": {n: common.median(v) * 1000 for n, v in times.items()},
         "errors": errors,
-        "diff": diff,
-        "rounds": rounds,
+        "diff": output_diffs(outs),
+        "rounds": len(next(iter(times.values()))),
     }
 
 
@@ -385,7 +408,7 @@ def child(src: str, outdir: str, budget: float, lo: int, hi: int) -> dict:
     got = attempt("onnxoptimizer", lambda: _onnxoptimizer(src_path, out / f"{stem}.onnxopt.onnx"))
     if got is not None:
         paths["onnxoptimizer"] = got
-    got = attempt("onnxslim", lambda: _onnxslim(src_path, out / f"{stem}.onnxslim.onnx"))
+    got = attempt("onnxslim", lambda: onnxslim_file(src_path, out / f"{stem}.onnxslim.onnx"))
     if got is not None:
         paths["onnxslim"] = got
     got = attempt("ORT offline", lambda: _ort_offline(src_path, out / f"{stem}.ort.onnx"))
@@ -397,7 +420,7 @@ def child(src: str, outdir: str, budget: float, lo: int, hi: int) -> dict:
         if got is not None:
             paths["linlint + ORT"] = got
             tool_s["linlint + ORT"] += tool_s.get("linlint", 0.0)
-    feeds = _feeds(src_path)
+    feeds = random_feeds(src_path)
     stats = {}
     for name, path in paths.items():
         try:
@@ -647,11 +670,7 @@ def run(quick: bool, work: Path) -> Section:
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        src, outdir, budget, lo, hi = sys.argv[2:7]
-        print(json.dumps(child(src, outdir, float(budget), int(lo), int(hi))))
-        return
-    common.standalone(run, __doc__.splitlines()[0])
+    common.child_main(run, __doc__.splitlines()[0], child)
 
 
 if __name__ == "__main__":

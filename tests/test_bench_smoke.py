@@ -15,6 +15,7 @@ SECTIONS = (
     "## 3. Many files",
     "## 4. Fold and verify",
     "## 5. What folding buys, side by side with the peers",
+    "## 6. Costs that match the runtime: real architectures",
 )
 TABLE_HEADERS = (
     "| target | measured | goal | verdict |",  # each section's verdicts
@@ -24,6 +25,8 @@ TABLE_HEADERS = (
     "| phase |",  # fold breakdown
     "| version | param ops | nodes | MACs | params | latency |",  # peers, per network
     "| sample model | linlint folds |",  # peers, sample models
+    "| model | version | nodes | param ops | MACs | params | latency (median) |",  # arch_latency
+    "| model | rounds | noise δ | linlint / original | verdict |",  # their verdicts
 )
 
 
@@ -53,3 +56,31 @@ def test_a_benchmark_runs_alone():
     assert result.returncode == 0, result.stderr[-3000:]
     assert "## 3. Many files" in result.stdout
     assert "| deterministic output (all runs, all job counts) |" in result.stdout
+
+
+def test_merge_replaces_only_the_sections_measured():
+    sys.path.append(str(BENCH))
+    import run
+    from common import Section, Target
+
+    def section(number: int, word: str, met: bool) -> Section:
+        s = Section(f"{number}. Section {number}", f"{word} intro")
+        s.add_text(f"{word} table")
+        s.targets.append(Target(f"target {number}", word, "goal", met, why=f"{word} why"))
+        return s
+
+    old = run.render(
+        [(n, section(n, "old", False), 1.0) for n in (1, 2, 6)], False, "python bench/run.py"
+    )
+    new = run.render([(6, section(6, "new", False), 1.0)], False, "python bench/run.py --only x")
+    merged = run.merge(old, new, "*Section 6 re-measured alone by `x`.*")
+    assert merged.count("## 1. Section 1") == merged.count("## 6. Section 6") == 1
+    assert merged.index("## 1. Section 1") < merged.index("## 2.") < merged.index("## 6.")
+    assert "new table" in merged and "new intro" in merged and "new why" in merged
+    assert "old table" in merged  # sections 1 and 2
+    assert merged.count("| 6 | target 6 |") == 1 and "| 6 | target 6 | new |" in merged
+    assert merged.count("old why") == 2 and merged.count("- **target 6**") == 1
+    assert merged.count("re-measured alone") == 1
+    again = run.merge(merged, new, "*Section 6 re-measured alone by `y`.*")
+    assert again.count("re-measured alone") == 1 and "by `y`" in again
+    assert again.replace("`y`", "`x`") == merged
