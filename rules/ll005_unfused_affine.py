@@ -38,4 +38,6 @@ class UnfusedAffine(Rule):
     def on_region(self, region: Region) -> str | None:
         if region.has_join or region.n_params != 1 or not region.worth_folding:
             return None
+        if region.reordered:  # the pool moves, nothing is absorbed: LL007's
+            return None
         return f"{region.description} = {region.composes_to}"

@@ -634,6 +634,21 @@ def ll005_input_normalization_before_stem(rng):
     return _simple(rng, body, [1, 3, 64, 64], [1, 16, 32, 32])
 
 
+@_sample(
+    ["LL007"],
+    1,
+    "DenseNet transition: Conv 1x1 (32->16) -> AveragePool 2x2 stride 2: pooling first is exact "
+    "and takes a quarter of the multiply-adds (fusing them into a Conv 2x2 stride 2 would not)",
+)
+def ll007_densenet_transition(rng):
+    def body(g, x):
+        h = g.relu("relu_in", x)
+        h = g.conv("transition.conv", h, 32, 16, k=1, bias=False)
+        return g.node("AveragePool", [h], "transition.pool", kernel_shape=[2, 2], strides=[2, 2])
+
+    return _simple(rng, body, [1, 32, 16, 16], [1, 16, 8, 8])
+
+
 # --------------------------------------------------------------------------- LL004
 
 

@@ -669,7 +669,7 @@ INVALID: dict[str, str] = {}
 # What check finds on the shipped models, per model: rule code -> number of findings.
 # Every shipped model not listed here has no finding.
 SHIPPED_FINDINGS: dict[str, dict[str, int]] = {
-    "light/light_densenet121.onnx": {"LL005": 62},
+    "light/light_densenet121.onnx": {"LL005": 59, "LL007": 3},
     # 7 of them fold inside a region that does not as a whole (AveragePool with borders
     # excluded → Conv 1x1 → BN → Mul → Add): the Conv → … → Add part.
     "light/light_inception_v2.onnx": {"LL005": 69},

@@ -11,6 +11,9 @@ region there, and the estimate adds them up:
   and writes its output — a full-size constant map is read like an activation;
 * **nodes**: each costs a kernel launch whatever its size.
 
+A Conv that is neither pointwise nor depthwise also moves its im2col buffer
+(``expansion_bytes``).
+
 Ops onnxruntime runs as views of their input (Reshape, Flatten, Squeeze, Unsqueeze,
 Identity, Dropout) move no memory and are counted as nodes only.
 
@@ -112,6 +115,23 @@ def emitted_work(
             extra, added_elements = added_elements, 0
         work += node_work(op, [n, extra], n, itemsize)
     return work
+
+
+def expansion_bytes(
+    cin: int,
+    groups: int,
+    kernel: tuple[int, ...],
+    pointwise: bool,
+    out_positions: int,
+    itemsize: int,
+) -> int:
+    """The bytes a Conv's im2col buffer moves (written, then read by the GEMM): onnxruntime
+    expands every conv but a pointwise one (1x1, stride 1, no pads) and a depthwise one
+    into ``cin·k`` values per output position. This is why a Conv 2x2 stride 2 is slower
+    than the Conv 1x1 and AveragePool it fuses, at the same multiply-adds."""
+    if pointwise or (groups == cin and groups > 1):
+        return 0
+    return 2 * cin * math.prod(kernel) * out_positions * itemsize
 
 
 def cheaper(after: Work, before: Work) -> bool:

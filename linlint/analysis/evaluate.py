@@ -16,21 +16,28 @@ import numpy as np
 import onnx
 
 from linlint.analysis.absorb import (
-    ABSORBERS,
     NOOP_OPS,
     Evaluator,
-    Pending,
     WeightsNotHeld,
-    materialize,
 )
-from linlint.analysis.cost_model import cheaper, elements, emitted_work
+from linlint.analysis.carry import carry
+from linlint.analysis.commute import POOLS, commuted, commuted_work
+from linlint.analysis.cost_model import (
+    Work,
+    cheaper,
+    elements,
+    emitted_work,
+    expansion_bytes,
+)
 from linlint.analysis.discover import RawRegion
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable
+from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.region_work import region_work
 from linlint.analysis.regions import Fix, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
+from linlint.model.graphs import attr
 
 
 def _label(ev: Evaluator, index: int) -> str:
@@ -79,6 +86,9 @@ def _branches(ev: Evaluator, raw: RawRegion) -> tuple[list[str], list[str]]:
 
 
 def _composes_to(form) -> str:
+    if isinstance(form, CommutedForm):
+        pools = " then ".join(_pool_label(p) for p in form.pools)
+        return f"{pools}, then {_composes_to(form.inner)}"
     if isinstance(form, ConvForm):
         extra = ""
         if any(s > 1 for s in form.strides):
@@ -99,6 +109,28 @@ def _composes_to(form) -> str:
         tail = " + Add" if form.offset and op == "MatMul" else ""
         return f"one {op} ({form.din}→{form.dout}){tail}"
     return "one affine map"
+
+
+def _pool_after_param(states) -> bool:
+    """Whether a pool of the region comes after a parametric op (a commuted fold moves it)."""
+    seen = False
+    for s in states:
+        seen = seen or s.kind == Kind.PARAM
+        if seen and s.node.op_type in POOLS:
+            return True
+    return False
+
+
+def _pool_label(node) -> str:
+    if node.op_type == "GlobalAveragePool":
+        return "GlobalAveragePool"
+    kernel = "x".join(str(k) for k in attr(node, "kernel_shape") or ())
+    strides = tuple(attr(node, "strides") or ())
+    stride = ""
+    if any(s > 1 for s in strides):
+        same = len(set(strides)) == 1
+        stride = f" stride {strides[0] if same else 'x'.join(str(s) for s in strides)}"
+    return f"AveragePool {kernel}{stride}"
 
 
 def evaluate(
@@ -133,27 +165,10 @@ def evaluate(
     reason = raw.blocked
     offset_at_borders = False
     if not reason:
-        forms: dict[str, object] = {t: Pending() for t in raw.sources}
-        ev.forms = forms
         with np.errstate(all="ignore"):  # overflow is caught as non-finite weights
             try:
                 dtype = region_dtype(ga, raw.nodes)
-                for s in states:
-                    absorb = ABSORBERS.get(s.node.op_type)
-                    if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS:
-                        result = forms[s.data[0]]
-                    elif absorb is None:
-                        raise NotFoldable(
-                            f"linlint does not fold through {s.node.op_type} ({s.name})"
-                        )
-                    else:
-                        result = absorb(ev, s, [forms[t] for t in s.data])
-                    for o in s.node.output:
-                        if o:
-                            forms[o] = result
-                form = forms[raw.output]
-                if isinstance(form, Pending):
-                    form = materialize(ev, form, None, None)
+                form, forms = carry(ev, raw, states)
                 _check_shape_reads(ga, raw, forms, form)
                 if ga.opset < 7 and form.needs_broadcast():
                     raise NotFoldable(
@@ -182,7 +197,7 @@ def evaluate(
         map_n = form.cout * math.prod(form.spatial) if getattr(form, "corr", False) else 0
         added = map_n or (form.dout if isinstance(form, DenseForm) else 0)
         after = emitted_work(form.emitted_ops(), form.macs(), src_n, out_n, itemsize, added)
-        params_after = form.params()
+        after += Work(moved=form_expansion(form, itemsize))
         if map_n:
             exact_reason = "exact with a constant border-correction map (Conv + Add)"
             growth = after.macs > before.work.macs  # LL002's to judge, with its own word
@@ -192,10 +207,19 @@ def evaluate(
                     f"map of {map_n:,} elements (Conv + Add), which costs more than it saves"
                 )
                 offset_at_borders, form = True, None
+    alternative = _commuted(ga, raw, states, shapes, numeric, held_only)
+    if alternative is not None:
+        alt_work = commuted_work(ga, alternative, shapes, raw.sources[0], raw.output, itemsize)
+        # at a size that pools to nothing (a symbolic size defaulted to 1) the costs say
+        # nothing: the commuted form is never costlier than the fused one, so it stands in
+        degenerate = elements(shapes.local(ga, raw.output)) == 0
+        if form is None or degenerate or cheaper(alt_work, after):
+            form, after, exact_reason, offset_at_borders = alternative, alt_work, "", False
     if form is None:
         after, params_after = before.work, before.params
         composes_to = "one affine map"
     else:
+        params_after = form.params()
         composes_to = _composes_to(form)
         _remember_shape(ev, raw.output, form)
     region = Region(
@@ -223,6 +247,7 @@ def evaluate(
         ),
         offset_at_borders=offset_at_borders,
         border_map=map_n if form is not None else 0,
+        reordered=isinstance(form, CommutedForm) and _pool_after_param(states),
     )
     return region, form
 
@@ -241,6 +266,33 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
         if not kept:
             name = ga.nodes[reader].name
             raise NotFoldable(f"intermediate tensor '{tensor}' is also read by {name}")
+
+
+def _commuted(ga, raw, states, shapes, numeric: bool, held_only: bool):
+    """The region's commuted form (``commute``), on float regions only, its weights finite."""
+    try:
+        dtype = region_dtype(ga, raw.nodes)
+        with np.errstate(all="ignore"):
+            form = commuted(ga, raw, states, shapes, numeric, held_only)
+            if form is not None and numeric:
+                representable(form, dtype)
+        return form
+    except (NotFoldable, WeightsNotHeld):
+        return None
+
+
+def form_expansion(form, itemsize: int) -> int:
+    """The im2col bytes of the conv a fold writes (``cost_model.expansion_bytes``)."""
+    if not isinstance(form, ConvForm):
+        return 0
+    pointwise = (
+        all(k == 1 for k in form.kernel)
+        and all(x == 1 for x in form.strides)
+        and not any(form.pads_begin)
+        and not any(form.pads_end)
+    )
+    positions = form.batch * math.prod(form.spatial)
+    return expansion_bytes(form.cin, form.groups, form.kernel, pointwise, positions, itemsize)
 
 
 def _itemsize(ga: GraphAnalysis, indices) -> int:

@@ -7,9 +7,11 @@ import math
 from dataclasses import dataclass
 
 from linlint.analysis.absorb import Evaluator
-from linlint.analysis.cost_model import Work, elements, node_work
+from linlint.analysis.absorb.windows import ints
+from linlint.analysis.cost_model import Work, elements, expansion_bytes, node_work
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.sweep import NodeState
+from linlint.model.graphs import attr
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ def region_work(
     for s in states:
         if s.kind == Kind.PARAM:
             macs, p = ev.costs.get(s.index) or ev.fallback_cost(s)
-            work += Work(macs=int(macs), nodes=1)
+            work += Work(macs=int(macs), moved=_expansion(ev, s, itemsize), nodes=1)
             params += int(p)
             continue
         constants = [t for t in s.node.input if t and t not in s.data]
@@ -48,3 +50,24 @@ def region_work(
         out = elements(ev.shapes.local(ga, s.node.output[0]))
         work += node_work(s.node.op_type, operands, out, itemsize)
     return RegionWork(work, params)
+
+
+def _expansion(ev: Evaluator, s: NodeState, itemsize: int) -> int:
+    """The im2col bytes of a Conv node (0 for other ops and where shapes are unknown)."""
+    node = s.node
+    if node.op_type != "Conv" or len(node.input) < 2:
+        return 0
+    w = ev.const_shape(node.input[1])
+    out = ev.shapes.local(ev.ga, node.output[0])
+    if not w or len(w) < 3 or not out or len(out) != len(w):
+        return 0
+    nd = len(w) - 2
+    kernel = tuple(w[2:])
+    groups = int(attr(node, "group", 1))
+    strides = ints(node, "strides", nd, 1)
+    pads = ints(node, "pads", 2 * nd, 0)
+    auto = attr(node, "auto_pad", b"NOTSET")
+    padded = any(pads) or auto not in (b"NOTSET", b"VALID", "NOTSET", "VALID")
+    pointwise = all(k == 1 for k in kernel) and all(x == 1 for x in strides) and not padded
+    positions = elements(out) // out[1] if out[1] else 0
+    return expansion_bytes(w[1] * groups, groups, kernel, pointwise, positions, itemsize)

@@ -65,6 +65,8 @@ class Region:
     offset_at_borders: bool = False
     #: Exact only with a border-correction map of this many elements (Conv + Add).
     border_map: int = 0
+    #: The fold moves the region's average pools before its pointwise map (``commute``).
+    reordered: bool = False
 
     exact = property(attrgetter("fix.exact"))
     reason = property(attrgetter("fix.reason"))

@@ -7,6 +7,7 @@ import onnx
 from onnx import GraphProto, helper, numpy_helper
 
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.analysis.forms.commuted import CommutedForm
 from linlint.model.graphs import all_graphs, initializer_names
 
 
@@ -55,6 +56,16 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         inits.append(numpy_helper.from_array(array, name))
         return name
 
+    if isinstance(form, CommutedForm):  # the model's own pools first, on the source
+        nodes = []
+        for pool in form.pools:
+            pooled = names.fresh(f"{base}.pooled")
+            copy = helper.make_node(pool.op_type, [source], [pooled], name=names.fresh(base))
+            copy.attribute.extend(pool.attribute)
+            nodes.append(copy)
+            source = pooled
+        conv_nodes, inits = _emit(form.inner, source, output, base, dtype, names)
+        return nodes + conv_nodes, inits
     if isinstance(form, ConvForm):
         inputs = [source, const("weight", form.W)]
         if form.has_bias():

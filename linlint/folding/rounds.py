@@ -10,6 +10,7 @@ from onnx import ModelProto, TensorProto
 
 from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
+from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.checking.checker import iter_graphs, node_findings, screened
@@ -212,7 +213,7 @@ def _between_casts(g: GraphAnalysis, index: int) -> bool:
 
 def source_width(form) -> tuple[int, int] | None:
     """(axis, size) of the channels a folded form reads from its source."""
-    if isinstance(form, (ConvForm, ConvTransposeForm)):
+    if isinstance(form, (ConvForm, ConvTransposeForm, CommutedForm)):
         return 1, form.cin
     if isinstance(form, DenseForm) and form.flattened_source:
         return 1, form.flattened_source

@@ -57,6 +57,10 @@ class ConvTransposeForm(AffineOutput):
             self.cout if self.offset else 0
         )
 
+    def channel_position(self) -> int:
+        """The index of the channel axis in the output (channels first, always)."""
+        return 1
+
     def emitted_ops(self) -> tuple[str, ...]:
         """The op types the fold writes for this form: the ConvTranspose, bias inside."""
         return ("ConvTranspose",)
