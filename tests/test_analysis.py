@@ -139,3 +139,22 @@ def test_check_never_reads_external_weights(tmp_path, monkeypatch):
     monkeypatch.setattr(edh, "load_external_data_for_model", refuse)
     findings = linlint.check(tmp_path / "m.onnx")
     assert [f.code for f in findings] == ["LL001"]
+
+
+def test_a_per_channel_scale_after_a_conv_transpose_folds_into_it():
+    """Regression: the channel check read an attribute ConvTransposeForm lacked, the crash
+    was caught as 'could not analyse', and the region gave no finding."""
+    model = tiny.model(
+        """g (float[1, 4, 5, 5] x) => (float[1, 3, 10, 10] y) {
+            [up] u = ConvTranspose<strides=[2, 2], kernel_shape=[2, 2]>(x, w, b)
+            [scale] y = Mul(u, s)
+        }""",
+        w=tiny.weights((4, 3, 2, 2)),
+        b=tiny.weights((3,), seed=1),
+        s=tiny.weights((1, 3, 1, 1), seed=2),
+    )
+    (finding,) = linlint.check(model)
+    assert finding.code == "LL005" and finding.fix.exact
+    result = linlint.fold(model)
+    assert [n.op_type for n in result.model.graph.node] == ["ConvTranspose"]
+    assert result.verification.ok
