@@ -11,7 +11,9 @@ class LinearBottleneck(Rule):
     Two or more parametric linear ops with no nonlinearity between them whose
     exact composition would need more multiply-accumulates than the chain:
     a low-rank factorization (1x1 down then 1x1 up, a Gemm through a narrow
-    width) or a factorized convolution (depthwise then pointwise).
+    width), a factorized convolution (depthwise then pointwise), or linear maps
+    on two axes (MatMul → Transpose → MatMul, MLP-Mixer's token and channel
+    mixing without an activation: one MatMul on the two axes flattened).
 
     ## Why it matters
     The stack is still one affine map: it cannot express more than a single
@@ -21,6 +23,8 @@ class LinearBottleneck(Rule):
 
     ## Example
         Conv 1x1 (64→8) → Conv 1x1 (8→64)     # rank-8 map, cheaper than 64x64
+        x[B, N, C] → MatMul (C→C') → Transpose(0, 2, 1) → MatMul (N→N')
+                                             # one (N·C)x(C'·N') MatMul: a Kronecker product
 
     ## Fix
     Nothing, if the factorization is intended. If an activation is missing,

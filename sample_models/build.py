@@ -519,6 +519,23 @@ def ll002_gemm_low_rank(rng):
     return _simple(rng, body, [2, 64], [2, 64])
 
 
+@_sample(
+    ["LL002"],
+    None,
+    "Mixer block without its activation: x[B, 4 tokens, 6 channels] -> MatMul 6->5 + bias -> "
+    "Transpose(0,2,1) -> MatMul 4->3 over the tokens + bias: one MatMul on the flattened "
+    "4x6 -> 5x3 axes (a Kronecker product, 24x15 weights for 42) would double the MACs",
+)
+def ll002_matmul_transpose_matmul(rng):
+    def body(g, x):
+        h = g.add_bias("channel_mix.add", g.matmul("channel_mix.matmul", x, 6, 5), 5)
+        h = g.node("Transpose", [h], "tokens_last", perm=[0, 2, 1])
+        h = g.add_bias("token_mix.add", g.matmul("token_mix.matmul", h, 4, 3), 3)
+        return g.relu("act", h)
+
+    return _simple(rng, body, ["B", 4, 6], ["B", 5, 3])
+
+
 # --------------------------------------------------------------------------- LL003
 
 

@@ -30,7 +30,12 @@ so one onnxruntime run takes milliseconds. Weights come from a drawn numpy seed
   concatenated dense branches, and near-misses (a reshape of the last axis,
   a constant on the left, a row-varying Gemm C or Add, BatchNormalization on a
   non-feature axis).
-* ``models()`` — any of the three.
+* ``axis_mixes()`` — ``x[…, N, C] → MatMul → Transpose → MatMul`` on the new last axis
+  (MLP-Mixer without its activation): bias Adds and per-feature affines on either side,
+  constants over the last two axes after, maybe a Transpose back and another MatMul; the
+  Transpose mostly swaps the last two axes, now and then it is another perm; sometimes a
+  symbolic batch, rarely a symbolic N.
+* ``models()`` — any of the first three.
 
 A generated model is valid by construction: ``onnx.checker`` (full check)
 accepts it and onnxruntime runs it on ``Generated.feeds``. ``Builder`` and the
@@ -998,6 +1003,73 @@ def blocked_chains(draw) -> tuple[Generated, int, int]:
     return b.build(), before, after
 
 
+def _pair_const_shape(draw, b: Builder, t: str) -> tuple[int, ...]:
+    """A constant that broadcasts over the last two axes of ``t`` (rarely: along another)."""
+    shape = b.shapes[t]
+    p, q = shape[-2:]
+    if rare(draw) and len(shape) >= 3 and shape[-3] > 1:
+        return (shape[-3], 1, 1)  # varies along a leading axis
+    return draw(st.sampled_from([(q,), (p, 1), (p, q), (1, q), (1,), ()]))
+
+
+def _mixing_transpose(draw, b: Builder, t: str) -> tuple[str, list[int]]:
+    """A Transpose that mostly swaps the last two axes, now and then permutes them otherwise."""
+    shape = b.shapes[t]
+    rank = len(shape)
+    perm = [*range(rank - 2), rank - 1, rank - 2]
+    if draw(st.integers(0, 3)) == 0:
+        perm = list(draw(st.permutations(range(rank))))
+    out = tuple(shape[p] for p in perm)
+    return b.op("Transpose", [t], out, note=f"Transpose {perm}", perm=perm), perm
+
+
+@st.composite
+def axis_mixes(draw) -> Generated:
+    """``x[…, N, C] → MatMul (C→C') → Transpose → MatMul`` on the new last axis (MLP-Mixer's
+    token and channel mixing without an activation): one MatMul on the two axes flattened
+    where the Transpose swaps the last two axes. Bias Adds and per-feature affines on either
+    side, constants over the last two axes after, maybe the swap back and another MatMul;
+    sometimes a perm that moves other axes, a symbolic batch or (rarely) a symbolic N."""
+    b = new_builder(draw)
+    lead = draw(st.sampled_from([(), (1,), (2,), (2, 3), (1, 2)]))
+    n, c = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    symbolic = ()
+    if lead and draw(st.integers(0, 3)) == 0:
+        symbolic = (0,)
+    if rare(draw):
+        symbolic = symbolic + (len(lead),)  # N itself
+    t = b.input(lead + (n, c), symbolic)
+    b.sketch.append(f"input {[*lead, n, c]} symbolic={list(symbolic)}")
+    t = _matmul(draw, b, t, draw(st.integers(1, 6)))
+    for _ in range(draw(st.integers(0, 2))):
+        t = _dense_step(draw, b, t, want_param=False) if rare(draw) else channel_step(draw, b, t)
+    rank = len(b.shapes[t])
+    t, perm = _mixing_transpose(draw, b, t)
+    if draw(st.booleans()):  # per feature along the axis the features moved to
+        axis = perm.index(rank - 1)
+        const_shape = tuple(b.shapes[t][a] if a == axis else 1 for a in range(rank))
+        t = arith(draw, b, t, const_shape[axis:] if draw(st.booleans()) else const_shape)
+    t = _matmul(draw, b, t, draw(st.integers(1, 6)))
+    for _ in range(draw(st.integers(0, 2))):
+        t = arith(draw, b, t, _pair_const_shape(draw, b, t))
+    if draw(st.integers(0, 2)) == 0:
+        t, _ = _mixing_transpose(draw, b, t)
+        if draw(st.booleans()):
+            t = _matmul(draw, b, t, draw(st.integers(1, 6)))
+    if draw(st.booleans()):
+        t = b.op("Relu", [t], b.shapes[t])
+    b.output(t)
+    return b.build()
+
+
+def channel_step(draw, b: Builder, t: str) -> str:
+    """A bias Add or a per-feature affine on the last axis."""
+    if draw(st.booleans()):
+        c = b.const(b.vector((b.shapes[t][-1],), "shift"))
+        return b.op("Add", [t, c], b.shapes[t], note="bias Add")
+    return arith(draw, b, t, _feature_const_shape(draw, b, t))
+
+
 def models():
     """Any generated model: a conv chain, a branch set or a dense chain."""
     return st.one_of(conv_chains(), branch_sets(), dense_chains())
@@ -1006,6 +1078,7 @@ def models():
 __all__ = [
     "Builder",
     "Generated",
+    "axis_mixes",
     "blocked_chains",
     "branch_sets",
     "conv_chains",

@@ -1,7 +1,7 @@
 """Property-based tests: random linear models fold exactly, and the claims match the numbers.
 
 For every model the strategies of ``modelgen`` draw (conv chains in 1-D, 2-D
-and 3-D, branch sets, Gemm/MatMul chains):
+and 3-D, branch sets, Gemm/MatMul chains, MatMuls on two axes around a Transpose):
 
 * ``check`` and ``fold(verify=False)`` never raise;
 * the folded model passes ``onnx.checker`` (full check);
@@ -32,7 +32,14 @@ import onnx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from modelgen import Generated, blocked_chains, branch_sets, conv_chains, dense_chains
+from modelgen import (
+    Generated,
+    axis_mixes,
+    blocked_chains,
+    branch_sets,
+    conv_chains,
+    dense_chains,
+)
 from onnx import TensorProto
 
 import linlint
@@ -169,6 +176,12 @@ def test_branch_sets_fold_exactly(gen, allow_growth):
 @_settings(ci_examples=300)
 @given(gen=dense_chains(), allow_growth=st.booleans())
 def test_dense_chains_fold_exactly(gen, allow_growth):
+    check_properties(gen, allow_growth)
+
+
+@_settings(ci_examples=150)
+@given(gen=axis_mixes(), allow_growth=st.booleans())
+def test_matmuls_on_two_axes_fold_exactly(gen, allow_growth):
     check_properties(gen, allow_growth)
 
 

@@ -107,6 +107,9 @@ def _composes_to(form) -> str:
     if isinstance(form, DenseForm):
         op = "Gemm" if form.uses_gemm() else "MatMul"
         tail = " + Add" if form.offset and op == "MatMul" else ""
+        if form.pair:  # the last two axes flattened, [n, c] → [p, q]
+            (n, q), c, p = form.pair, form.din // form.pair[0], form.dout // form.pair[1]
+            return f"one MatMul on the last two axes flattened ({n}x{c}→{p}x{q}){tail}"
         return f"one {op} ({form.din}→{form.dout}){tail}"
     return "one affine map"
 

@@ -137,6 +137,9 @@ def _emit(form, source: str, output: str, base: str, dtype: np.dtype, names: Nam
         gemm = helper.make_node("Gemm", inputs, [output], name=names.fresh(base), **trans)
         return [*flat, gemm], inits
     steps = [("MatMul", [const("weight", w)], [], base)]
+    if form.pair:  # the source's last two axes as one, the leading ones copied (0 entries)
+        merged = np.array((0,) * (form.rank - 2) + (form.din,), dtype=np.int64)
+        steps.insert(0, ("Reshape", [const("merge", merged, cast=False)], [], f"{base}_merge"))
     if form.transposed_source:
         perm = [helper.make_attribute("perm", [1, 0])]
         steps.insert(0, ("Transpose", [], perm, f"{base}_transpose"))

@@ -217,6 +217,8 @@ def source_width(form) -> tuple[int, int] | None:
         return 1, form.cin
     if isinstance(form, DenseForm) and form.flattened_source:
         return 1, form.flattened_source
+    if isinstance(form, DenseForm) and form.pair:  # the last two axes, the last C = din / N
+        return -1, form.din // form.pair[0]
     if isinstance(form, DenseForm):
         return (0 if form.transposed_source else -1), form.din
     return None

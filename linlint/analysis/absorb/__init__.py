@@ -10,7 +10,8 @@ The absorbers, by op family: ``parametric`` (Conv, ConvTranspose, MatMul, Gemm),
 ``channel`` (BatchNormalization and arithmetic by per-channel constants), ``joins``
 (branches summed or concatenated), ``windows`` (zero Pad, AveragePool) and
 ``shape_ops`` (Reshape and kin after a Gemm/MatMul, with ``flatten`` for a conv
-output flattened for a Gemm); ``ABSORBERS`` below maps op types to them.
+output flattened for a Gemm, and ``mix`` for a MatMul over a second axis after a
+Transpose); ``ABSORBERS`` below maps op types to them.
 """
 
 from __future__ import annotations

@@ -20,6 +20,8 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     if ev.ga.opset < 9 and int(attr(node, "spatial", 1)) == 0:
         raise NotFoldable(f"{s.name} normalizes every element on its own (spatial = 0)")
+    if isinstance(f, DenseForm) and f.pair:
+        raise NotFoldable(f"{s.name} normalizes the result of a MatMul that mixes two axes")
     if isinstance(f, DenseForm) and f.feature_position() != 1:
         raise NotFoldable(f"{s.name} normalizes axis 1, the Gemm/MatMul acts on another axis")
     if isinstance(f, ConvForm) and f.channel_position() != 1:
@@ -41,6 +43,22 @@ def _channel_vector(ev: Evaluator, f, name: str, what: str) -> np.ndarray | None
     shape = ev.const_shape(name)
     if shape is None:
         raise NotFoldable(f"the shape of the constant of {what} is unknown")
+    if isinstance(f, DenseForm) and f.pair:  # features on the last two axes, [p, q]
+        q = f.pair[1]
+        padded = (1,) * (f.rank - len(shape)) + tuple(shape)
+        last = padded[-2:]
+        ok = (
+            len(shape) <= f.rank
+            and all(d == 1 for d in padded[:-2])
+            and last[0] in (1, f.dout // q)
+            and last[1] in (1, q)
+        )
+        if not ok:
+            raise NotFoldable(f"the constant of {what} varies along more than the last two axes")
+        value = ev.value(name)
+        if value is None:
+            return None
+        return np.broadcast_to(value.reshape(last), (f.dout // q, q)).reshape(-1)
     if isinstance(f, DenseForm) and f.feature_axis is not None:
         width, rank, axis = f.dout, f.rank, f.feature_axis
         padded = (1,) * (rank - len(shape)) + tuple(shape)

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from linlint.analysis.absorb.evaluator import Evaluator
+from linlint.analysis.absorb.mix import mix_axes
 from linlint.analysis.absorb.pending import Pending, materialize
 from linlint.analysis.absorb.windows import conv_pads, ints
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable, out_size
@@ -129,7 +130,11 @@ def absorb_matmul(ev: Evaluator, s: NodeState, forms: list):
         f = materialize(ev, f, "dense", w_shape[0])
     if not isinstance(f, DenseForm):
         raise NotFoldable(f"{s.name} reads a tensor computed by a Conv")
-    ev.costs[s.index] = (f.rows * w_shape[0] * w_shape[1], w_shape[0] * w_shape[1])
+    # its rows: the elements of its input (rows·dout wherever a Transpose put the features)
+    # over the width it reads
+    ev.costs[s.index] = (f.rows * f.dout * w_shape[1], w_shape[0] * w_shape[1])
+    if f.feature_axis is not None or f.pair:
+        return mix_axes(ev, s, f, w_shape, ev.value(node.input[1]))
     return f.then_matmul(w_shape, ev.value(node.input[1]), s.name)
 
 

@@ -13,6 +13,7 @@ from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.flatten import flatten_conv
 from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
+from linlint.analysis.forms.dense import swap_last_two
 from linlint.analysis.shapes import reshaped, transpose_perm
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
@@ -47,6 +48,8 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} reshapes a Conv output")
     if f.feature_axis is not None:
         raise NotFoldable(f"{s.name} reshapes after a Transpose moved the features")
+    if f.pair:
+        raise NotFoldable(f"{s.name} reshapes the result of a MatMul that mixes two axes")
     keeps = False
     rank = None
     extra: tuple = ()
@@ -162,6 +165,13 @@ def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
         raise NotFoldable(f"{s.name} moves the axes of a ConvTranspose output")
     if f.rank is None:
         raise NotFoldable(f"{s.name} transposes a tensor of unknown rank")
+    if f.pair:  # its features are its last two axes: only a swap of the two keeps them
+        perm = _perm(s, f.rank)
+        if perm == list(range(f.rank)):
+            return f
+        if perm != swap_last_two(f.rank):
+            raise NotFoldable(f"{s.name} moves the axes of a MatMul that mixes two axes")
+        return f.then_swap()
     moved = _perm(s, f.rank).index(f.feature_position())
     axis = None if moved == f.rank - 1 else moved
     return replace(f, tail=f.tail + (_step(s.node, (), False),), feature_axis=axis)

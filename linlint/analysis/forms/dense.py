@@ -1,5 +1,11 @@
 """``DenseForm``: ``y = x·W + b`` on the last axis of the source (Gemm / MatMul), with the
-shape ops on leading axes it re-applies after the folded MatMul."""
+shape ops on leading axes it re-applies after the folded MatMul.
+
+A MatMul on the last axis, a Transpose of the last two axes, and a MatMul on the other one
+(``x[…, N, C]·W1`` then ``·W2`` over ``N``) is one MatMul on the two axes flattened: the
+weight ``K[(n, c), (c', n')] = W1[c, c']·W2[n, n']`` (a Kronecker product), read as
+``Reshape → MatMul → Reshape`` (``pair``). It holds ``N·C × C'·N'`` weights for the chain's
+``C·C' + N·N'``: a growth fold."""
 
 from __future__ import annotations
 
@@ -42,6 +48,10 @@ class DenseForm(AffineOutput):
     #: The fold reads the source flattened (``Flatten(axis=1)``): a conv on an image of fixed
     #: size taken as one dense map; the source's channel count (None: not flattened).
     flattened_source: int | None = None
+    #: ``(N, Q)``: the fold reads the source's last two axes ``[N, C]`` as one of
+    #: ``din = N·C`` features and writes its result's last two as ``[dout // Q, Q]`` (the
+    #: tail's one Reshape): a MatMul after a Transpose mixed both axes (None: one axis).
+    pair: tuple[int, int] | None = None
     eye: bool = False  # W is the identity, not stored
 
     @classmethod
@@ -61,6 +71,7 @@ class DenseForm(AffineOutput):
         the shape of this form's MatMul output."""
         return (
             isinstance(before, DenseForm)
+            and self.pair is None
             and not before.tail
             and before.feature_axis is None
             and before.dout == self.dout
@@ -88,12 +99,15 @@ class DenseForm(AffineOutput):
             return (*flat, "Gemm")
         bias = ("Add",) if self.has_bias() else ()
         turn = ("Transpose",) if self.transposed_source else ()
-        return (*flat, *turn, "MatMul", *bias, *(step[0] for step in self.tail))
+        merge = ("Reshape",) if self.pair else ()
+        return (*flat, *turn, *merge, "MatMul", *bias, *(step[0] for step in self.tail))
 
     def then_matmul(self, w_shape, w, what: str) -> DenseForm:
         """Then ``·w`` (shape ``w_shape``; ``w`` when numeric)."""
         if len(w_shape) != 2:
             raise NotFoldable(f"{what} has a {len(w_shape)}-D weight")
+        if self.pair:
+            raise NotFoldable(f"{what} follows a MatMul that mixes two axes")
         if self.feature_axis is not None:
             raise NotFoldable(f"{what} reads the last axis, a Transpose moved the features")
         if self.width_bound and w_shape[1] != self.dout:
@@ -107,6 +121,51 @@ class DenseForm(AffineOutput):
             weights = w.copy() if self.eye else self.W @ w
             bias = None if self.b is None else self.b @ w
         return replace(self, dout=w_shape[1], has_param=True, eye=False, W=weights, b=bias)
+
+    def swaps_last_two(self) -> bool:
+        """Whether the tail is one Transpose of the last two axes, the others kept: a
+        MatMul after it acts on the source's second-to-last axis."""
+        if len(self.tail) != 1 or self.tail[0][0] != "Transpose" or not self.rank:
+            return False
+        perm = next((list(a.ints) for a in self.tail[0][1] if a.name == "perm"), None)
+        return (perm or list(range(self.rank))[::-1]) == swap_last_two(self.rank)
+
+    def then_mix(self, n: int, w_shape, w) -> DenseForm:
+        """Then ``·w`` (``[n, n']``) on the source's second-to-last axis (of size ``n``),
+        after a Transpose of the last two axes (``swaps_last_two``): one MatMul on the two
+        axes flattened, ``K[(n, c), (c', n')] = W[c, c']·w[n, n']``, its bias
+        ``b[(c', n')] = b[c']·Σₙ w[n, n']``; the result's last two axes are ``[c', n']``."""
+        weights = bias = None
+        if self.numeric:
+            k = np.einsum("ca,nb->ncab", self.weight(), w)
+            weights = k.reshape(n * self.din, self.dout * w_shape[1])
+            bias = None if self.b is None else np.outer(self.b, w.sum(axis=0)).reshape(-1)
+        return replace(
+            self,
+            din=n * self.din,
+            dout=self.dout * w_shape[1],
+            rows=self.rows // n,
+            tail=_pair_tail(self.rank, self.dout, w_shape[1]),
+            feature_axis=None,
+            pair=(n, w_shape[1]),
+            has_param=True,
+            eye=False,
+            W=weights,
+            b=bias,
+        )
+
+    def then_swap(self) -> DenseForm:
+        """Then a Transpose of the last two axes of a form that mixes them (``pair``): its
+        output features, ``[p, q]``, are read as ``[q, p]``."""
+        n, q = self.pair
+        p = self.dout // q
+        weights, bias = self.W, self.b
+        if self.numeric:
+            weights = self.weight().reshape(self.din, p, q).transpose(0, 2, 1)
+            weights = weights.reshape(self.din, self.dout)
+            if bias is not None:
+                bias = bias.reshape(p, q).T.reshape(-1)
+        return replace(self, tail=_pair_tail(self.rank, q, p), pair=(n, p), W=weights, b=bias)
 
     def then_channel_affine(self, scale, shift, has_shift: bool) -> DenseForm:
         """``y·scale + shift`` per output feature."""
@@ -123,6 +182,8 @@ class DenseForm(AffineOutput):
         for f in forms[1:]:
             if f.din != first.din or (not concat and f.dout != first.dout):
                 raise NotFoldable("branches have different widths")
+            if f.pair or first.pair:
+                raise NotFoldable("a branch holds a MatMul that mixes two axes")
             if _tail_key(f.tail) != _tail_key(first.tail) or f.rank != first.rank:
                 raise NotFoldable("branches reshape differently")
             if (f.transposed_source, f.flattened_source) != (
@@ -151,6 +212,17 @@ class DenseForm(AffineOutput):
             W=weights,
             b=bias,
         )
+
+
+def swap_last_two(rank: int) -> list[int]:
+    """The perm of a Transpose of the last two of ``rank`` axes, the others kept."""
+    return [*range(rank - 2), rank - 1, rank - 2]
+
+
+def _pair_tail(rank: int, p: int, q: int) -> tuple:
+    """The tail of a form that mixes two axes: one Reshape of its features to ``[p, q]``,
+    the leading axes copied (0 entries)."""
+    return (("Reshape", [], ((0,) * (rank - 2) + (p, q),), False),)
 
 
 def _tail_key(tail: tuple) -> list:
