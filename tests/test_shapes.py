@@ -263,10 +263,24 @@ def test_a_shape_the_walk_cannot_resolve_is_unknown_never_guessed(text, inits):
     assert not oracle.fixed_axis(ga, "y", 0)
 
 
-def test_a_free_size_of_a_subgraph_or_a_given_one_is_not_the_models_own():
+def test_a_size_the_caller_gave_is_not_the_models_own():
     model = _arithmetic_model("flatten_spatial", "B")
     ga = analyze_model(model)
     given = ShapeOracle(model, {"x": (4, 3, 4, 5)})
     assert given.local(ga, "y") == (4, 3, 20)
     assert given.sizes(ga, "y") == (None, 3, 20)
     assert given.fixed_axis(ga, "y", 1) and not given.fixed_axis(ga, "y", 0)
+
+
+def test_a_conv_on_a_symbolic_image_has_its_channels_known_and_its_sizes_unknown():
+    """The default size 1 of a symbolic height gives a 0-high output here (3x3, no pads):
+    a cost counted on it would be a guess, and ``sizes`` says so."""
+    model = tiny.model(
+        "g (float[N, 3, H, 32] x) => (float[] y) { y = Conv(x, w) }",
+        w=np.ones((4, 3, 3, 3), np.float32),
+    )
+    ga = analyze_model(model)
+    oracle = ShapeOracle(model)
+    assert oracle.local(ga, "y") == (1, 4, 0, 30)
+    assert oracle.sizes(ga, "y") == (None, 4, None, 30)
+    assert oracle.fixed_axis(ga, "y", 1) and not oracle.fixed_axis(ga, "y", 2)

@@ -34,18 +34,20 @@ def value(oracle, ga, name: str, depth: int = 0) -> np.ndarray | None:
         return memo[name]
     if depth > DEPTH:
         return None  # not remembered: a later, shallower walk may find it
-    found = ga.const_value(name)
-    if found is None and name in ga.producer:
-        node = ga.nodes[ga.producer[name]].node
-        rule = VALUE_OF.get(node.op_type)
-        if rule is not None and not node.domain and name == node.output[0]:
-            try:
-                with np.errstate(all="raise"):
-                    found = rule(oracle, ga, node, depth + 1)
-            except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError):
-                found = None
-            if found is not None and any(i in oracle.symbolic for i in node.input):
-                oracle.symbolic.add(name)
+    index = ga.producer.get(name)
+    node = None if index is None else ga.nodes[index].node
+    rule = None if node is None or node.domain else VALUE_OF.get(node.op_type)
+    if rule is None or name != node.output[0]:
+        found = ga.const_value(name)  # initializers, Constant, and other ops of constants
+    else:
+        try:
+            found = rule(oracle, ga, node, depth + 1)
+        except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError):
+            found = None
+        if found is None:  # a constant computation this module does not do (Div of < 0)
+            found = ga.const_value(name)
+        elif not oracle.symbolic.isdisjoint(node.input):
+            oracle.symbolic.add(name)
     if found is not None:
         found = np.asarray(found)
         if found.size > MAX_ELEMENTS or found.dtype.kind not in "iufb":
@@ -87,7 +89,10 @@ def _unary(fn):
 
 
 def _cast(node, x):
-    return x.astype(onnx.helper.tensor_dtype_to_np_dtype(int(attr(node, "to"))))
+    to = np.dtype(onnx.helper.tensor_dtype_to_np_dtype(int(attr(node, "to"))))
+    if to.kind in "iu" and not np.all(np.isfinite(x)):
+        return None
+    return x.astype(to)
 
 
 def _elementwise(fn):
@@ -99,9 +104,11 @@ def _elementwise(fn):
 
 
 def _divide(a, b):
+    if np.any(b == 0):
+        return None
     if a.dtype.kind == "f" or b.dtype.kind == "f":
         return a / b
-    if np.any(a < 0) or np.any(b <= 0):
+    if np.any(a < 0) or np.any(b < 0):
         return None  # ONNX truncates toward zero, numpy floors: sizes are never negative
     return a // b
 
@@ -191,8 +198,8 @@ def _constant_of_shape(oracle, ga, node, depth):
     if shape is None or math.prod(shape) > MAX_ELEMENTS:
         return None
     fill = attr(node, "value")
-    fill = onnx.numpy_helper.to_array(fill).reshape(-1) if fill is not None else np.zeros(1)
-    return np.full(shape, fill[0], dtype=fill.dtype)
+    fill = np.zeros(1, np.float32) if fill is None else onnx.numpy_helper.to_array(fill)
+    return np.full(shape, fill.reshape(-1)[0], dtype=fill.dtype)
 
 
 def _expand(oracle, ga, node, depth):

@@ -1,14 +1,19 @@
 """Tensor shapes, found lazily: declared types first, then a local walk back through the
-producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …).
+producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …), reading
+the shape arithmetic a Reshape's or an Expand's target is computed with
+(``Shape → Gather → Unsqueeze → Concat``: ``shape_values``).
 
 Shapes matter only where a finding needs spatial sizes or row counts, so
 nothing here runs until a region asks. Symbolic dims (``dim_param``, no value,
 or a negative ``dim_value`` as paddle2onnx writes) take their value from the
 caller's ``input_shapes`` or default to 1: those sizes serve the cost figures only.
+Where the walk cannot tell a shape, ``local`` says None: it never guesses a size.
 ``fixed`` says whether a shape is the model's own (every size on the way declared as
 a number): a condition that depends on a size (a border map, ceil_mode dividing, a
 Reshape keeping the width) is exact only on fixed shapes, never on a size the user
-gave. onnx's global shape inference is never run: on defaulted symbolic sizes it can
+gave. ``sizes`` says it per size (None for a size that depends on a defaulted or given
+one), so a cost can be counted on the sizes the model fixes and called unknown on the
+others. onnx's global shape inference is never run: on defaulted symbolic sizes it can
 abort the process, and it would cost more than the whole analysis.
 """
 
@@ -25,6 +30,7 @@ from linlint.analysis.shape_values import (
     DEPTH,
     NO_INPUT_SHAPE,
     SHAPE_FROM_VALUES,
+    VALUE_OF,
     axes_of,
     broadcast,
     probe_shapes,
@@ -159,7 +165,10 @@ class ShapeOracle:
         if known is not None or depth > DEPTH or name in self._missing:
             return known
         if name not in ga.producer or name in ga.constant:
-            found = _weight_dims(ga, name)  # a constant: its own dims
+            # a constant: its own dims (a shape value's from its value, computed once)
+            small = name in ga.producer and ga.nodes[ga.producer[name]].node.op_type in VALUE_OF
+            found = value(self, ga, name, depth) if small else None
+            found = _weight_dims(ga, name) if found is None else found.shape
             if found is not None:
                 self._known[name] = found
             if found is not None or name not in ga.producer:
@@ -178,17 +187,15 @@ class ShapeOracle:
         elif op in _SHAPE_OF and inputs and name == node.output[0] and not node.domain:
             first = () if op in NO_INPUT_SHAPE else self.local(ga, inputs[0], depth + 1)
             try:
-                with np.errstate(all="raise"):
-                    rule = _SHAPE_OF[op]
-                    found = None if first is None else rule(ga, node, first, self, depth + 1)
-            except (ValueError, TypeError, IndexError, ZeroDivisionError, FloatingPointError):
+                rule = _SHAPE_OF[op]
+                found = None if first is None else rule(ga, node, first, self, depth + 1)
+            except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError):
                 found = None
         else:
             found = None
         if found is not None:
-            found = tuple(int(d) for d in found)
             self._known[name] = found
-            if any(i in self.symbolic for i in inputs):
+            if not self.symbolic.isdisjoint(inputs):
                 self.symbolic.add(name)
         else:
             self._missing.add(name)
