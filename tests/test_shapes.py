@@ -240,10 +240,14 @@ def test_a_size_computed_from_a_symbolic_one_is_not_the_models_own(case):
 UNKNOWN = [
     # the target reads the shape of a tensor the walk cannot know (a custom op's output)
     ("z = custom.Foo(x)\n s = Shape(z)\n y = Reshape(x, s)", {}),
-    # a -1 the sizes left do not divide
+    # a -1 the sizes left do not divide (it gave (2, 7) for 15 elements)
     ("y = Reshape(x, t)", {"t": np.array([-1, 7], np.int64)}),
-    # Squeeze of every axis of size 1, on a defaulted size
+    # two -1 (the walk once gave the shape (-1, -1))
+    ("y = Reshape(x, t)", {"t": np.array([-1, -1], np.int64)}),
+    # Squeeze of every axis of size 1, on a defaulted size (it dropped the batch)
     ("y = Squeeze(x)", {}),
+    # Squeeze of axes not known before run time (it dropped every axis of size 1)
+    ("z = custom.Foo(x)\n s = Shape(z)\n y = Squeeze(x, s)", {}),
     # the axes of an Unsqueeze computed from a tensor of unknown shape
     ("z = custom.Foo(x)\n s = Shape(z)\n y = Unsqueeze(x, s)", {}),
 ]
