@@ -1,14 +1,19 @@
 """Tensor shapes, found lazily: declared types first, then a local walk back through the
-producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …).
+producers (same-shape ops, broadcasts, Conv, pools, MatMul, Gemm, Reshape, …), reading
+the shape arithmetic a Reshape's or an Expand's target is computed with
+(``Shape → Gather → Unsqueeze → Concat``: ``shape_values``).
 
 Shapes matter only where a finding needs spatial sizes or row counts, so
 nothing here runs until a region asks. Symbolic dims (``dim_param``, no value,
 or a negative ``dim_value`` as paddle2onnx writes) take their value from the
 caller's ``input_shapes`` or default to 1: those sizes serve the cost figures only.
+Where the walk cannot tell a shape, ``local`` says None: it never guesses a size.
 ``fixed`` says whether a shape is the model's own (every size on the way declared as
 a number): a condition that depends on a size (a border map, ceil_mode dividing, a
 Reshape keeping the width) is exact only on fixed shapes, never on a size the user
-gave. onnx's global shape inference is never run: on defaulted symbolic sizes it can
+gave. ``sizes`` says it per size (None for a size that depends on a defaulted or given
+one), so a cost can be counted on the sizes the model fixes and called unknown on the
+others. onnx's global shape inference is never run: on defaulted symbolic sizes it can
 abort the process, and it would cost more than the whole analysis.
 """
 
@@ -21,9 +26,22 @@ import onnx
 from onnx import ModelProto, ValueInfoProto
 
 from linlint.analysis.forms.kernels import out_size, same_out_size, transpose_out_size
+from linlint.analysis.shape_values import (
+    DEPTH,
+    NO_INPUT_SHAPE,
+    SHAPE_FROM_VALUES,
+    VALUE_OF,
+    axes_of,
+    broadcast,
+    probe_shapes,
+    reshaped,
+    unsqueezed,
+    value,
+)
 from linlint.model.graphs import GRAPH_OPS, attr, node_subgraphs
 
 Shape = tuple[int, ...]
+__all__ = ["ShapeOracle", "reshaped", "transpose_perm"]
 
 
 def _dims(vi: ValueInfoProto) -> Shape | None:
@@ -41,15 +59,21 @@ def _concrete(vi: ValueInfoProto) -> bool:
 
 
 class ShapeOracle:
-    """Answers ``local(ga, name)`` for the tensors of one model, remembering what it found."""
+    """Answers ``local(ga, name)`` for the tensors of one model, remembering what it found;
+    ``sizes`` tells which sizes of a shape the model fixes (None for the others)."""
 
-    def __init__(self, model: ModelProto, input_shapes: dict[str, Shape] | None = None) -> None:
+    def __init__(
+        self, model: ModelProto, input_shapes: dict[str, Shape] | None = None, probe=False
+    ) -> None:
         self.model = model
         self.input_shapes = dict(input_shapes or {})
         self._known: dict[str, Shape] = {}
         self._missing: set[str] = set()  # names ``local`` could not resolve
-        self._symbolic: set[str] = set()  # known shapes that hold a defaulted or given size
+        self.symbolic: set[str] = set()  # known shapes (and values) that hold a free size
+        self.values: dict[str, np.ndarray | None] = {}  # shape values (``shape_values``)
         self._declared_dims: dict[str, tuple[int | None, ...]] = {}  # None: not a number
+        self._is_probe = probe
+        self._probe: ShapeOracle | None = None
         self._collect(model.graph)
 
     def _collect(self, graph: onnx.GraphProto, body: bool = False) -> None:
@@ -57,22 +81,25 @@ class ShapeOracle:
         if body:
             # A Loop/Scan body's inputs may change shape from one iteration to the next, and
             # a subgraph's declarations (a traced export's) may hold one size of a symbolic
-            # outer one: sizes declared in subgraphs are never taken as the model's fixed ones.
-            self._symbolic |= {vi.name for vi in list(graph.input) + list(graph.value_info)}
-            self._symbolic |= {vi.name for vi in graph.output}
+            # outer one: sizes declared in subgraphs are never taken as the model's fixed ones
+            # (the probe walks them from the outer graph's sizes, or leaves them unknown).
+            if self._is_probe:
+                return
+            self.symbolic |= {vi.name for vi in list(graph.input) + list(graph.value_info)}
+            self.symbolic |= {vi.name for vi in graph.output}
         for vi in list(graph.input) + list(graph.value_info) + list(graph.output):
             dims = _dims(vi)
             if vi.name in self.input_shapes:
                 self._known[vi.name] = tuple(self.input_shapes[vi.name])
                 if dims is None or not _concrete(vi) or dims != self._known[vi.name]:
-                    self._symbolic.add(vi.name)
+                    self.symbolic.add(vi.name)
                 continue
             # Symbolic dims of inputs take their default; elsewhere they would contradict
             # what the inputs' defaults compute, so such shapes are left to propagation.
             if dims is not None and (vi.name in inputs or _concrete(vi)):
                 self._known.setdefault(vi.name, dims)
                 if not _concrete(vi):
-                    self._symbolic.add(vi.name)
+                    self.symbolic.add(vi.name)
                     self._declared_dims[vi.name] = tuple(
                         d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None
                         for d in vi.type.tensor_type.shape.dim
@@ -90,36 +117,64 @@ class ShapeOracle:
         """Record a shape found elsewhere; it is fixed only where ``like``'s shape is."""
         if name not in self._known:
             self._known[name] = tuple(int(d) for d in shape)
-            if like is None or like in self._symbolic:
-                self._symbolic.add(name)
+            if like is None or like in self.symbolic:
+                self.symbolic.add(name)
 
     def fixed(self, ga, name: str | None) -> bool:
         """Whether ``name``'s shape is known and every size in it is the model's own."""
-        return bool(name) and self.local(ga, name) is not None and name not in self._symbolic
+        return bool(name) and self.local(ga, name) is not None and name not in self.symbolic
 
     def fixed_axis(self, ga, name: str | None, axis: int) -> bool:
-        """Whether one size of ``name``'s shape is the model's own (a declared number)."""
+        """Whether one size of ``name``'s shape is the model's own (``sizes`` gives it)."""
         if self.fixed(ga, name):
             return True
         if not name or name in self.input_shapes or self.local(ga, name) is None:
             return False
-        dims = self._declared_dims.get(name)
-        return dims is not None and -len(dims) <= axis < len(dims) and dims[axis] is not None
+        dims = self._declared_dims.get(name) or self.sizes(ga, name)
+        return -len(dims) <= axis < len(dims) and dims[axis] is not None
+
+    def sizes(self, ga, name: str) -> tuple[int | None, ...] | None:
+        """``name``'s shape with None for each size the model does not fix, and None where
+        the shape is unknown: what the cost of an op may be counted on without a guess.
+
+        A size is the model's own when it does not depend on a free size (a symbolic dim's
+        default, a size the caller gave, a size declared in a subgraph): the shape is walked
+        once more with every free size of the graph inputs set to another value (a prime
+        past 1000, one per dim name), and the sizes that stay the same are the model's.
+        """
+        shape = self.local(ga, name)
+        if shape is None or name not in self.symbolic:
+            return shape
+        other = None
+        if not self._is_probe:
+            if self._probe is None:
+                self._probe = ShapeOracle(
+                    self.model, probe_shapes(self.model, self.input_shapes), True
+                )
+            other = self._probe.local(ga, name)
+        if other is None or len(other) != len(shape):
+            return (None,) * len(shape)
+        return tuple(d if d == o else None for d, o in zip(shape, other, strict=True))
 
     def local(self, ga, name: str, depth: int = 0) -> Shape | None:
         """The shape of ``name`` from its producers' inputs, walking back through ops that
-        keep or broadcast shapes: no global inference. None when that is not enough."""
+        keep or broadcast shapes, and through the shape values that Reshape, Expand and
+        their kin read (``shape_values``): no global inference. None when that is not
+        enough: never a guessed size."""
         known = self._known.get(name)
-        if known is not None or depth > 32 or name in self._missing:
+        if known is not None or depth > DEPTH or name in self._missing:
             return known
         if name not in ga.producer or name in ga.constant:
-            found = _weight_dims(ga, name)  # a constant: its own dims
+            # a constant: its own dims (a shape value's from its value, computed once)
+            small = name in ga.producer and ga.nodes[ga.producer[name]].node.op_type in VALUE_OF
+            found = value(self, ga, name, depth) if small else None
+            found = _weight_dims(ga, name) if found is None else found.shape
             if found is not None:
                 self._known[name] = found
             if found is not None or name not in ga.producer:
                 return found
-            # a constant too large to compute here (a DequantizeLinear of int8 weights):
-            # its shape from its producer, like any tensor's
+            # a constant too large to compute here (a DequantizeLinear of int8 weights), or
+            # one computed from shapes: its shape from its producer, like any tensor's
         node = ga.nodes[ga.producer[name]].node
         inputs = [i for i in node.input if i]
         op = node.op_type
@@ -128,19 +183,20 @@ class ShapeOracle:
         elif op in BROADCAST and inputs:
             shapes = [self.local(ga, i, depth + 1) for i in inputs]
             # an operand of unknown shape makes the result unknown
-            found = None if any(s is None for s in shapes) else _broadcast(shapes)
-        elif op in _SHAPE_OF and inputs and name == node.output[0]:
-            first = self.local(ga, inputs[0], depth + 1)
+            found = None if any(s is None for s in shapes) else broadcast(shapes)
+        elif op in _SHAPE_OF and inputs and name == node.output[0] and not node.domain:
+            first = () if op in NO_INPUT_SHAPE else self.local(ga, inputs[0], depth + 1)
             try:
-                found = _SHAPE_OF[op](ga, node, first, self) if first is not None else None
-            except (ValueError, TypeError, IndexError, ZeroDivisionError):
+                rule = _SHAPE_OF[op]
+                found = None if first is None else rule(ga, node, first, self, depth + 1)
+            except (ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError):
                 found = None
         else:
             found = None
         if found is not None:
             self._known[name] = found
-            if any(i in self._symbolic for i in inputs):
-                self._symbolic.add(name)
+            if not self.symbolic.isdisjoint(inputs):
+                self.symbolic.add(name)
         else:
             self._missing.add(name)
         return found
@@ -186,15 +242,15 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
     return (x[0], channels, *out)
 
 
-def _conv_shape(ga, node, x, oracle):
-    w = oracle.local(ga, node.input[1])
+def _conv_shape(ga, node, x, oracle, depth):
+    w = oracle.local(ga, node.input[1], depth)
     return None if w is None or len(x) != len(w) else _window(node, x, w[2:], w[0])
 
 
-def _conv_transpose_shape(ga, node, x, oracle):
+def _conv_transpose_shape(ga, node, x, oracle, depth):
     """ConvTranspose: ``output_shape`` when given, else each axis from its window; the
     channels are the weight's second axis times the groups."""
-    w = oracle.local(ga, node.input[1])
+    w = oracle.local(ga, node.input[1], depth)
     if w is None or len(x) != len(w):
         return None
     channels = w[1] * int(attr(node, "group", 1))
@@ -221,57 +277,37 @@ def _conv_transpose_shape(ga, node, x, oracle):
     return (x[0], channels, *out)
 
 
-def _pool_shape(ga, node, x, oracle):
+def _pool_shape(ga, node, x, oracle, depth):
     return _window(node, x, list(attr(node, "kernel_shape")), x[1])
 
 
-def _global_pool_shape(ga, node, x, oracle):
+def _global_pool_shape(ga, node, x, oracle, depth):
     return (x[0], x[1]) + (1,) * (len(x) - 2)
 
 
-def _matmul_shape(ga, node, x, oracle):
-    w = oracle.local(ga, node.input[1])
+def _matmul_shape(ga, node, x, oracle, depth):
+    w = oracle.local(ga, node.input[1], depth)
     return None if w is None or len(w) != 2 else tuple(x[:-1]) + (w[1],)
 
 
-def _gemm_shape(ga, node, x, oracle):
-    w = oracle.local(ga, node.input[1])
+def _gemm_shape(ga, node, x, oracle, depth):
+    w = oracle.local(ga, node.input[1], depth)
     if w is None or len(x) != 2:
         return None
     rows = x[1] if attr(node, "transA", 0) else x[0]
     return (rows, w[0] if attr(node, "transB", 0) else w[1])
 
 
-def _flatten_shape(ga, node, x, oracle):
+def _flatten_shape(ga, node, x, oracle, depth):
     axis = int(attr(node, "axis", 1)) % (len(x) or 1)
     return (math.prod(x[:axis]), math.prod(x[axis:]))
 
 
-def _reshape_shape(ga, node, x, oracle):
-    if len(node.input) > 1:
-        target = ga.const_value(node.input[1])
-    else:  # opset < 5: the target is an attribute
-        target = attr(node, "shape")
-    if target is None:
-        return None
-    return reshaped([int(t) for t in np.ravel(target)], x)
-
-
-def reshaped(target: list[int], shape: Shape) -> Shape:
-    """The shape a Reshape to ``target`` gives a tensor of ``shape`` (allowzero = 0): a 0
-    copies the input's dim at its index, one -1 takes what is left (0 where nothing is)."""
-    dims = [shape[i] if d == 0 and i < len(shape) else d for i, d in enumerate(target)]
-    if dims.count(-1) == 1:
-        known = math.prod(d for d in dims if d != -1)
-        dims[dims.index(-1)] = math.prod(shape) // known if known else 0
-    return tuple(dims)
-
-
-def _reduce_shape(ga, node, x, oracle):
+def _reduce_shape(ga, node, x, oracle, depth):
     """Reduce*: axes from the attribute, or (ReduceSum from opset 13, the others from 18)
     from the second input; no axes reduces every axis unless ``noop_with_empty_axes``."""
     if len(node.input) > 1 and node.input[1]:
-        axes = ga.const_value(node.input[1])
+        axes = value(oracle, ga, node.input[1], depth)
         if axes is None:
             return None
         axes = [int(a) for a in np.ravel(axes)]
@@ -292,12 +328,12 @@ def transpose_perm(node, rank: int) -> list[int]:
     return [int(p) for p in perm] if perm else list(range(rank))[::-1]
 
 
-def _transpose_shape(ga, node, x, oracle):
+def _transpose_shape(ga, node, x, oracle, depth):
     return tuple(x[p] for p in transpose_perm(node, len(x)))
 
 
-def _concat_shape(ga, node, x, oracle):
-    shapes = [oracle.local(ga, i) for i in node.input if i]
+def _concat_shape(ga, node, x, oracle, depth):
+    shapes = [oracle.local(ga, i, depth) for i in node.input if i]
     if any(s is None for s in shapes):
         return None
     axis = int(attr(node, "axis", 0)) % len(x)
@@ -306,10 +342,12 @@ def _concat_shape(ga, node, x, oracle):
     return tuple(out)
 
 
-def _pad_shape(ga, node, x, oracle):
+def _pad_shape(ga, node, x, oracle, depth):
     if len(node.input) > 1 and node.input[1]:
-        pads = ga.const_value(node.input[1])
-        axes = ga.const_value(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        pads = value(oracle, ga, node.input[1], depth)
+        axes = value(oracle, ga, node.input[3], depth) if len(node.input) > 3 else None
+        if axes is None and len(node.input) > 3 and node.input[3]:
+            return None
     else:
         pads, axes = attr(node, "pads") or attr(node, "paddings"), None
     if pads is None:
@@ -324,21 +362,16 @@ def _pad_shape(ga, node, x, oracle):
     return tuple(out)
 
 
-def _squeeze_shape(ga, node, x, oracle):
-    axes = attr(node, "axes")
+def _squeeze_shape(ga, node, x, oracle, depth):
+    axes = axes_of(oracle, ga, node, depth)
     if axes is None and len(node.input) > 1 and node.input[1]:
-        value = ga.const_value(node.input[1])
-        axes = None if value is None else [int(a) for a in value.reshape(-1)]
-    rank = len(x)
-    if node.op_type == "Squeeze":
-        drop = {a % rank for a in axes} if axes else {i for i, d in enumerate(x) if d == 1}
-        return tuple(d for i, d in enumerate(x) if i not in drop)
-    if axes is None:
-        return None
-    out_rank = rank + len(axes)
-    add = {a % out_rank for a in axes}
-    rest = iter(x)
-    return tuple(1 if i in add else next(rest) for i in range(out_rank))
+        return None  # axes not known before run time
+    if node.op_type == "Unsqueeze":
+        return None if axes is None else unsqueezed(x, axes, len(x) + len(axes))
+    if not axes and node.input[0] in oracle.symbolic:
+        return None  # every axis of size 1: a defaulted or given size may be one
+    drop = {a % len(x) for a in axes} if axes else {i for i, d in enumerate(x) if d == 1}
+    return tuple(d for i, d in enumerate(x) if i not in drop)
 
 
 #: Shape functions: an op's output shape from its node and its first input's shape ``x``.
@@ -357,21 +390,8 @@ _SHAPE_OF = {
     "MatMul": _matmul_shape,
     "Gemm": _gemm_shape,
     "Flatten": _flatten_shape,
-    "Reshape": _reshape_shape,
     **dict.fromkeys(REDUCE_OPS, _reduce_shape),
     "Transpose": _transpose_shape,
     "Concat": _concat_shape,
+    **SHAPE_FROM_VALUES,
 }
-
-
-def _broadcast(shapes: list[Shape]) -> Shape | None:
-    """Numpy broadcasting; None where the sizes do not broadcast."""
-    rank = max(len(s) for s in shapes)
-    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
-    out = []
-    for dims in zip(*padded, strict=True):
-        sizes = {d for d in dims if d != 1}
-        if len(sizes) > 1:
-            return None
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
