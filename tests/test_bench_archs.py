@@ -23,20 +23,7 @@ sys.path.append(str(ROOT / "bench"))
 import archs  # noqa: E402 - bench/ is not a package: its folder goes on the path first
 from test_costs import WEIGHTED, macs_by_inference  # noqa: E402
 
-# Models whose MAC total linlint gets wrong today, and why (strict: a fix must remove them).
-LOST_SHAPES = {
-    "deit_layerscale": "linlint's shape walk loses the attention's head-merge Reshape "
-    "target (Shape → Gather → Unsqueeze → Concat): proj, and fc1 and fc2 behind the "
-    "residual Add, are counted with 1 row",
-    "levit_linear_bn": "linlint's shape walk loses Reshape(z, Shape(y)) (LeViT's "
-    "reshape_as): every MatMul after the first is counted with 1 row",
-}
-NAMES = [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=LOST_SHAPES[name]))
-    if name in LOST_SHAPES
-    else name
-    for name in archs.ARCHS
-]
+NAMES = list(archs.ARCHS)
 
 
 def _inferred(model: onnx.ModelProto) -> onnx.ModelProto:

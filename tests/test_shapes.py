@@ -69,6 +69,26 @@ def test_the_shape_of_a_conv_transpose_is_the_one_onnx_infers(attrs, w_shape):
     assert walked == inferred
 
 
+MATMULS = [
+    # (shape of a, shape of b): two activations, numpy's matmul rules
+    ((2, 3, 5, 4), (2, 3, 4, 6)),  # attention scores: q @ k^T per head
+    ((1, 3, 5, 4), (2, 1, 4, 6)),  # leading axes broadcast
+    ((5, 4), (2, 3, 4, 6)),
+    ((2, 3, 5, 4), (4,)),
+    ((4,), (2, 4, 6)),
+]
+
+
+@pytest.mark.parametrize("a, b", MATMULS)
+def test_the_shape_of_a_matmul_of_two_activations_is_the_one_onnx_infers(a, b):
+    model = tiny.model(
+        f"g (float{list(a)} x, float{list(b)} z) => (int64[r] y) {{"
+        " u = Relu(z)\n h = MatMul(x, u)\n y = Shape(h) }"
+    )
+    walked, inferred = _walk_and_inference(model, "h")
+    assert walked == inferred
+
+
 # Shape arithmetic as TorchScript exports it: a Reshape's (Expand's, ConstantOfShape's,
 # Resize's) target computed from Shape(x) at run time. onnx's inference (with data
 # propagation) resolves some of these and not others (Div, a -1 next to a symbolic

@@ -57,7 +57,9 @@ def commuted(
     if not all(_keeps_constants(s, form.offset) for s in pools):
         return None
     out = shapes.local(ga, raw.output)
-    if out is None or len(out) != form.nd + 2:
+    if out is None:  # sizes unknown: the costs cannot rank it, but the form stands
+        return CommutedForm(tuple(s.node for s in pools), form)
+    if len(out) != form.nd + 2:
         return None
     inner = replace(form, spatial=tuple(out[2:]), batch=out[0])
     return CommutedForm(tuple(s.node for s in pools), inner)

@@ -213,8 +213,9 @@ def evaluate(
     alternative = _commuted(ga, raw, states, shapes, numeric, held_only)
     if alternative is not None:
         alt_work = commuted_work(ga, alternative, shapes, raw.sources[0], raw.output, itemsize)
-        # at a size that pools to nothing (a symbolic size defaulted to 1) the costs say
-        # nothing: the commuted form is never costlier than the fused one, so it stands in
+        # at a size that pools to nothing (a symbolic size defaulted to 1) or an unknown
+        # one the costs say nothing: the commuted form is never costlier than the fused
+        # one, so it stands in
         degenerate = elements(shapes.local(ga, raw.output)) == 0
         if form is None or degenerate or cheaper(alt_work, after):
             form, after, exact_reason, offset_at_borders = alternative, alt_work, "", False
