@@ -22,6 +22,9 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
+    markdown = "markdown"
+    model_explorer = "model-explorer"
 
 
 class ListFormat(str, Enum):
