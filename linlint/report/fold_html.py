@@ -13,21 +13,7 @@ from collections.abc import Sequence
 from html import escape
 
 from linlint.report.fold import FoldReport, op_counts
-from linlint.report.html import LEGEND, figure, page, table
-
-
-def _costs(region) -> str:
-    rows = []
-    for label, field in (
-        ("MACs", "macs"),
-        ("parameters", "params"),
-        ("elementwise ops", "elementwise"),
-        ("nodes", "nodes"),
-    ):
-        b, a = getattr(region, f"{field}_before"), getattr(region, f"{field}_after")
-        if b or a:
-            rows.append((label, f"{b:,}", f"{a:,}", f"{a - b:+,}"))
-    return table(("cost", "before", "after", "change"), rows) if rows else ""
+from linlint.report.html import LEGEND, costs_table, figure, page, table
 
 
 def _verification(verification) -> list[str]:
@@ -82,7 +68,7 @@ def _model(report: FoldReport, start: int) -> list[str]:
         ]
         if r.region is not None:
             parts.append(figure(r.region, f"{k}"))
-        parts += [_costs(r), "</section>"]
+        parts += [costs_table(r), "</section>"]
         out.append("".join(parts))
     if result.refused:
         items = "".join(f"<li>{escape(reason)}</li>" for reason in result.refused)

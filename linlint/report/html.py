@@ -79,7 +79,8 @@ def figure(picture, key: str, reason: str = "") -> str:
 
 
 def costs_table(fix) -> str:
-    """MACs, parameters, elementwise ops, bytes moved and nodes, before → after."""
+    """MACs, parameters, elementwise ops, bytes moved and nodes, before → after, where known
+    (``fix`` is a ``Fix`` or a folded region)."""
     rows = []
     for label, field in (
         ("MACs", "macs"),
@@ -88,7 +89,7 @@ def costs_table(fix) -> str:
         ("bytes moved", "moved"),
         ("nodes", "nodes"),
     ):
-        b, a = getattr(fix, f"{field}_before"), getattr(fix, f"{field}_after")
+        b, a = getattr(fix, f"{field}_before", 0), getattr(fix, f"{field}_after", 0)
         if b or a:
             rows.append((label, f"{b:,}", f"{a:,}", f"{a - b:+,}"))
     return table(("cost", "before", "after", "change"), rows) if rows else ""
