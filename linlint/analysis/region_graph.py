@@ -4,6 +4,8 @@ between them with their shapes, and the key attributes and weight shapes of each
 
 from __future__ import annotations
 
+import os
+
 from linlint.analysis.optable import Kind
 from linlint.analysis.pictures import (
     Attributes,
@@ -121,9 +123,19 @@ def region_picture(
     output: str,
     shapes: ShapeOracle,
     folded: tuple[FoldedOp, ...] | None,
-) -> RegionPicture:
+) -> RegionPicture | None:
     """The picture of the region of nodes ``members`` (indices, in order) computing
-    ``output``: the region, its immediate neighbours, and ``folded``."""
+    ``output``: the region, its immediate neighbours, and ``folded``. None where it cannot
+    be drawn: a picture never stops a lint run (``LINLINT_DEBUG=1`` raises)."""
+    try:
+        return _region_picture(ga, members, output, shapes, folded)
+    except Exception:
+        if os.environ.get("LINLINT_DEBUG"):
+            raise
+        return None
+
+
+def _region_picture(ga, members, output, shapes, folded) -> RegionPicture:
     b = _Builder(ga, shapes)
     inside = set(members)
     for j in members:
@@ -152,7 +164,7 @@ def region_picture(
     return RegionPicture(tuple(sources), output, tuple(b.nodes), tuple(b.edges), folded)
 
 
-def node_picture(ga: GraphAnalysis, index: int, shapes: ShapeOracle) -> RegionPicture:
+def node_picture(ga: GraphAnalysis, index: int, shapes: ShapeOracle) -> RegionPicture | None:
     """The picture of one flagged node (an identity activation): removing it writes nothing."""
     out = ga.nodes[index].node.output[0]
     return region_picture(ga, (index,), out, shapes, ())
