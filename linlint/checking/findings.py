@@ -5,8 +5,9 @@ A finding's ``fix`` is the ``Fix`` of the region the rule fired on (the analysis
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
+from linlint.analysis.pictures import RegionPicture
 from linlint.analysis.regions import Fix
 
 LEVELS = ("note", "warning", "error")
@@ -29,10 +30,14 @@ class Finding:
     graph: str
     nodes: tuple[str, ...]
     fix: Fix
+    #: The region as a small graph and what its fold writes (``RegionPicture``; None where
+    #: not known). Not part of a finding's identity.
+    region: RegionPicture | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        d = asdict(replace(self, region=None))
         d["nodes"] = list(self.nodes)
+        d["region"] = self.region.to_dict() if self.region is not None else None
         return d
 
     def with_level(self, level: str) -> Finding:

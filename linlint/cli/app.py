@@ -246,6 +246,7 @@ def fold(
     config: opt.ConfigOption = None,
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
+    report: opt.FoldReportOption = None,
 ) -> None:
     """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
 
@@ -261,20 +262,25 @@ def fold(
     options = _verify_options(inputs, rtol, atol, seed, runs)
     options.update(allow_growth=allow_growth, verify=not no_verify)
     code = 0
+    pages: list = []  # each model's FoldReport, for --report
     for model in models:
         try:
             with guard():
                 target = model if in_place else out
-                code = max(
-                    code,
-                    _fold_one(model, target, diff, settings, options, output_format, no_progress),
-                )
+                one = (model, target, diff, settings, options, output_format, no_progress)
+                code = max(code, _fold_one(*one, pages))
         except typer.Exit as exit_:
             code = max(code, exit_.exit_code)
+    if report is not None:
+        with guard():
+            from linlint.report import write_output
+            from linlint.report.fold_html import render as render_page
+
+            write_output(render_page(pages), report)
     raise typer.Exit(code)
 
 
-def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
+def _fold_one(model, target, diff, settings, options, output_format, no_progress, pages) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
     from linlint.cli.progress import stages
     from linlint.folding.options import FoldOptions
@@ -311,7 +317,8 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
                 remove_unreferenced_data(result.model, result.base_dir)
     remaining = settings.apply(result.remaining, model)
     render = render_json if output_format is opt.ListFormat.json else render_text
-    typer.echo(render(FoldReport(model, result, remaining, written, diff)), nl=False)
+    pages.append(FoldReport(model, result, remaining, written, diff))
+    typer.echo(render(pages[-1]), nl=False)
     if failed:
         raise LinlintError(f"nothing written: {verified.summary()}", str(model))
     return 1 if settings.fails(remaining) else 0

@@ -22,6 +22,9 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
+    markdown = "markdown"
+    model_explorer = "model-explorer"
 
 
 class ListFormat(str, Enum):
@@ -191,6 +194,15 @@ InPlaceOption = Annotated[
     bool, typer.Option("--in-place", help="Overwrite MODEL (only after verification).")
 ]
 DiffOption = Annotated[bool, typer.Option("--diff", help="Print what would change; write nothing.")]
+FoldReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE.html",
+        help="Also write an HTML page drawing each region folded, before and after, with the "
+        "verification.",
+    ),
+]
 AllowGrowthOption = Annotated[
     bool, typer.Option("--allow-growth", help="Also fold LL002 chains, though MACs grow.")
 ]

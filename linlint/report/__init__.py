@@ -19,7 +19,7 @@ from pathlib import Path
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "html", "markdown", "model-explorer")
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def render(
     """Render ``findings`` in one of ``FORMATS``."""
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
-    module = importlib.import_module(f"linlint.report.{fmt}")
+    module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
     scope = Scope(root, files, errors)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)

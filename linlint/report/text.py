@@ -18,6 +18,7 @@ from pathlib import Path
 
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path, nodes_text
+from linlint.report.tree import branch_tree
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -56,6 +57,15 @@ def location_text(finding: Finding) -> str:
     return where + nodes_text(finding)
 
 
+def location_lines(finding: Finding) -> list[str]:
+    """The finding's nodes: a small tree where the region has branches (``tree``), else
+    the chain of names."""
+    tree = branch_tree(finding.region)
+    if tree is None:
+        return [location_text(finding)]
+    return ([f"in graph {finding.graph}:"] if finding.graph else []) + tree
+
+
 def summary(
     findings: Sequence[Finding], files: Sequence[str | Path] | None, errors: Sequence
 ) -> str:
@@ -92,7 +102,7 @@ def _plain(findings: Sequence[Finding], scope: Scope) -> str:
         for f in group:
             path = display_path(f.file, scope.root)
             lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
-            lines.append(f"  {location_text(f)}")
+            lines += [f"  {line}" for line in location_lines(f)]
             lines.append(f"  fix: {fix_text(f)}")
         blocks.append("\n".join(lines))
     blocks.append(summary(findings, scope.files, scope.errors))
@@ -117,7 +127,8 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             line.append(f.name, style="dim")
             line.append(f": {f.message}")
             console.print(line)
-            console.print(Text(f"  {location_text(f)}", style="blue"))
+            for location in location_lines(f):
+                console.print(Text(f"  {location}", style="blue"))
             console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
         console.print()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
