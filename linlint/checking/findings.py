@@ -1,6 +1,8 @@
 """The record that crosses every boundary: rules make Findings, reporters print them.
 
 A finding's ``fix`` is the ``Fix`` of the region the rule fired on (the analysis makes it).
+Its ``origins`` say, node by node, where each node comes from in the PyTorch source
+(``linlint.model.origins``; None where the model does not say, empty when not looked up).
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from linlint.analysis.regions import Fix
+from linlint.model.origins import Origin
 
 LEVELS = ("note", "warning", "error")
 
@@ -29,14 +32,23 @@ class Finding:
     graph: str
     nodes: tuple[str, ...]
     fix: Fix
+    origins: tuple[Origin | None, ...] = ()
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["nodes"] = list(self.nodes)
+        d["origins"] = [o.to_dict() if o else None for o in self.node_origins]
         return d
+
+    @property
+    def node_origins(self) -> tuple[Origin | None, ...]:
+        """One origin (or None) per node."""
+        return tuple(self.origins[: len(self.nodes)]) + (None,) * (
+            len(self.nodes) - len(self.origins)
+        )
 
     def with_level(self, level: str) -> Finding:
         return replace(self, level=level)
 
 
-__all__ = ["LEVELS", "Finding", "Fix", "level_rank"]
+__all__ = ["LEVELS", "Finding", "Fix", "Origin", "level_rank"]
