@@ -112,6 +112,7 @@ def test_frames_that_are_all_torch_give_no_source_line():
         "C:\\Python312\\Lib\\site-packages\\torchvision\\models\\resnet.py",
         "/home/u/pytorch/torch/nn/modules/conv.py",
         "/usr/lib/python3.11/functools.py",
+        "C:\\Python312\\Lib\\contextlib.py",
         "<eval_with_key>.3",
     ],
 )

@@ -169,7 +169,11 @@ def is_library_path(path: str) -> bool:
     parts = [p.lower() for p in re.split(r"[\\/]+", path) if p]
     if any(p in _LIBRARY_FOLDERS for p in parts[:-1]):
         return True
-    return any(a == "lib" and _STDLIB.match(b) for a, b in zip(parts, parts[1:], strict=False))
+    # the standard library: lib/python3.11 (POSIX), Python312/Lib (Windows)
+    pairs = zip(parts, parts[1:], strict=False)
+    return any(
+        (a == "lib" and _STDLIB.match(b)) or (b == "lib" and _STDLIB.match(a)) for a, b in pairs
+    )
 
 
 # --------------------------------------------------------------------------- TorchScript names
