@@ -14,8 +14,10 @@ from linlint.analysis.regions import NODE_FIX, Fix, FlaggedNode, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.subregions import split
 from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
+from linlint.checking.attribution import attach_origins
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
+from linlint.model.origins import is_torch_export
 from linlint.rules import ALL_RULES
 
 
@@ -96,7 +98,17 @@ def _fired(subject, file: str, graph: str, nodes, fix: Fix, picture=None) -> lis
         message = rule.on_node(subject) if kind == "node" else rule.on_region(subject)
         if message:
             findings.append(
-                Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix, picture)
+                Finding(
+                    rule.code,
+                    rule.name,
+                    rule.level,
+                    message,
+                    file,
+                    graph,
+                    nodes,
+                    fix,
+                    region=picture,
+                )  # fmt: skip
             )
     return findings
 
@@ -128,10 +140,13 @@ def check_model(
     file: str = "<model>",
     input_shapes: dict | None = None,
 ) -> list[Finding]:
-    """Every finding of every rule, at default levels."""
+    """Every finding of every rule, at default levels, with its nodes' origins in the
+    source where the model records them (``linlint.checking.attribution``)."""
     with gc_paused():
         ga, regions = analyze_regions(model, input_shapes)
-        return findings_for(ga, regions, file)
+        findings = findings_for(ga, regions, file)
+    torch_export = is_torch_export(model.producer_name)
+    return attach_origins(findings, ga, torch_export=torch_export)
 
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:

@@ -14,6 +14,7 @@ the same keys). Keys::
     levels = { LL002 = "warning" }   # per-rule (or prefix) level overrides
     per-file-ignores = { "models/legacy/*.onnx" = ["LL003"] }   # globs relative to this file
     input-shapes = { x = [1, 3, 224, 224] }
+    locations = "source"             # SARIF/GitHub: at the PyTorch source line, or "model"
 
 Every mistake is a ``LinlintError`` that names the file and the key.
 """
@@ -42,7 +43,9 @@ KEYS = (
     "levels",
     "per-file-ignores",
     "input-shapes",
+    "locations",
 )
+LOCATIONS = ("source", "model")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class Config:
     levels: tuple[tuple[str, str], ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    locations: str | None = None
 
     @property
     def base(self) -> Path | None:
@@ -182,6 +186,9 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         name: check.shape(f"input-shapes.{name}", dims)
         for name, dims in check.table("input-shapes", values.get("input-shapes", {})).items()
     }
+    locations = values.get("locations")
+    if locations is not None and locations not in LOCATIONS:
+        raise check.fail("locations", f"expected one of {', '.join(LOCATIONS)}, got {locations!r}")
     return Config(
         path=path,
         select=select,
@@ -191,6 +198,7 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         levels=tuple(levels),
         per_file_ignores=tuple(per_file),
         input_shapes=shapes,
+        locations=locations,
     )
 
 

@@ -5,8 +5,9 @@ The configuration is the nearest pyproject.toml with a ``[tool.linlint]``
 table, or ``config`` when given, or none with ``isolated``. Rule selection
 applies the configuration's layer, then this run's; this run's fail-on level
 replaces the configuration's (default: warning); its input shapes are added
-to the configuration's, replacing those of the same name. Levels and
-per-file ignores come from the configuration alone.
+to the configuration's, replacing those of the same name; its locations choice replaces
+the configuration's (default: source). Levels and per-file ignores come from the
+configuration alone.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ def resolve_settings(
     extend_select: tuple[str, ...] | None = None,
     fail_on: str | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    locations: str | None = None,
 ) -> Settings:
     """The configuration for ``paths`` (see ``discover_config``) overlaid by this run's choices."""
     cfg = discover_config([Path(p) for p in paths], explicit=config, isolated=isolated)
@@ -38,4 +40,5 @@ def resolve_settings(
     enabled = resolve_enabled([cfg.layer, chosen])
     level = fail_on or cfg.fail_on or "warning"
     shapes = {**cfg.input_shapes, **(input_shapes or {})}
-    return Settings(enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes)
+    where = locations or cfg.locations or "source"
+    return Settings(enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes, where)

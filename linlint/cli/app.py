@@ -84,13 +84,16 @@ def emit_report(
     output: Path | None = None,
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
+    source_root: Path | None = None,
+    locations: str = "source",
 ) -> None:
     """Render the report and write it to ``output`` (atomically) or stdout."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
     color = output is None and name == "text" and _stdout_is_terminal()
-    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=color)
+    where = {"source_root": source_root, "locations": locations}
+    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=color, **where)
     write_output(text, output)
 
 
@@ -110,13 +113,17 @@ def _settings(
     extend_select: tuple[str, ...] | None,
     input_shape: list[str] | None,
     fail_on: opt.Level | None = None,
+    locations: opt.Locations | None = None,
 ) -> Settings:
     """The configuration for ``paths`` overlaid by the command's options."""
     from linlint.checking.settings import resolve_settings
 
     level = fail_on.value if fail_on is not None else None
     shapes = opt.parse_shapes(input_shape)
-    return resolve_settings(paths, config, isolated, select, ignore, extend_select, level, shapes)
+    where = locations.value if locations is not None else None
+    return resolve_settings(
+        paths, config, isolated, select, ignore, extend_select, level, shapes, where
+    )
 
 
 def _verify_options(
@@ -144,6 +151,8 @@ def check(
     config: opt.ConfigOption = None,
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
+    locations: opt.LocationsOption = None,
+    source_root: opt.SourceRootOption = None,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
@@ -151,14 +160,23 @@ def check(
     """
     with guard():
         from linlint.cli.runner import check_paths
+        from linlint.model.repository import source_root as find_source_root
 
         settings = _settings(
-            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on
+            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on, locations
         )
+        if source_root is not None and not source_root.is_dir():
+            raise LinlintError("--source-root is not a folder", str(source_root))
         workers = jobs or os.cpu_count() or 1
         run = check_paths(paths, settings, jobs=workers, show_progress=not no_progress)
         emit_report(
-            output_format, run.findings, output=output, files=run.checked, errors=run.errors
+            output_format,
+            run.findings,
+            output=output,
+            files=run.checked,
+            errors=run.errors,
+            source_root=find_source_root(paths, source_root),
+            locations=settings.locations,
         )
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 

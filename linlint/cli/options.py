@@ -32,6 +32,11 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+class Locations(str, Enum):
+    source = "source"
+    model = "model"
+
+
 class Level(str, Enum):
     note = "note"
     warning = "warning"
@@ -148,6 +153,25 @@ FormatOption = Annotated[
 OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."),
+]
+LocationsOption = Annotated[
+    Locations | None,
+    typer.Option(
+        "--locations",
+        case_sensitive=False,
+        help="Where SARIF results and GitHub annotations point: the PyTorch source line the "
+        "model records, where the file is in the repository, or the model file. "
+        "[default: source]",
+    ),
+]
+SourceRootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source-root",
+        metavar="DIR",
+        help="The repository root recorded source paths are matched under and SARIF/GitHub "
+        "paths are relative to. [default: the git top level, else the current folder]",
+    ),
 ]
 JobsOption = Annotated[
     int | None,

@@ -4,8 +4,11 @@ The reporters share the keyword arguments ``root`` (paths are shown relative
 to it; default: the current folder), ``files`` (the files that were checked)
 and ``errors`` (``(file, message)`` for files that could not be checked),
 gathered in a ``Scope``: each format's ``render(findings, scope)`` writes its report
-from the two (``text`` also takes ``color``). ``write_output`` puts a rendered report
-on stdout or, atomically, into a file.
+from the two (``text`` also takes ``color``). ``source_root`` is the repository that
+exporter-recorded source paths are placed in and SARIF and GitHub paths are relative to
+(None: ``root``, and source lines shown as recorded); ``locations`` says where SARIF
+results and GitHub annotations go: ``source`` (the Python line, where found) or ``model``.
+``write_output`` puts a rendered report on stdout or, atomically, into a file.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Scope:
     root: Path | None = None
     files: Sequence[str | Path] | None = None
     errors: Sequence[tuple[str, str]] = ()
+    source_root: Path | None = None
+    locations: str = "source"
 
 
 def render(
@@ -39,12 +44,14 @@ def render(
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
     color: bool = False,
+    source_root: Path | None = None,
+    locations: str = "source",
 ) -> str:
     """Render ``findings`` in one of ``FORMATS``."""
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
-    scope = Scope(root, files, errors)
+    scope = Scope(root, files, errors, source_root, locations)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)
     return module.render(list(findings), scope)
