@@ -38,8 +38,10 @@ class LinearBottleneck(Rule):
     summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
 
     def on_region(self, region: Region) -> str | None:
-        if region.n_params < 2 or not region.exact or region.macs_after <= region.macs_before:
+        if region.n_params < 2 or not region.may_grow:
             return None
+        if region.fix.undecided:
+            return f"{region.description} = {region.composes_to}, but {region.fix.undecided}"
         return (
             f"{region.description} = {region.composes_to}, but folding would raise MACs "
             f"{region.macs_before:,} → {region.macs_after:,}"

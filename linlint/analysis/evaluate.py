@@ -22,6 +22,7 @@ from linlint.analysis.absorb import (
 )
 from linlint.analysis.carry import carry
 from linlint.analysis.commute import POOLS, commuted, commuted_work
+from linlint.analysis.cost_basis import settle
 from linlint.analysis.cost_model import (
     Work,
     cheaper,
@@ -142,11 +143,14 @@ def evaluate(
     shapes: ShapeOracle,
     numeric: bool = False,
     held_only: bool = False,
+    settled: bool = True,
 ) -> tuple[Region, object]:
     """The region's record for the rules, and (numeric) its final normal form.
 
     ``held_only``: weights in external files are not read; a region that needs one is
     evaluated on shapes instead (``check``, which never reads external weights).
+    ``settled``: say what the figures stand on and whether a rule may decide on them
+    (``cost_basis.settle``, which evaluates once more at a realistic size where needed).
     """
     ev = Evaluator(ga, shapes, numeric, held_only)
     ev.source = raw.sources[0] if len(raw.sources) == 1 else None
@@ -253,6 +257,8 @@ def evaluate(
         border_map=map_n if form is not None else 0,
         reordered=isinstance(form, CommutedForm) and _pool_after_param(states),
     )
+    if settled:
+        region = settle(ga, raw, region, shapes, lambda o: evaluate(ga, raw, o, settled=False)[0])
     return region, form
 
 

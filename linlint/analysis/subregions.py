@@ -59,7 +59,7 @@ def split(
     hold (a region blocked because its intermediate is another region's exit overlaps
     that region): no sub-region takes them, and the remainder leaves them out."""
     overlaps = not claimed.isdisjoint(raw.nodes)
-    growing = region.exact and region.macs_after > region.macs_before
+    growing = region.may_grow
     mapped = region.exact and not growing and region.border_map > 0
     if (region.exact and not growing and not mapped) or (
         len(raw.nodes) > MAX_NODES and not overlaps

@@ -33,6 +33,7 @@ class Finding:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["nodes"] = list(self.nodes)
+        d["fix"] = self.fix.to_dict()  # unknown figures as null, the sizes by input
         return d
 
     def with_level(self, level: str) -> Finding:

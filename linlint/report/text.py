@@ -16,6 +16,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from linlint.analysis.cost_basis import free_text, input_shape_hint
+from linlint.analysis.regions import DEFAULTED
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path, nodes_text
 
@@ -28,27 +30,50 @@ def plural(count: int, word: str) -> str:
 
 def fix_text(finding: Finding) -> str:
     """``exact`` or ``not exact (why)``, then MACs, params, elementwise ops and nodes
-    before → after when known."""
+    before → after when known (``MACs unknown`` where a shape is), and the sizes figures
+    on defaulted symbolic sizes were counted at."""
     fix = finding.fix
     parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
-    if fix.macs_before or fix.macs_after:
+    if not fix.known:
+        parts.append("MACs unknown")
+    elif fix.macs_before or fix.macs_after or fix.basis == DEFAULTED:
         parts.append(f"MACs {fix.macs_before:,} → {fix.macs_after:,}")
     if fix.params_before or fix.params_after:
         parts.append(f"params {fix.params_before:,} → {fix.params_after:,}")
     if fix.exact:
-        parts += work_parts(fix)
-    return ", ".join(parts)
+        parts += work_parts(fix, fix.known)
+    return ", ".join(parts) + sizes_suffix(fix)
 
 
-def work_parts(costs) -> list[str]:
-    """``elementwise a → b`` and ``nodes c → d``, where known: what a fold saves besides
-    multiply-adds and parameters (``costs`` is a ``Fix`` or a folded region)."""
+def work_parts(costs, known: bool = True) -> list[str]:
+    """``elementwise a → b`` (where ``known``) and ``nodes c → d``: what a fold saves
+    besides multiply-adds and parameters (``costs`` is a ``Fix`` or a folded region)."""
     parts = []
-    if costs.elementwise_before or costs.elementwise_after:
+    if known and (costs.elementwise_before or costs.elementwise_after):
         parts.append(f"elementwise {costs.elementwise_before:,} → {costs.elementwise_after:,}")
     if costs.nodes_before:
         parts.append(f"nodes {costs.nodes_before:,} → {costs.nodes_after:,}")
     return parts
+
+
+def sizes_suffix(costs) -> str:
+    """`` (at H=1, W=1)`` where the figures stand on defaulted symbolic sizes, else ''."""
+    if costs.basis != DEFAULTED:
+        return ""
+    return f" (at {free_text(costs.sizes)})"
+
+
+def sizes_note(findings: Sequence[Finding]) -> str:
+    """Once per file, where some figures stand on defaulted symbolic sizes: which sizes,
+    and the ``--input-shape`` that counts them at the sizes the model runs at ('' else)."""
+    defaulted = next((f.fix for f in findings if f.fix.basis == DEFAULTED), None)
+    if defaulted is None:
+        return ""
+    names = ", ".join(item.split("=")[0] for item in free_text(defaulted.sizes).split(", "))
+    return (
+        f"the figures take the symbolic sizes {names} as 1 (the model does not fix them); "
+        f"pass {input_shape_hint(defaulted.sizes)} with the sizes it runs at"
+    )
 
 
 def location_text(finding: Finding) -> str:
@@ -94,6 +119,9 @@ def _plain(findings: Sequence[Finding], scope: Scope) -> str:
             lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
             lines.append(f"  {location_text(f)}")
             lines.append(f"  fix: {fix_text(f)}")
+        note = sizes_note(group)
+        if note:
+            lines.append(f"{display_path(group[0].file, scope.root)}: {note}")
         blocks.append("\n".join(lines))
     blocks.append(summary(findings, scope.files, scope.errors))
     return "\n\n".join(blocks) + "\n"
@@ -119,6 +147,12 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             console.print(line)
             console.print(Text(f"  {location_text(f)}", style="blue"))
             console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
+        note = sizes_note(group)
+        if note:
+            line = Text()
+            line.append(display_path(group[0].file, scope.root), style="bold")
+            line.append(f": {note}", style="dim")
+            console.print(line)
         console.print()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
     console.print(Text(summary(findings, scope.files, scope.errors), style=style))
