@@ -16,6 +16,21 @@ DEFAULTED = "defaulted"
 #: ``Fix.basis``: the shape walk cannot tell a shape of the region: no figure but the
 #: parameters and nodes is given (JSON null), and no rule decides on them.
 UNKNOWN = "unknown"
+
+
+def sizes_json(sizes) -> list[dict]:
+    """``Fix.sizes`` as JSON: ``[{"input", "shape", "free": {label: size}, "given"}]``."""
+    return [
+        {
+            "input": f.name,
+            "shape": list(f.shape),
+            "free": {label: f.shape[axis] for axis, label in f.free},
+            "given": f.given,
+        }
+        for f in sizes
+    ]
+
+
 #: The figures that depend on sizes (the others, params and nodes, do not).
 SIZED_FIGURES = tuple(
     f"{what}_{when}" for what in ("macs", "elementwise", "moved") for when in ("before", "after")
@@ -60,15 +75,7 @@ class Fix:
         d = asdict(self)
         if not self.known:
             d.update(dict.fromkeys(SIZED_FIGURES))
-        d["sizes"] = [
-            {
-                "input": f.name,
-                "shape": list(f.shape),
-                "free": {label: f.shape[axis] for axis, label in f.free},
-                "given": f.given,
-            }
-            for f in self.sizes
-        ]
+        d["sizes"] = sizes_json(self.sizes)
         return d
 
     @property

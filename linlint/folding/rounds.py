@@ -11,7 +11,8 @@ from onnx import ModelProto, TensorProto
 from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.forms.commuted import CommutedForm
-from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.regions import KNOWN
+from linlint.analysis.shapes import FreeInput, ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.checking.checker import iter_graphs, node_findings, screened
 from linlint.folding.cutout import RegionCut, region_proof
@@ -36,6 +37,9 @@ class FoldedRegion:
     elementwise_after: int = 0
     nodes_before: int = 0
     nodes_after: int = 0
+    #: What the MACs and elementwise figures stand on, and the sizes (``Fix.basis``).
+    basis: str = KNOWN
+    sizes: tuple[FreeInput, ...] = ()
 
 
 @dataclass
@@ -128,6 +132,8 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
                 fix.elementwise_after,
                 fix.nodes_before,
                 fix.nodes_after,
+                fix.basis,
+                fix.sizes,
             )  # fmt: skip
         )
     _remove_identities(state, g, taken, remove, inserts)

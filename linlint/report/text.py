@@ -67,12 +67,15 @@ def sizes_note(findings: Sequence[Finding]) -> str:
     """Once per file, where some figures stand on defaulted symbolic sizes: which sizes,
     and the ``--input-shape`` that counts them at the sizes the model runs at ('' else)."""
     defaulted = next((f.fix for f in findings if f.fix.basis == DEFAULTED), None)
-    if defaulted is None:
-        return ""
-    names = ", ".join(item.split("=")[0] for item in free_text(defaulted.sizes).split(", "))
+    return "" if defaulted is None else sizes_note_for(defaulted.sizes)
+
+
+def sizes_note_for(sizes) -> str:
+    """The note on figures counted at the defaulted sizes of ``sizes`` (``Fix.sizes``)."""
+    names = ", ".join(item.split("=")[0] for item in free_text(sizes).split(", "))
     return (
         f"the figures take the symbolic sizes {names} as 1 (the model does not fix them); "
-        f"pass {input_shape_hint(defaulted.sizes)} with the sizes it runs at"
+        f"pass {input_shape_hint(sizes)} with the sizes it runs at"
     )
 
 
