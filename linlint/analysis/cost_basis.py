@@ -57,7 +57,7 @@ def settle(
     kind, tensor = basis(ga, raw, shapes)
     fix = replace(region.fix, basis=kind, sizes=shapes.free_inputs)
     if kind == UNKNOWN and fix.exact:
-        tried, differs = _tried(ga, raw, shapes, again)
+        tried, differs = _tried(ga, raw, shapes, again) if tensor in raw.sources else (None, "")
         if tried is None:
             where = _unknown(ga, tensor)
             why = (
