@@ -210,7 +210,8 @@ def _remainder(ga, raw, region, shapes, chosen, taken):
     part = RawRegion(raw.output, rest, raw.sources, region.reason, remainder=True)
     left, _ = evaluate(ga, part, shapes)
     macs, params = left.macs_before, left.params_before
-    fix = Fix(False, region.reason, macs, macs, params, params)
+    basis = {"basis": left.fix.basis, "sizes": left.fix.sizes}  # what the figures stand on
+    fix = Fix(False, region.reason, macs, macs, params, params, **basis)
     n_params = left.n_params + len(chosen)
     return part, replace(left, n_params=n_params, fix=fix, description=description)
 
