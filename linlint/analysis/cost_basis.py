@@ -50,13 +50,17 @@ def settle(
     region: Region,
     shapes: ShapeOracle,
     again: Callable[[ShapeOracle], Region],
+    tensor: str = "",
 ) -> Region:
-    """``region`` with its figures' basis, the sizes they were counted at, and why no rule
-    may decide on them where that is so. ``again(oracle)``: the region evaluated on other
-    shapes (without settling)."""
-    kind, tensor = basis(ga, raw, shapes)
-    fix = replace(region.fix, basis=kind, sizes=shapes.free_inputs)
-    if kind == UNKNOWN and fix.exact:
+    """``region`` (its ``fix.basis`` from ``basis``: ``tensor`` the one of unknown shape)
+    with why no rule may decide on its figures where that is so, or with the figures a
+    rule decides on. ``again(oracle)``: the region evaluated on other shapes (without
+    settling)."""
+    fix = region.fix
+    kind = fix.basis
+    if kind == KNOWN or not fix.exact:
+        return region
+    if kind == UNKNOWN:
         tried, differs = _tried(ga, raw, shapes, again) if tensor in raw.sources else (None, "")
         if tried is None:
             where = _unknown(ga, tensor)
@@ -68,9 +72,13 @@ def settle(
             fix = replace(fix, undecided=f"{why}; declare that shape (value_info) to decide")
         else:  # the same decision at every size tried: the figures of one, never shown
             fix = replace(fix, **{name: getattr(tried.fix, name) for name in SIZED_FIGURES})
-    elif kind == DEFAULTED and fix.exact:
+    else:
         large = shapes.at_size(REALISTIC_SIZE)
-        other = again(large)
+        # check and fold evaluate a region again (with weights): the sizes' answer is kept
+        key = (ga.name, raw.output, raw.nodes, raw.sources, raw.blocked, raw.shape_reads)
+        if key not in large.evaluated:
+            large.evaluated[key] = again(large)
+        other = large.evaluated[key]
         if _figures(other) == _figures(region):
             fix = replace(fix, basis=KNOWN)
         else:

@@ -89,6 +89,8 @@ class ShapeOracle:
         self._is_probe = probe
         self._probe: ShapeOracle | None = None
         self._at_size: dict[int, ShapeOracle] = {}
+        #: Regions evaluated on this oracle's shapes (``cost_basis``), by graph and nodes.
+        self.evaluated: dict[tuple, object] = {}
         self._collect(model.graph)
         self.free_inputs = _free_inputs(model, self.input_shapes)
         #: Whether some free size took its default (1): figures on it are not the model's.
@@ -153,7 +155,7 @@ class ShapeOracle:
         other.symbolic = _Atop(self.symbolic, name)
         other.values = ChainMap({}, self.values)
         other._is_probe, other._probe, other._at_size = True, None, {}
-        other.free_inputs, other.defaulted = (), False
+        other.free_inputs, other.defaulted, other.evaluated = (), False, {}
         return other
 
     def declared(self, name: str) -> Shape | None:

@@ -72,10 +72,12 @@ def sizes_note(findings: Sequence[Finding]) -> str:
 
 def sizes_note_for(sizes) -> str:
     """The note on figures counted at the defaulted sizes of ``sizes`` (``Fix.sizes``)."""
-    names = ", ".join(item.split("=")[0] for item in free_text(sizes).split(", "))
+    names = [item.split("=")[0] for item in free_text(sizes).split(", ")]
+    what = "sizes" if len(names) > 1 else "size"
     return (
-        f"the figures take the symbolic sizes {names} as 1 (the model does not fix them); "
-        f"pass {input_shape_hint(sizes)} with the sizes it runs at"
+        f"the figures take the symbolic {what} {', '.join(names)} as 1 (the model does not "
+        f"fix {'them' if len(names) > 1 else 'it'}); pass {input_shape_hint(sizes)} with the "
+        "sizes it runs at"
     )
 
 
