@@ -15,9 +15,10 @@ class LinearBottleneck(Rule):
     on two axes (MatMul → Transpose → MatMul, MLP-Mixer's token and channel
     mixing without an activation: one MatMul on the two axes flattened).
 
-    Also a chain whose fold is exact but whose cost linlint cannot decide:
-    where the model leaves a size symbolic and folding pays at size 1 but not
-    at 64 (or the other way round: pass `--input-shape` to decide), or where
+    Also a region whose fold is exact (one parametric op with what it would
+    absorb, or more) but whose cost linlint cannot decide: where the model
+    leaves a size symbolic and folding pays at size 1 but not at 64 (or the
+    other way round: pass `--input-shape` to decide), or where
     linlint cannot tell the shape of the chain's input (a custom op's output)
     and the answer is not the same at sizes 1 and 64 (its MACs are reported
     as unknown). A fold that may raise MACs never runs by default.
@@ -47,10 +48,10 @@ class LinearBottleneck(Rule):
     summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
 
     def on_region(self, region: Region) -> str | None:
+        if region.fix.exact and region.fix.undecided and region.n_params >= 1:
+            return f"{region.description} = {region.composes_to}, but {region.fix.undecided}"
         if region.n_params < 2 or not region.may_grow:
             return None
-        if region.fix.undecided:
-            return f"{region.description} = {region.composes_to}, but {region.fix.undecided}"
         return (
             f"{region.description} = {region.composes_to}, but folding would raise MACs "
             f"{region.macs_before:,} → {region.macs_after:,}"

@@ -173,6 +173,20 @@ def test_a_cost_decision_a_symbolic_size_changes_asks_for_input_shape():
     assert "pass --input-shape x=1x8x<H>x<W> to decide" in message
 
 
+def test_a_single_op_region_a_symbolic_size_decides_is_an_LL002_note_too():
+    # a DenseNet transition after a pool: at H=W=1 its input is empty, at 64 it pays (LL007)
+    transition = dynamic(
+        "p0 = AveragePool<kernel_shape=[2, 2], strides=[2, 2]>(x)  r = Relu(p0)"
+        "  [conv] h = Conv(r, w)  [pool] y = AveragePool<kernel_shape=[2, 2], strides=[2, 2]>(h)",
+        w=weights((16, 8, 1, 1)),
+    )
+    (finding,) = linlint.check(transition)
+    assert finding.code == "LL002"
+    assert "saves no time at H=1, W=1 but pays at H=64, W=64" in finding.message
+    given = linlint.check(transition, input_shapes={"x": (1, 8, 64, 64)})
+    assert [f.code for f in given] == ["LL007"]
+
+
 def test_fold_does_not_fold_a_chain_a_symbolic_size_decides():
     result = linlint.fold(UNET, verify=False)
     assert [r.nodes for r in result.folded] == [("up", "up_conv")]
