@@ -133,11 +133,14 @@ def render_json(report: FoldReport) -> str:
     verification = None
     if result.verification is not None:
         verification = {"ok": result.verification.ok, "summary": result.verification.summary()}
+        verification["sizes"] = [
+            {name: list(shape) for name, shape in at.items()} for at in result.verification.sizes
+        ]
     data = {
         "folded": [_folded_json(r) for r in result.folded],
         "refused": list(result.refused),
-        "before": asdict(result.before),
-        "after": asdict(result.after),
+        "before": {**asdict(result.before), "sizes": sizes_json(result.before.sizes)},
+        "after": {**asdict(result.after), "sizes": sizes_json(result.after.sizes)},
         "verification": verification,
         "remaining": [f.to_dict() for f in report.remaining],
         "written": str(report.written) if report.written is not None else None,

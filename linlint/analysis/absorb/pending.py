@@ -48,6 +48,8 @@ def materialize(
                 "the model does not fix the channels of the region's input: a constant before "
                 f"the first parametric op may broadcast them; {STATIC_SHAPES}"
             )
+    # An unknown source takes size 1 (batch, spatial, rows) as a placeholder: exactness does
+    # not read it, and figures counted on it are unknown (``cost_basis``), never decided on.
     if family == "conv":
         form = ConvForm.identity(
             channels,
