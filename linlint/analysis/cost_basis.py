@@ -91,11 +91,11 @@ def settle(
 def _tried(
     ga: GraphAnalysis, raw: RawRegion, shapes: ShapeOracle, again: Callable
 ) -> tuple[Region | None, str]:
-    """The region at ``REALISTIC_SIZE`` where its source's shape is unknown, and the decision
-    on its figures is the same there and at 1 (every unknown size of the source at that
-    size, its rank and channels from the first parametric op); else None, and how the
-    decisions differ (', and folding pays at 1 but raises MACs at 64') where they do. The
-    source cannot be given a shape everywhere (``_assumed``)."""
+    """The region at ``REALISTIC_SIZE`` where its source's shape is unknown and the decision
+    on its figures is the same there and at 1 (every size of the source but its batch, 1,
+    and its channels, the first parametric op's, at that size); else None, and how the
+    decisions differ ('it pays at 1x8x1x1 but raises MACs at 1x8x64x64') where both were
+    made. Not every source can be given a shape (``_assumed``)."""
     shape = _assumed(ga, raw, shapes)
     if shape is None:
         return None, ""
