@@ -14,6 +14,12 @@ class RedundantLinearChain(Rule):
     Identity, Dropout, ...), whose composition is exactly one operator of the
     same family and costs no more multiply-accumulates than the chain.
 
+    The cost is decided only on figures that hold at the sizes the model runs
+    at: where the model leaves a size symbolic (taken as 1), the decision must
+    be the same with that size at 64; where linlint cannot tell the shape at
+    all, it must be the same at 1 and at 64. Otherwise the chain is LL002,
+    with the reason, and is not folded by default.
+
     ## Why it matters
     `W2·(W1·x + b1) + b2 = (W2·W1)·x + (W2·b1 + b2)`: the chain is one affine
     map. The model pays for several layers and gets the expressive power of

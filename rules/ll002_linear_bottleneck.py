@@ -15,6 +15,14 @@ class LinearBottleneck(Rule):
     on two axes (MatMul → Transpose → MatMul, MLP-Mixer's token and channel
     mixing without an activation: one MatMul on the two axes flattened).
 
+    Also a region whose fold is exact (one parametric op with what it would
+    absorb, or more) but whose cost linlint cannot decide: where the model
+    leaves a size symbolic and folding pays at size 1 but not at 64 (or the
+    other way round: pass `--input-shape` to decide), or where
+    linlint cannot tell the shape of the chain's input (a custom op's output)
+    and the answer is not the same at sizes 1 and 64 (its MACs are reported
+    as unknown). A fold that may raise MACs never runs by default.
+
     ## Why it matters
     The stack is still one affine map: it cannot express more than a single
     layer. That can be a deliberate cost-saving design (MobileNetV2's linear
@@ -33,7 +41,9 @@ class LinearBottleneck(Rule):
 
     ## Fix
     Nothing, if the factorization is intended. If an activation is missing,
-    add it. `linlint fold --allow-growth` folds it into one op anyway.
+    add it. `linlint fold --allow-growth` folds it into one op anyway. Where
+    the cost is undecided, `--input-shape NAME=1x3x224x224` (the sizes the
+    model runs at) decides it.
     """
 
     code = "LL002"
@@ -43,7 +53,9 @@ class LinearBottleneck(Rule):
     summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
 
     def on_region(self, region: Region) -> str | None:
-        if region.n_params < 2 or not region.exact or region.macs_after <= region.macs_before:
+        if region.fix.exact and region.fix.undecided and region.n_params >= 1:
+            return f"{region.description} = {region.composes_to}, but {region.fix.undecided}"
+        if region.n_params < 2 or not region.may_grow:
             return None
         return (
             f"{region.description} = {region.composes_to}, but folding would raise MACs "

@@ -25,6 +25,12 @@ class InexactLinearChain(Rule):
         Conv 3x3 pad 1 → Conv 3x3 pad 1     # the second conv zero-pads conv1's output
         BatchNormalization → Conv 3x3 pad 1 # the padding sees zeros, not the BN's shift
 
+    Some folds are exact only on sizes the model fixes (a border-correction
+    map, `ceil_mode` with a stride, SAME pads with a stride, a Reshape that
+    keeps the width): on a model exported with dynamic sizes the reason says
+    so. `--input-shape` sets the sizes of the figures, never exactness:
+    export the model with static shapes to fold them.
+
     ## In the source
     The message names the modules ("no activation between `conv1` and
     `conv2`"): add the activation between them in `forward`.

@@ -749,6 +749,27 @@ def ll002_matmul_transpose_matmul(rng):
     return _simple(rng, body, ["B", 4, 6], ["B", 5, 3])
 
 
+@_sample(
+    ["LL001", "LL002"],
+    3,
+    "U-Net decoder tail exported with dynamic H/W, no activations: ConvTranspose 2x2 stride 2 "
+    "-> Conv 3x3 pad 1 folds at every size (one ConvTranspose 4x4); the unpadded head Conv 3x3 "
+    "-> Conv 3x3 (one Conv 5x5) pays at H=W=1 but raises MACs at 64, so it is a note that asks "
+    "for --input-shape",
+)
+def ll002_unet_tail_dynamic_hw(rng):
+    g = Graph(rng)
+    g.input("x", [1, 8, "H", "W"])
+    w = g.const("up.weight", _randn(rng, 8, 8, 2, 2))
+    h = g.node("ConvTranspose", ["x", w], "up", kernel_shape=[2, 2], strides=[2, 2])
+    h = g.conv("up_conv", h, 8, 8, k=3, pads=1)
+    h = g.relu("up_relu", h)
+    h = g.conv("head1", h, 8, 8, k=3)
+    g.conv("head2", h, 8, 8, k=3, out="y")
+    g.output("y", [1, 8, "H_out", "W_out"])
+    return _model(g)
+
+
 # --------------------------------------------------------------------------- LL003
 
 

@@ -291,6 +291,9 @@ def test_json_findings_have_the_documented_keys():
         "moved_after",
         "nodes_before",
         "nodes_after",
+        "basis",
+        "sizes",
+        "undecided",
     }
     assert finding["nodes"] == ["conv1", "conv2"]
     assert finding["graph"] == ""

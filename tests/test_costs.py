@@ -55,10 +55,20 @@ def macs_by_inference(model: onnx.ModelProto) -> int:
     return total
 
 
+#: Samples whose symbolic sizes go through ops that change them (a ConvTranspose, unpadded
+#: convs): inference leaves those sizes symbolic, which ``_dims`` would count as 1, and at
+#: linlint's default of 1 the convs' outputs are empty; both are counted at a given size.
+PINNED = {"ll002_unet_tail_dynamic_hw": {"x": (1, 8, 16, 16)}}
+
+
 @pytest.mark.parametrize("stem", STEMS)
 def test_the_mac_total_is_the_one_onnx_shape_inference_gives(stem):
     model = onnx.load(SAMPLES / f"{stem}.onnx")
-    assert model_costs(model).macs == macs_by_inference(model)
+    pinned = PINNED.get(stem)
+    for vi in model.graph.input if pinned else ():
+        for dim, size in zip(vi.type.tensor_type.shape.dim, pinned[vi.name], strict=True):
+            dim.dim_value = size
+    assert model_costs(model, pinned).macs == macs_by_inference(model)
 
 
 # Weighted ops after shape arithmetic as TorchScript writes it (the Reshape's target

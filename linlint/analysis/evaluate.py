@@ -22,6 +22,7 @@ from linlint.analysis.absorb import (
 )
 from linlint.analysis.carry import carry
 from linlint.analysis.commute import POOLS, commuted, commuted_work
+from linlint.analysis.cost_basis import basis, settle
 from linlint.analysis.cost_model import (
     Work,
     cheaper,
@@ -35,7 +36,7 @@ from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFo
 from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.region_work import region_work
-from linlint.analysis.regions import Fix, Region
+from linlint.analysis.regions import KNOWN, Fix, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.model.graphs import attr
@@ -143,11 +144,14 @@ def evaluate(
     shapes: ShapeOracle,
     numeric: bool = False,
     held_only: bool = False,
+    settled: bool = True,
 ) -> tuple[Region, object]:
     """The region's record for the rules, and (numeric) its final normal form.
 
     ``held_only``: weights in external files are not read; a region that needs one is
     evaluated on shapes instead (``check``, which never reads external weights).
+    ``settled``: say what the figures stand on and whether a rule may decide on them
+    (``cost_basis.settle``, which evaluates once more at a realistic size where needed).
     """
     ev = Evaluator(ga, shapes, numeric, held_only)
     ev.source = raw.sources[0] if len(raw.sources) == 1 else None
@@ -220,6 +224,7 @@ def evaluate(
         degenerate = elements(shapes.local(ga, raw.output)) == 0
         if form is None or degenerate or cheaper(alt_work, after):
             form, after, exact_reason, offset_at_borders = alternative, alt_work, "", False
+    kind, unknown = basis(ga, raw, shapes) if settled else (KNOWN, "")
     if form is None:
         after, params_after = before.work, before.params
         composes_to = "one affine map"
@@ -249,12 +254,20 @@ def evaluate(
             moved_after=after.moved,
             nodes_before=before.work.nodes,
             nodes_after=after.nodes,
+            basis=kind,
+            sizes=shapes.free_inputs,
         ),
         offset_at_borders=offset_at_borders,
         border_map=map_n if form is not None else 0,
         reordered=isinstance(form, CommutedForm) and _pool_after_param(states),
         folded=folded_ops(form),
     )
+    if settled:  # where the figures are not the model's: may a rule decide on them?
+
+        def again(oracle: ShapeOracle) -> Region:
+            return evaluate(ga, raw, oracle, settled=False)[0]
+
+        region = settle(ga, raw, region, shapes, again, unknown)
     return region, form
 
 

@@ -35,7 +35,8 @@ def region_work(
     for s in states:
         if s.kind == Kind.PARAM:
             macs, p = ev.costs.get(s.index) or ev.fallback_cost(s)
-            work += Work(macs=int(macs), moved=_expansion(ev, s, itemsize), nodes=1)
+            # (MACs unknown: the region's figures are, ``cost_basis``; 0 stands in)
+            work += Work(macs=int(macs or 0), moved=_expansion(ev, s, itemsize), nodes=1)
             params += int(p)
             continue
         constants = [t for t in s.node.input if t and t not in s.data]

@@ -3,10 +3,38 @@ the ``Fix`` that says what folding a region would give."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from operator import attrgetter
 
 from linlint.analysis.cost_model import Work, cheaper
+from linlint.analysis.shapes import FreeInput
+
+#: ``Fix.basis``: the figures are counted on sizes the model fixes or the user gave.
+KNOWN = "known"
+#: ``Fix.basis``: they read a symbolic size the user did not give, taken as 1 (``Fix.sizes``).
+DEFAULTED = "defaulted"
+#: ``Fix.basis``: the shape walk cannot tell a shape of the region: no figure but the
+#: parameters and nodes is given (JSON null), and no rule decides on them.
+UNKNOWN = "unknown"
+
+
+def sizes_json(sizes) -> list[dict]:
+    """``Fix.sizes`` as JSON: ``[{"input", "shape", "free": {label: size}, "given"}]``."""
+    return [
+        {
+            "input": f.name,
+            "shape": list(f.shape),
+            "free": {label: f.shape[axis] for axis, label in f.free},
+            "given": f.given,
+        }
+        for f in sizes
+    ]
+
+
+#: The figures that depend on sizes (the others, params and nodes, do not).
+SIZED_FIGURES = tuple(
+    f"{what}_{when}" for what in ("macs", "elementwise", "moved") for when in ("before", "after")
+)
 
 
 @dataclass(frozen=True)
@@ -27,6 +55,28 @@ class Fix:
     moved_after: int = 0
     nodes_before: int = 0
     nodes_after: int = 0
+    #: What the size-dependent figures (MACs, elementwise ops, bytes moved) stand on:
+    #: ``KNOWN``, ``DEFAULTED`` or ``UNKNOWN`` (``linlint.analysis.cost_basis``).
+    basis: str = KNOWN
+    #: The model's inputs with a free size, each at the shape the figures were counted at.
+    sizes: tuple[FreeInput, ...] = ()
+    #: Why no rule may decide on the figures ('' when one may): they are unknown, or the
+    #: decision (fold or not, more MACs or not) differs at a realistic size.
+    undecided: str = ""
+
+    @property
+    def known(self) -> bool:
+        """Whether the size-dependent figures are given (known or at defaulted sizes)."""
+        return self.basis != UNKNOWN
+
+    def to_dict(self) -> dict:
+        """The record as JSON: the size-dependent figures null where unknown, and ``sizes``
+        as ``[{"input", "shape", "free": {label: size}, "given"}]``."""
+        d = asdict(self)
+        if not self.known:
+            d.update(dict.fromkeys(SIZED_FIGURES))
+        d["sizes"] = sizes_json(self.sizes)
+        return d
 
     @property
     def work_before(self) -> Work:
@@ -89,13 +139,22 @@ class Region:
     @property
     def worth_folding(self) -> bool:
         """Exact, no more MACs, and estimated to run faster on the runtime (multiply-adds,
-        memory passes and nodes: ``cost_model``)."""
+        memory passes and nodes: ``cost_model``), on figures a rule may decide on (never
+        unknown ones, nor ones whose decision a size the model leaves open changes)."""
         fix = self.fix
         return (
             fix.exact
+            and not fix.undecided
             and fix.macs_after <= fix.macs_before
             and cheaper(fix.work_after, fix.work_before)
         )
+
+    @property
+    def may_grow(self) -> bool:
+        """Exact, but its fold raises MACs, or may (the figures cannot decide): what
+        ``fold`` leaves alone unless ``--allow-growth``."""
+        fix = self.fix
+        return fix.exact and (fix.macs_after > fix.macs_before or bool(fix.undecided))
 
 
 @dataclass

@@ -19,6 +19,9 @@ abort the process, and it would cost more than the whole analysis.
 
 from __future__ import annotations
 
+from collections import ChainMap
+from dataclasses import dataclass
+
 import numpy as np
 import onnx
 from onnx import ModelProto, ValueInfoProto
@@ -36,7 +39,23 @@ from linlint.analysis.shape_values import (
 from linlint.model.graphs import GRAPH_OPS, node_subgraphs
 
 Shape = tuple[int, ...]
-__all__ = ["ShapeOracle", "reshaped", "transpose_perm"]
+__all__ = ["FreeInput", "ShapeOracle", "reshaped", "transpose_perm"]
+
+#: The size a second evaluation gives every defaulted symbolic size (``ShapeOracle.at_size``):
+#: a cost decision that differs there from the one at 1 depends on a size the model leaves open.
+REALISTIC_SIZE = 64
+
+
+@dataclass(frozen=True)
+class FreeInput:
+    """A graph input with sizes the model does not fix: the shape the figures are counted
+    at, its free sizes as ``(axis, label)`` (the ``dim_param``, else ``name[axis]``), and
+    whether the user gave that shape (``--input-shape``) or its free sizes took 1."""
+
+    name: str
+    shape: Shape
+    free: tuple[tuple[int, str], ...]
+    given: bool
 
 
 def _dims(vi: ValueInfoProto) -> Shape | None:
@@ -69,7 +88,28 @@ class ShapeOracle:
         self._declared_dims: dict[str, tuple[int | None, ...]] = {}  # None: not a number
         self._is_probe = probe
         self._probe: ShapeOracle | None = None
+        self._at_size: dict[int, ShapeOracle] = {}
+        #: Regions evaluated on this oracle's shapes (``cost_basis``), by graph and nodes.
+        self.evaluated: dict[tuple, object] = {}
         self._collect(model.graph)
+        self.free_inputs = _free_inputs(model, self.input_shapes)
+        #: Whether some free size took its default (1): figures on it are not the model's.
+        self.defaulted = any(not f.given for f in self.free_inputs)
+
+    def at_size(self, size: int) -> ShapeOracle | None:
+        """This model's oracle with every defaulted symbolic size at ``size`` (the sizes the
+        user gave kept): where a cost decision is tried at a realistic size. None when no
+        size was defaulted."""
+        if not self.defaulted or self._is_probe:
+            return None
+        if size not in self._at_size:
+            shapes = dict(self.input_shapes)
+            for f in self.free_inputs:
+                if not f.given:
+                    declared = _declared(self.model, f.name)
+                    shapes[f.name] = tuple(size if d is None else d for d in declared)
+            self._at_size[size] = ShapeOracle(self.model, shapes)
+        return self._at_size[size]
 
     def _collect(self, graph: onnx.GraphProto, body: bool = False) -> None:
         inputs = {vi.name for vi in graph.input}
@@ -103,6 +143,20 @@ class ShapeOracle:
             if node.op_type in GRAPH_OPS or node.domain:
                 for _, sub in node_subgraphs(node):
                     self._collect(sub, body=True)
+
+    def assuming(self, name: str, shape: Shape) -> ShapeOracle:
+        """This oracle with ``name`` (a tensor whose shape the walk cannot tell) taken to
+        have ``shape``, a free one: where a decision is tried on sizes no shape gives. What
+        it walks from there stays its own; this oracle is not changed."""
+        other = object.__new__(ShapeOracle)
+        other.__dict__.update(self.__dict__)
+        other._known = ChainMap({name: tuple(shape)}, self._known)
+        other._missing = set()
+        other.symbolic = _Atop(self.symbolic, name)
+        other.values = ChainMap({}, self.values)
+        other._is_probe, other._probe, other._at_size = True, None, {}
+        other.free_inputs, other.defaulted, other.evaluated = (), False, {}
+        return other
 
     def declared(self, name: str) -> Shape | None:
         """A shape known without walking (declared, or remembered)."""
@@ -195,6 +249,54 @@ class ShapeOracle:
         else:
             self._missing.add(name)
         return found
+
+
+class _Atop:
+    """A set over another, which it reads and never changes (``ShapeOracle.assuming``)."""
+
+    def __init__(self, below: set[str], *names: str) -> None:
+        self.below, self.own = below, set(names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.own or name in self.below
+
+    def add(self, name: str) -> None:
+        self.own.add(name)
+
+    def isdisjoint(self, names) -> bool:
+        return not any(n in self for n in names)
+
+
+def _declared(model: ModelProto, name: str) -> tuple[int | None, ...]:
+    """A main-graph input's declared sizes, None for each free one."""
+    vi = next(v for v in model.graph.input if v.name == name)
+    return tuple(
+        d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None
+        for d in vi.type.tensor_type.shape.dim
+    )
+
+
+def _free_inputs(model: ModelProto, given: dict[str, Shape]) -> tuple[FreeInput, ...]:
+    """The main graph's inputs (not initializers) with a free size, in order."""
+    stored = None
+    found = []
+    for vi in model.graph.input:
+        t = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type") or not t.HasField("shape"):
+            continue
+        free = tuple(
+            (axis, d.dim_param or f"{vi.name}[{axis}]")
+            for axis, d in enumerate(t.shape.dim)
+            if not (d.HasField("dim_value") and d.dim_value >= 0)
+        )
+        if not free:
+            continue
+        stored = {i.name for i in model.graph.initializer} if stored is None else stored
+        if vi.name in stored:  # an overridable weight (IR >= 4), not an input to feed
+            continue
+        shape = tuple(given[vi.name]) if vi.name in given else _dims(vi)
+        found.append(FreeInput(vi.name, shape, free, vi.name in given))
+    return tuple(found)
 
 
 def _weight_dims(ga, name: str) -> Shape | None:

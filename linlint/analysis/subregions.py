@@ -59,7 +59,7 @@ def split(
     hold (a region blocked because its intermediate is another region's exit overlaps
     that region): no sub-region takes them, and the remainder leaves them out."""
     overlaps = not claimed.isdisjoint(raw.nodes)
-    growing = region.exact and region.macs_after > region.macs_before
+    growing = region.may_grow
     mapped = region.exact and not growing and region.border_map > 0
     if (region.exact and not growing and not mapped) or (
         len(raw.nodes) > MAX_NODES and not overlaps
@@ -210,7 +210,8 @@ def _remainder(ga, raw, region, shapes, chosen, taken):
     part = RawRegion(raw.output, rest, raw.sources, region.reason, remainder=True)
     left, _ = evaluate(ga, part, shapes)
     macs, params = left.macs_before, left.params_before
-    fix = Fix(False, region.reason, macs, macs, params, params)
+    basis = {"basis": left.fix.basis, "sizes": left.fix.sizes}  # what the figures stand on
+    fix = Fix(False, region.reason, macs, macs, params, params, **basis)
     n_params = left.n_params + len(chosen)
     return part, replace(left, n_params=n_params, fix=fix, description=description)
 

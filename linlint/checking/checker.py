@@ -41,7 +41,7 @@ def screened(g: GraphAnalysis, shapes: ShapeOracle, skip=None, whole=None):
         region, _ = evaluate(g, raw, shapes, numeric=False)
         fired = region_findings(region, "")
         pieces = None
-        growing = region.exact and region.macs_after > region.macs_before
+        growing = region.may_grow
         if not (whole is not None and growing and whole(fired)):
             pieces = split(g, raw, region, shapes, _any_rule_fires, claimed)
         if pieces is None:

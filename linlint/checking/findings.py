@@ -41,6 +41,7 @@ class Finding:
     def to_dict(self) -> dict:
         d = asdict(replace(self, region=None))
         d["nodes"] = list(self.nodes)
+        d["fix"] = self.fix.to_dict()  # unknown figures as null, the sizes by input
         d["region"] = self.region.to_dict() if self.region is not None else None
         d["origins"] = [o.to_dict() if o else None for o in self.node_origins]
         return d

@@ -9,7 +9,7 @@ from onnx import ModelProto
 
 from linlint.analysis.absorb import Evaluator
 from linlint.analysis.optable import Kind
-from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.shapes import FreeInput, ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, analyze_model
 from linlint.checking.checker import iter_graphs
 from linlint.model.graphs import initializer_names
@@ -17,12 +17,16 @@ from linlint.model.graphs import initializer_names
 
 @dataclass(frozen=True)
 class Costs:
-    """Model-wide totals, before or after folding."""
+    """Model-wide totals, before or after folding. ``macs`` leaves out the parametric ops
+    whose shapes are unknown (``unknown_macs`` of them); where the model leaves a size
+    symbolic and the user gave none, ``sizes`` holds the inputs at the sizes counted."""
 
     param_ops: int
     nodes: int
     macs: int
     params: int
+    unknown_macs: int = 0
+    sizes: tuple[FreeInput, ...] = ()
 
 
 def model_costs(model: ModelProto, input_shapes=None, ga: GraphAnalysis | None = None) -> Costs:
@@ -33,15 +37,18 @@ def model_costs(model: ModelProto, input_shapes=None, ga: GraphAnalysis | None =
     # the process (negative dims reach C++ assertions), and would disagree with check.
     # An oracle of its own: the one a fold or check evaluates regions with remembers shapes.
     shapes = ShapeOracle(model, input_shapes)
-    param_ops = nodes = macs = 0
+    param_ops = nodes = macs = unknown = 0
     for g in iter_graphs(ga):
         ev = Evaluator(g, shapes, numeric=False)
         nodes += len(g.nodes)
         for s in g.nodes:
             if s.kind == Kind.PARAM:
                 param_ops += 1
-                macs += ev.fallback_cost(s)[0]
-    return Costs(param_ops, nodes, macs, _parameters(ga, shapes))
+                counted = ev.fallback_cost(s)[0]
+                macs += counted or 0
+                unknown += counted is None
+    sizes = shapes.free_inputs if shapes.defaulted else ()
+    return Costs(param_ops, nodes, macs, _parameters(ga, shapes), unknown, sizes)
 
 
 def _parameters(ga: GraphAnalysis, shapes: ShapeOracle) -> int:

@@ -13,7 +13,8 @@ from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.pictures import RegionPicture
 from linlint.analysis.region_graph import node_picture, region_picture
-from linlint.analysis.shapes import ShapeOracle
+from linlint.analysis.regions import KNOWN
+from linlint.analysis.shapes import FreeInput, ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.checking.checker import iter_graphs, node_findings, screened
 from linlint.folding.cutout import RegionCut, region_proof
@@ -38,6 +39,9 @@ class FoldedRegion:
     elementwise_after: int = 0
     nodes_before: int = 0
     nodes_after: int = 0
+    #: What the MACs and elementwise figures stand on, and the sizes (``Fix.basis``).
+    basis: str = KNOWN
+    sizes: tuple[FreeInput, ...] = ()
     #: The region before and the ops after (``RegionPicture``), for the drawings.
     region: RegionPicture | None = field(default=None, compare=False)
 
@@ -132,7 +136,9 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
                 fix.elementwise_after,
                 fix.nodes_before,
                 fix.nodes_after,
-                region_picture(g, raw.nodes, raw.output, shapes, region.folded),
+                fix.basis,
+                fix.sizes,
+                region=region_picture(g, raw.nodes, raw.output, shapes, region.folded),
             )  # fmt: skip
         )
     _remove_identities(state, g, taken, remove, inserts, shapes)

@@ -21,7 +21,9 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linlint.report.text import work_parts
+from linlint.analysis.cost_basis import free_text
+from linlint.analysis.regions import DEFAULTED, SIZED_FIGURES, UNKNOWN, sizes_json
+from linlint.report.text import sizes_note_for, sizes_suffix, work_parts
 
 if TYPE_CHECKING:
     from linlint.checking.findings import Finding
@@ -54,16 +56,29 @@ def _folded_line(model: Path, region: FoldedRegion) -> str:
     where = f"{r.graph}: " if r.graph else ""
     after = " + ".join(r.ops_after) if r.ops_after else "(removed)"
     parts = []
-    if r.macs_before or r.macs_after:
+    known = r.basis != UNKNOWN
+    if not known and r.ops_after:
+        parts += ["MACs unknown", f"params {r.params_before:,} → {r.params_after:,}"]
+    elif r.macs_before or r.macs_after or r.basis == DEFAULTED:
         parts += [
             f"MACs {r.macs_before:,} → {r.macs_after:,}",
             f"params {r.params_before:,} → {r.params_after:,}",
         ]
-    parts += work_parts(r)
-    cost = "  " + ", ".join(parts) if parts else ""
+    parts += work_parts(r, known)
+    cost = "  " + ", ".join(parts) + sizes_suffix(r) if parts else ""
     return (
         f"{model}: {r.code} folded {where}{' → '.join(r.nodes)}: "
         f"{op_counts(r.ops_before)} → {after}{cost}"
+    )
+
+
+def _uncounted(before, after) -> str:
+    """`` (not counting 2 → 1 parametric ops of unknown shape)`` where some are."""
+    if not before.unknown_macs and not after.unknown_macs:
+        return ""
+    return (
+        f" (not counting {before.unknown_macs} → {after.unknown_macs} parametric ops "
+        "of unknown shape)"
     )
 
 
@@ -82,9 +97,12 @@ def render_text(report: FoldReport) -> str:
     if result.changed:
         lines.append(
             f"{model}: parametric ops {b.param_ops} → {a.param_ops}, nodes {b.nodes} → {a.nodes},"
-            f" MACs {b.macs:,} → {a.macs:,}, params {b.params:,} → {a.params:,}"
+            f" MACs {b.macs:,} → {a.macs:,}{_uncounted(b, a)}, params {b.params:,} → {a.params:,}"
             + _elementwise_saved(result.folded)
+            + (f" (at {free_text(b.sizes)})" if b.sizes else "")
         )
+    if b.sizes:
+        lines.append(f"{model}: {sizes_note_for(b.sizes)}")
     if result.verification is not None:
         lines.append(f"{model}: {result.verification.summary()}")
     elif result.changed:
@@ -100,10 +118,15 @@ def render_text(report: FoldReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _folded_dict(region: FoldedRegion) -> dict:
-    d = asdict(replace(region, region=None))
-    d["region"] = region.region.to_dict() if region.region is not None else None
-    return d
+def _folded_json(region: FoldedRegion) -> dict:
+    """One rewrite as JSON: its figures null where unknown (as a finding's ``fix``), and the
+    region's picture."""
+    data = asdict(replace(region, region=None))
+    if region.basis == UNKNOWN:
+        data.update(dict.fromkeys(name for name in SIZED_FIGURES if name in data))
+    data["sizes"] = sizes_json(region.sizes)
+    data["region"] = region.region.to_dict() if region.region is not None else None
+    return data
 
 
 def render_json(report: FoldReport) -> str:
@@ -112,11 +135,14 @@ def render_json(report: FoldReport) -> str:
     verification = None
     if result.verification is not None:
         verification = {"ok": result.verification.ok, "summary": result.verification.summary()}
+        verification["sizes"] = [
+            {name: list(shape) for name, shape in at.items()} for at in result.verification.sizes
+        ]
     data = {
-        "folded": [_folded_dict(r) for r in result.folded],
+        "folded": [_folded_json(r) for r in result.folded],
         "refused": list(result.refused),
-        "before": asdict(result.before),
-        "after": asdict(result.after),
+        "before": {**asdict(result.before), "sizes": sizes_json(result.before.sizes)},
+        "after": {**asdict(result.after), "sizes": sizes_json(result.after.sizes)},
         "verification": verification,
         "remaining": [f.to_dict() for f in report.remaining],
         "written": str(report.written) if report.written is not None else None,

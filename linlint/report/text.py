@@ -22,6 +22,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from linlint.analysis.cost_basis import free_text, input_shape_hint
+from linlint.analysis.regions import DEFAULTED
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path, nodes_text
 from linlint.report.sources import Sources, chain_text, frames
@@ -36,27 +38,55 @@ def plural(count: int, word: str) -> str:
 
 def fix_text(finding: Finding) -> str:
     """``exact`` or ``not exact (why)``, then MACs, params, elementwise ops and nodes
-    before → after when known."""
+    before → after when known (``MACs unknown`` where a shape is), and the sizes figures
+    on defaulted symbolic sizes were counted at."""
     fix = finding.fix
     parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
-    if fix.macs_before or fix.macs_after:
+    if not fix.known:
+        parts.append("MACs unknown")
+    elif fix.macs_before or fix.macs_after or fix.basis == DEFAULTED:
         parts.append(f"MACs {fix.macs_before:,} → {fix.macs_after:,}")
     if fix.params_before or fix.params_after:
         parts.append(f"params {fix.params_before:,} → {fix.params_after:,}")
     if fix.exact:
-        parts += work_parts(fix)
-    return ", ".join(parts)
+        parts += work_parts(fix, fix.known)
+    return ", ".join(parts) + sizes_suffix(fix)
 
 
-def work_parts(costs) -> list[str]:
-    """``elementwise a → b`` and ``nodes c → d``, where known: what a fold saves besides
-    multiply-adds and parameters (``costs`` is a ``Fix`` or a folded region)."""
+def work_parts(costs, known: bool = True) -> list[str]:
+    """``elementwise a → b`` (where ``known``) and ``nodes c → d``: what a fold saves
+    besides multiply-adds and parameters (``costs`` is a ``Fix`` or a folded region)."""
     parts = []
-    if costs.elementwise_before or costs.elementwise_after:
+    if known and (costs.elementwise_before or costs.elementwise_after):
         parts.append(f"elementwise {costs.elementwise_before:,} → {costs.elementwise_after:,}")
     if costs.nodes_before:
         parts.append(f"nodes {costs.nodes_before:,} → {costs.nodes_after:,}")
     return parts
+
+
+def sizes_suffix(costs) -> str:
+    """`` (at H=1, W=1)`` where the figures stand on defaulted symbolic sizes, else ''."""
+    if costs.basis != DEFAULTED:
+        return ""
+    return f" (at {free_text(costs.sizes)})"
+
+
+def sizes_note(findings: Sequence[Finding]) -> str:
+    """Once per file, where some figures stand on defaulted symbolic sizes: which sizes,
+    and the ``--input-shape`` that counts them at the sizes the model runs at ('' else)."""
+    defaulted = next((f.fix for f in findings if f.fix.basis == DEFAULTED), None)
+    return "" if defaulted is None else sizes_note_for(defaulted.sizes)
+
+
+def sizes_note_for(sizes) -> str:
+    """The note on figures counted at the defaulted sizes of ``sizes`` (``Fix.sizes``)."""
+    names = [item.split("=")[0] for item in free_text(sizes).split(", ")]
+    what = "sizes" if len(names) > 1 else "size"
+    return (
+        f"the figures take the symbolic {what} {', '.join(names)} as 1 (the model does not "
+        f"fix {'them' if len(names) > 1 else 'it'}); pass {input_shape_hint(sizes)} with the "
+        "sizes it runs at"
+    )
 
 
 def location_text(finding: Finding) -> str:
@@ -123,6 +153,9 @@ def _plain(findings: Sequence[Finding], scope: Scope) -> str:
             if (at := source_text(f, sources, scope.root)) is not None:
                 lines.append(f"  {at}")
             lines.append(f"  fix: {fix_text(f)}")
+        note = sizes_note(group)
+        if note:
+            lines.append(f"{display_path(group[0].file, scope.root)}: {note}")
         blocks.append("\n".join(lines))
     blocks.append(summary(findings, scope.files, scope.errors))
     return "\n\n".join(blocks) + "\n"
@@ -152,6 +185,12 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             if (at := source_text(f, sources, scope.root)) is not None:
                 console.print(Text(f"  {at}", style="magenta"))
             console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
+        note = sizes_note(group)
+        if note:
+            line = Text()
+            line.append(display_path(group[0].file, scope.root), style="bold")
+            line.append(f": {note}", style="dim")
+            console.print(line)
         console.print()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
     console.print(Text(summary(findings, scope.files, scope.errors), style=style))

@@ -83,6 +83,7 @@ def render_json(result: Verification) -> str:
         "problem": result.problem,
         "outputs": [_output_json(c) for c in result.outputs],
         "skipped": list(result.skipped),
+        "sizes": [{name: list(shape) for name, shape in at.items()} for at in result.sizes],
         "latency_original_ms": result.latency_original_ms,
         "latency_candidate_ms": result.latency_candidate_ms,
     }

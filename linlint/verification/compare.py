@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import onnx
 
 from linlint.errors import LinlintError
-from linlint.verification.input_sizes import graph_inputs
+from linlint.verification.input_sizes import graph_inputs, symbolic_axes
 from linlint.verification.inputs import InputSet, verification_inputs
 from linlint.verification.latency import median_latencies
 from linlint.verification.noise import noise_samples, noise_sessions
@@ -195,7 +196,19 @@ def verify(
             result = Verification(
                 result.ok, result.outputs, result.runs, *latencies, skipped=result.skipped
             )
+        if any(symbolic_axes(value) != [] for value in graph_inputs(first.proto)):
+            result = replace(result, sizes=_sizes_of(ran))
     return result
+
+
+def _sizes_of(ran: list[InputSet]) -> tuple[dict[str, tuple[int, ...]], ...]:
+    """The input shapes of the sets that ran, each once, in order."""
+    sizes: list[dict[str, tuple[int, ...]]] = []
+    for input_set in ran:
+        at = {name: tuple(array.shape) for name, array in input_set.feeds.items()}
+        if at not in sizes:
+            sizes.append(at)
+    return tuple(sizes)
 
 
 def _shapes_label(feeds: dict[str, np.ndarray]) -> str:

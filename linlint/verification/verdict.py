@@ -15,6 +15,20 @@ def _times(ratio: float) -> str:
     return f"{ratio:.2g}×"
 
 
+def sizes_text(sizes) -> str:
+    """``x=1x8x1x1, 1x8x7x7`` (one input), ``(a=1x2, b=1x3), (a=7x2, b=7x3)`` (several)."""
+
+    def shape(dims) -> str:
+        return "x".join(str(d) for d in dims) or "(scalar)"
+
+    if all(len(at) == 1 for at in sizes) and len({next(iter(at)) for at in sizes}) == 1:
+        name = next(iter(sizes[0]))
+        return f"{name}=" + ", ".join(shape(at[name]) for at in sizes)
+    return ", ".join(
+        "(" + ", ".join(f"{name}={shape(dims)}" for name, dims in at.items()) + ")" for at in sizes
+    )
+
+
 @dataclass(frozen=True)
 class OutputComparison:
     """How one output of the candidate compares with the original's, over all runs.
@@ -82,6 +96,9 @@ class Verification:
     latency_candidate_ms: float | None = None
     problem: str = ""
     skipped: tuple[str, ...] = field(default=())
+    #: The input shapes the runs were at, each once, in order (``{input: shape}`` per
+    #: size): given where the model leaves a size open, so the verdict says what it covers.
+    sizes: tuple[dict[str, tuple[int, ...]], ...] = field(default=())
 
     @property
     def speedup(self) -> float | None:
@@ -97,8 +114,11 @@ class Verification:
         return max(judged, key=lambda c: c.ratio, default=None)
 
     def summary(self) -> str:
-        """One line: verified or not, the margin or the first outputs that differ."""
+        """One line: verified or not, the margin or the first outputs that differ, and the
+        sizes it ran at where the model leaves one open."""
         runs = f"over {self.runs} run{'s' if self.runs != 1 else ''}"
+        if self.sizes:
+            runs += f" at {sizes_text(self.sizes)}"
         if self.skipped:
             count = len(self.skipped)
             runs += f" ({count} input set{'s' if count != 1 else ''} the original cannot run on "

@@ -101,16 +101,19 @@ class Evaluator:
         """Whether the model itself fixes every size of the source's shape."""
         return self.shapes.fixed(self.ga, self.source)
 
-    def fallback_cost(self, s: NodeState) -> tuple[int, int]:
+    def fallback_cost(self, s: NodeState) -> tuple[int | None, int]:
+        """A parametric node's MACs and parameters from its shapes, where no absorber
+        recorded them; MACs None where the shape they are counted on is unknown (never
+        counted on a guessed size: ``cost_basis`` calls such a region's figures unknown)."""
         node = s.node
         w_name = next((t for t in node.input if t and t not in s.data), "")
         w_shape = self.const_shape(w_name) or ()
         params = math.prod(w_shape) if w_shape else 0
-        out = self.shapes.local(self.ga, node.output[0]) or ()
-        if node.op_type == "Conv" and len(w_shape) > 2:
-            return math.prod(w_shape) * math.prod(out[:1] + out[2:]), params
-        if node.op_type == "ConvTranspose" and len(w_shape) > 2:
-            inp = self.shapes.local(self.ga, node.input[0]) or ()
-            return math.prod(w_shape) * math.prod(inp[:1] + inp[2:]), params
-        rows = math.prod(out[:-1]) if len(out) > 1 else 1
+        counted = node.input[0] if node.op_type == "ConvTranspose" else node.output[0]
+        shape = self.shapes.local(self.ga, counted)
+        if shape is None:
+            return None, params
+        if node.op_type in ("Conv", "ConvTranspose") and len(w_shape) > 2:
+            return math.prod(w_shape) * math.prod(shape[:1] + shape[2:]), params
+        rows = math.prod(shape[:-1]) if len(shape) > 1 else 1
         return rows * params, params

@@ -18,6 +18,7 @@ import numpy as np
 
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
+from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.kernels import expand_groups
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
@@ -33,7 +34,9 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
     if f.perm is not None:
         raise NotFoldable(f"{s.name} flattens a transposed Conv output")
     if not (f.has_param and f.fixed_sizes and ev.source_fixed()) or not source:
-        raise NotFoldable(f"{s.name} flattens a Conv output of a size the model does not fix")
+        raise NotFoldable(
+            f"{s.name} flattens a Conv output of a size the model does not fix; {STATIC_SHAPES}"
+        )
     in_spatial = tuple(source[2:])
     din = f.cin * math.prod(in_spatial)
     dout = f.cout * math.prod(f.spatial)

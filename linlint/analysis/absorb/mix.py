@@ -11,6 +11,7 @@ from __future__ import annotations
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.flatten import MAX_DENSE
 from linlint.analysis.forms import DenseForm, NotFoldable
+from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.sweep import NodeState
 
 
@@ -26,7 +27,8 @@ def mix_axes(ev: Evaluator, s: NodeState, f: DenseForm, w_shape, w) -> DenseForm
     source = ev.source_shape()
     if not (source and len(source) == f.rank and ev.shapes.fixed_axis(ev.ga, ev.source, axis)):
         raise NotFoldable(
-            f"{s.name} reads axis {axis} of the region's input, whose size the model does not fix"
+            f"{s.name} reads axis {axis} of the region's input, whose size the model does not "
+            f"fix; {STATIC_SHAPES}"
         )
     if source[axis] != n:
         raise NotFoldable(f"{s.name} expects {n} rows, gets {source[axis]}")

@@ -73,6 +73,7 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     groups = int(attr(node, "group", 1))
     nd = len(w_shape) - 2
     shape = ev.source_shape()
+    # (an unknown source: 1 as a placeholder, its figures unknown, ``cost_basis``)
     spatial = tuple(shape[2:]) if shape and len(shape) == nd + 2 else (1,) * nd
     strides = ints(node, "strides", nd, 1)
     dilations = ints(node, "dilations", nd, 1)
@@ -155,7 +156,7 @@ def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
         if not isinstance(f, Pending) or f.ops:
             raise NotFoldable(f"{s.name} transposes its input (transA = 1) after other ops")
         shape = ev.source_shape()
-        rows = shape[1] if shape and len(shape) == 2 else 1
+        rows = shape[1] if shape and len(shape) == 2 else 1  # (unknown: a placeholder)
         f = replace(DenseForm.identity(k, rows, 2, ev.numeric), transposed_source=True)
     elif isinstance(f, Pending):
         f = materialize(ev, f, "dense", k)

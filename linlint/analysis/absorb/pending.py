@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
+from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.sweep import NodeState
 
 
@@ -45,8 +46,10 @@ def materialize(
         if not known and any(_widens(ev, state, family, nd) for state, _ in pending.ops):
             raise NotFoldable(
                 "the model does not fix the channels of the region's input: a constant before "
-                "the first parametric op may broadcast them"
+                f"the first parametric op may broadcast them; {STATIC_SHAPES}"
             )
+    # An unknown source takes size 1 (batch, spatial, rows) as a placeholder: exactness does
+    # not read it, and figures counted on it are unknown (``cost_basis``), never decided on.
     if family == "conv":
         form = ConvForm.identity(
             channels,

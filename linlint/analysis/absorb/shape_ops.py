@@ -13,6 +13,7 @@ from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.flatten import flatten_conv
 from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
+from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.dense import swap_last_two
 from linlint.analysis.shapes import reshaped, transpose_perm
 from linlint.analysis.sweep import NodeState
@@ -41,7 +42,12 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
         if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
             return f.then(s, absorb_reshape)
-        raise NotFoldable(f"{s.name} may change the last axis before the first parametric op")
+        if fixed:
+            raise NotFoldable(f"{s.name} changes the last axis before the first parametric op")
+        raise NotFoldable(
+            f"{s.name} may change the last axis before the first parametric op: whether it "
+            f"keeps it depends on sizes the model does not fix; {STATIC_SHAPES}"
+        )
     if isinstance(f, ConvForm):
         return flatten_conv(ev, s, f)
     if not isinstance(f, DenseForm):
@@ -104,7 +110,10 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
     if not keeps:
         fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
         if not fixed:  # symbolic dims count as 1: they prove nothing here
-            raise NotFoldable(f"{s.name} may change the last axis")
+            raise NotFoldable(
+                f"{s.name} may change the last axis: whether it keeps it depends on sizes "
+                f"the model does not fix; {STATIC_SHAPES}"
+            )
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):

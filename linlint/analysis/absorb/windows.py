@@ -10,6 +10,7 @@ import numpy as np
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, NotFoldable
+from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.kernels import same_pads, window_span
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
@@ -30,7 +31,7 @@ def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tu
         if not fixed_sizes and any(s > 1 for s in strides):
             raise NotFoldable(
                 f"{node.name or node.op_type} pads SAME with a stride: its pads depend on an "
-                "image size the model does not fix"
+                f"image size the model does not fix; {STATIC_SHAPES}"
             )
         upper = auto == "SAME_UPPER"
         pads = [
@@ -119,7 +120,7 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
         if not f.fixed_sizes:
             raise NotFoldable(
                 f"{s.name} uses ceil_mode with a stride: exact only on sizes its stride "
-                "divides, and the model does not fix the size"
+                f"divides, and the model does not fix the size; {STATIC_SHAPES}"
             )
         for n, k, st, d, a, b in zip(f.spatial, kernel, strides, dilations, pb, pe, strict=True):
             if window_span(n, k, d, a, b) % st:

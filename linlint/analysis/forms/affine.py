@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: What a reason whose fold is exact only on sizes the model fixes ends with: a size the
+#: user gives (``--input-shape``) sets the figures, never exactness.
+STATIC_SHAPES = "export the model with static shapes to fold it"
+
 
 class NotFoldable(Exception):
     """The region is linear, but no exact single op replaces it; ``str`` says why.

@@ -156,8 +156,15 @@ class ConvForm(AffineOutput):
         if padded and not self.pointwise_linear and not use_map:
             offset = self.offset and all(k == 1 for k in self.kernel)
             cause = "an offset (bias or shift)" if offset else "a spatial kernel or stride"
+            mapped = pointwise and self.offset  # exact with a border map on fixed sizes
             raise NotFoldable(
-                f"{what} zero-pads a tensor computed with {cause}: the borders differ",
+                f"{what} zero-pads a tensor computed with {cause}: the borders differ"
+                + (
+                    "; a border-correction map would make it exact, but only on sizes the "
+                    "model fixes (a model exported with static shapes)"
+                    if mapped
+                    else ""
+                ),
                 offset_at_borders=offset,
             )
         spatial = tuple(
