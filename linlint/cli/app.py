@@ -26,11 +26,13 @@ import typer
 
 from linlint.cli import options as opt
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
+from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
 if TYPE_CHECKING:
     from linlint.checking.findings import Finding
     from linlint.checking.selection import Settings
+    from linlint.checking.settings import DiscoveryChoices
 
 __all__ = ["DEBUG_ENV", "app", "main"]
 
@@ -51,11 +53,14 @@ app = typer.Typer(
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Run a command body: ``LinlintError`` and unexpected exceptions become one line and exit 2."""
+    """Run a command body: ``LinlintError`` and unexpected exceptions become one line and exit 2;
+    a closed stdout (``BrokenPipeError``) ends the body quietly (``linlint.cli.streams``)."""
     try:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except BrokenPipeError:  # the reader is gone (`| head`): the command ends quietly
+        reader_gone()
     except LinlintError as error:
         error_line(str(error))
         raise typer.Exit(2) from None
@@ -84,21 +89,17 @@ def emit_report(
     output: Path | None = None,
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
+    color: opt.ColorChoice | str = "auto",
 ) -> None:
-    """Render the report and write it to ``output`` (atomically) or stdout."""
+    """Render the report and write it to ``output`` (atomically) or stdout; ``color``:
+    ``auto`` colours text on a terminal (``linlint.cli.streams.use_color``)."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
-    color = output is None and name == "text" and _stdout_is_terminal()
-    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=color)
-    write_output(text, output)
-
-
-def _stdout_is_terminal() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    choice = color.value if isinstance(color, opt.ColorChoice) else color
+    colored = name == "text" and (choice == "always" or (output is None and use_color(choice)))
+    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=colored)
+    write_output(encodable(text, name, output), output)
 
 
 def _settings(
@@ -110,13 +111,16 @@ def _settings(
     extend_select: tuple[str, ...] | None,
     input_shape: list[str] | None,
     fail_on: opt.Level | None = None,
+    discovery: DiscoveryChoices | None = None,
 ) -> Settings:
     """The configuration for ``paths`` overlaid by the command's options."""
     from linlint.checking.settings import resolve_settings
 
     level = fail_on.value if fail_on is not None else None
     shapes = opt.parse_shapes(input_shape)
-    return resolve_settings(paths, config, isolated, select, ignore, extend_select, level, shapes)
+    return resolve_settings(
+        paths, config, isolated, select, ignore, extend_select, level, shapes, discovery
+    )
 
 
 def _verify_options(
@@ -144,21 +148,39 @@ def check(
     config: opt.ConfigOption = None,
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
+    exclude: opt.ExcludeOption = None,
+    extend_exclude: opt.ExtendExcludeOption = None,
+    respect_gitignore: opt.RespectGitignoreOption = None,
+    force_exclude: opt.ForceExcludeOption = None,
+    color: opt.ColorOption = opt.ColorChoice.auto,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
+        from linlint.checking.settings import DiscoveryChoices
         from linlint.cli.runner import check_paths
 
+        choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
         settings = _settings(
-            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on
+            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on, choices
         )
         workers = jobs or os.cpu_count() or 1
-        run = check_paths(paths, settings, jobs=workers, show_progress=not no_progress)
+        run = check_paths(
+            paths,
+            settings,
+            jobs=workers,
+            show_progress=not no_progress,
+            shape_names=list(opt.parse_shapes(input_shape)),
+        )
         emit_report(
-            output_format, run.findings, output=output, files=run.checked, errors=run.errors
+            output_format,
+            run.findings,
+            output=output,
+            files=run.checked,
+            errors=run.errors,
+            color=color,
         )
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
@@ -171,24 +193,26 @@ def rules(output_format: opt.ListFormatOption = opt.ListFormat.text) -> None:
         from linlint.rules import ALL_RULES
 
         render = render_json if output_format is opt.ListFormat.json else render_text
-        typer.echo(render(ALL_RULES), nl=False)
+        typer.echo(encodable(render(ALL_RULES), output_format.value, None), nl=False)
 
 
 @app.command()
 def explain(code: opt.CodeArg) -> None:
     """Print one rule's documentation."""
     with guard():
+        from linlint.report import io_error
         from linlint.rules import ALL_RULES, get_rule
 
-        rule = get_rule(code.strip()) or next(
-            (r for r in ALL_RULES if r.name == code.strip().lower()), None
-        )
-        if rule is None:
+        wanted = code.strip()
+        rule = get_rule(wanted) or next((r for r in ALL_RULES if r.name == wanted.lower()), None)
+        if rule is not None:
+            header, doc = f"{rule.code} {rule.name} (default level: {rule.level})", rule.doc
+        elif wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
+            header, doc = f"{io_error.CODE} {io_error.NAME} (level: {io_error.LEVEL})", io_error.DOC
+        else:
             known = ", ".join(r.code for r in ALL_RULES)
             raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
-        typer.echo(f"{rule.code} {rule.name} (default level: {rule.level})")
-        typer.echo("")
-        typer.echo(rule.doc)
+        typer.echo(f"{header}\n\n{doc}")
 
 
 app.command("rule", hidden=True)(explain)
@@ -265,6 +289,9 @@ def fold(
         try:
             with guard():
                 target = model if in_place else out
+                from linlint.cli.runner import require_inputs
+
+                require_inputs(model, opt.parse_shapes(input_shape))
                 code = max(
                     code,
                     _fold_one(model, target, diff, settings, options, output_format, no_progress),
@@ -341,7 +368,9 @@ def _root(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1."""
+    """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1.
+    Characters stdout or stderr cannot encode are written as ASCII (``linlint.cli.streams``)."""
+    fall_back_to_ascii()
     try:
         app(args=list(argv) if argv is not None else None, prog_name="linlint")
     except SystemExit:

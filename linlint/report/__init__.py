@@ -4,7 +4,8 @@ The reporters share the keyword arguments ``root`` (paths are shown relative
 to it; default: the current folder), ``files`` (the files that were checked)
 and ``errors`` (``(file, message)`` for files that could not be checked),
 gathered in a ``Scope``: each format's ``render(findings, scope)`` writes its report
-from the two (``text`` also takes ``color``). ``write_output`` puts a rendered report
+from the two (``text`` also takes ``color``). The line formats get the findings with
+their names and paths escaped (``linlint.report.escape``). ``write_output`` puts a rendered report
 on stdout or, atomically, into a file.
 """
 
@@ -18,8 +19,10 @@ from pathlib import Path
 
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
+from linlint.report.escape import printable_errors, printable_findings
 
 FORMATS = ("text", "json", "sarif", "github")
+LINE_FORMATS = ("text", "github")  # names and paths escaped (linlint.report.escape)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ def render(
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt}")
+    if fmt in LINE_FORMATS:
+        findings, errors = printable_findings(findings), printable_errors(errors)
     scope = Scope(root, files, errors)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)

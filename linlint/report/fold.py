@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linlint.report.escape import printable
 from linlint.report.text import work_parts
 
 if TYPE_CHECKING:
@@ -73,7 +74,8 @@ def _elementwise_saved(folded) -> str:
 
 
 def render_text(report: FoldReport) -> str:
-    """The text report, one line per fact, each starting with the model's path."""
+    """The text report, one line per fact, each starting with the model's path (names and
+    paths escaped: ``linlint.report.escape``)."""
     model, result = report.model, report.result
     lines = [_folded_line(model, r) for r in result.folded]
     for reason in result.refused:
@@ -97,7 +99,7 @@ def render_text(report: FoldReport) -> str:
         lines.append(f"{model}: --diff, nothing written")
     elif report.written is not None:
         lines.append(f"{model}: wrote {report.written}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def render_json(report: FoldReport) -> str:
