@@ -24,6 +24,7 @@ a pre-commit hook wants, since pre-commit passes every staged file by name.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,14 +71,21 @@ class Pattern:
     glob: str
     base: Path | None = None
 
+    @functools.cached_property
+    def _normal(self) -> str:
+        return self.glob.replace("\\", "/").removeprefix("./").rstrip("/")
+
+    @functools.cached_property
+    def _base(self) -> Path:
+        return (self.base or Path.cwd()).resolve()
+
     def matches(self, path: Path) -> bool:
         """Whether ``path`` (absolute) is matched: by name, or by its path below ``base``."""
-        glob = self.glob.replace("\\", "/").removeprefix("./").rstrip("/")
+        glob = self._normal
         if "/" not in glob:
             return fnmatch.fnmatchcase(path.name, glob)
-        base = (self.base or Path.cwd()).resolve()
         try:
-            relative = path.relative_to(base).as_posix()
+            relative = path.relative_to(self._base).as_posix()
         except ValueError:
             return fnmatch.fnmatchcase(path.as_posix(), glob)
         return any(fnmatch.fnmatchcase(relative, g) for g in {glob, glob.replace("**/", "")})
