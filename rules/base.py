@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from enum import Enum
 
 from linlint.analysis.regions import FlaggedNode, Region
@@ -35,6 +36,15 @@ class Rule:
     def on_node(self, node: FlaggedNode) -> str | None:
         """The finding's message when the rule fires on this flagged node, else None."""
         return None
+
+    def in_source(self, modules: Sequence[str]) -> str:
+        """What to change in the model's source, given the modules the finding's nodes come
+        from (distinct, in node order, at least one; ``linlint.model.origins``): added to
+        the message when the model names them. The default fits a chain of layers."""
+        first, last = modules[0], modules[-1]
+        if first == last:
+            return f"`{first}` applies linear layers with no activation between"
+        return f"no activation between `{first}` and `{last}`"
 
     def folded_by(self, allow_growth: bool) -> bool:
         """Whether ``fold`` rewrites this rule's findings under that policy."""

@@ -24,6 +24,13 @@ class RedundantLinearChain(Rule):
         Conv 1x1 (8→32) → Conv 3x3 (32→32) → Conv 1x1 (32→8)   # ExpandNets
         Gemm (64→64) → Gemm (64→32)                            # no activation
 
+    ## In the source
+    A model exported from PyTorch names the modules (`block.expand (Conv2d) →
+    block.conv (Conv2d)`) and the line that calls the first: the message says
+    "no activation between `block.expand` and `block.conv`". Add the
+    activation there (`nn.Identity` where an activation was meant is a common
+    cause), or merge the two layers into one.
+
     ## Fix
     Insert the missing activation if one was intended. Otherwise run
     `linlint fold MODEL -o OUT`: it composes the chain into one operator

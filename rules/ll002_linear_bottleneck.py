@@ -26,6 +26,11 @@ class LinearBottleneck(Rule):
         x[B, N, C] → MatMul (C→C') → Transpose(0, 2, 1) → MatMul (N→N')
                                              # one (N·C)x(C'·N') MatMul: a Kronecker product
 
+    ## In the source
+    The message names the two modules ("no activation between `reduce` and
+    `expand`"): keep them if the bottleneck is meant, else add the activation
+    between them in `forward`.
+
     ## Fix
     Nothing, if the factorization is intended. If an activation is missing,
     add it. `linlint fold --allow-growth` folds it into one op anyway.

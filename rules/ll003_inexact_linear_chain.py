@@ -25,6 +25,10 @@ class InexactLinearChain(Rule):
         Conv 3x3 pad 1 → Conv 3x3 pad 1     # the second conv zero-pads conv1's output
         BatchNormalization → Conv 3x3 pad 1 # the padding sees zeros, not the BN's shift
 
+    ## In the source
+    The message names the modules ("no activation between `conv1` and
+    `conv2`"): add the activation between them in `forward`.
+
     ## Fix
     Add the missing activation, or retrain with the layers merged. `fold`
     never rewrites these.

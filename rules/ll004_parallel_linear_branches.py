@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
 
@@ -21,6 +23,11 @@ class ParallelLinearBranches(Rule):
     ## Example
         y = BN(Conv3x3(x)) + BN(Conv1x1(x)) + BN(x)      # RepVGG training form
 
+    ## In the source
+    The message names the modules of the branches: re-parameterize the block
+    that holds them (RepVGG's `switch_to_deploy`, MobileOne's `reparameterize`)
+    before `torch.onnx.export`.
+
     ## Fix
     Re-parameterize before export, or run `linlint fold MODEL -o OUT`, which
     merges the branches into one Conv and verifies it with onnxruntime.
@@ -31,6 +38,14 @@ class ParallelLinearBranches(Rule):
     level = "warning"
     folds = Fold.DEFAULT
     summary = "linear branches from one source summed or concatenated, exactly mergeable"
+
+    def in_source(self, modules: Sequence[str]) -> str:
+        if len(modules) == 1:
+            return f"the linear branches in `{modules[0]}` are summed with no activation"
+        return (
+            f"`{modules[0]}` … `{modules[-1]}` are linear branches summed with no activation: "
+            "re-parameterize them before export"
+        )
 
     def on_region(self, region: Region) -> str | None:
         if not region.has_join or region.n_params < 1 or not region.worth_folding:

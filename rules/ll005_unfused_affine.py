@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
 
@@ -22,6 +24,11 @@ class UnfusedAffine(Rule):
     ## Example
         Conv 3x3 → BatchNormalization → Relu     # BN never fused after training
 
+    ## In the source
+    The message names the two modules ("fuse `conv` and `bn` before export"):
+    fuse them in eval mode (`torch.ao.quantization.fuse_modules`, or the
+    model's own `fuse()`) before `torch.onnx.export`.
+
     ## Fix
     `linlint fold MODEL -o OUT` scales the weight rows and shifts the bias
     (`W' = W·γ/σ`, `b' = (b − μ)·γ/σ + β`), then verifies with onnxruntime.
@@ -34,6 +41,11 @@ class UnfusedAffine(Rule):
     summary = (
         "BatchNormalization or per-channel constant Mul/Add/Sub/Div absorbable by a parametric op"
     )
+
+    def in_source(self, modules: Sequence[str]) -> str:
+        if len(modules) == 1:
+            return f"`{modules[0]}` computes an affine op its weights could carry"
+        return f"fuse `{modules[0]}` and `{modules[-1]}` before export"
 
     def on_region(self, region: Region) -> str | None:
         if region.has_join or region.n_params != 1 or not region.worth_folding:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linlint.analysis.regions import FlaggedNode
 from linlint.rules.base import Fold, Rule
 
@@ -24,6 +26,10 @@ class IdentityActivation(Rule):
     ## Example
         Conv → LeakyRelu(alpha=1.0) → Conv
 
+    ## In the source
+    The message names the module ("`act` is the identity here"): give it the
+    parameters you meant (`nn.LeakyReLU(0.1)`, not `(1.0)`), or remove it.
+
     ## Fix
     Use the activation you meant, or run `linlint fold`, which removes the
     node and folds the chain behind it.
@@ -35,6 +41,9 @@ class IdentityActivation(Rule):
     folds = Fold.DEFAULT
     subject = "node"
     summary = "an activation that is the identity on its input (LeakyRelu α=1, Clip(-inf, inf), …)"
+
+    def in_source(self, modules: Sequence[str]) -> str:
+        return f"`{modules[0]}` is the identity here"
 
     def on_node(self, node: FlaggedNode) -> str | None:
         return f"{node.op_type} {node.name} is the identity: {node.why}"

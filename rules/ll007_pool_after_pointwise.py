@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
 
@@ -29,6 +31,10 @@ class PoolAfterPointwise(Rule):
         BN → Relu → Conv 1x1 (256→128) → AveragePool 2x2 stride 2   # DenseNet transition
         Conv 1x1 (64→256) → GlobalAveragePool → Flatten → Gemm
 
+    ## In the source
+    The message names the modules ("call `pool` before `conv`"): swap the two
+    calls in `forward`.
+
     ## Fix
     Pool first in the source (`nn.AvgPool2d` before the `nn.Conv2d(k=1)`), or
     run `linlint fold MODEL -o OUT`: it writes the model's own pool on the
@@ -41,6 +47,11 @@ class PoolAfterPointwise(Rule):
     level = "warning"
     folds = Fold.DEFAULT
     summary = "an average pool after a pointwise conv: pooling first is exact and cheaper"
+
+    def in_source(self, modules: Sequence[str]) -> str:
+        if len(modules) == 1:
+            return f"pool before the pointwise conv in `{modules[0]}`"
+        return f"call `{modules[-1]}` before `{modules[0]}`"
 
     def on_region(self, region: Region) -> str | None:
         if not region.reordered or region.n_params != 1 or not region.worth_folding:

@@ -479,6 +479,219 @@ def ll001_classifier_head_dynamo(rng):
     return _simple(rng, body, [1, 3, 8, 8], [1, 10])
 
 
+# --------------------------------------------------------------------------- PyTorch exports
+#
+# Net (sample_models/blocks/model.py): two Blocks whose `act` is an nn.Identity, so each
+# block's `expand` (Conv 3x3) and `conv` (Conv 1x1) compose to one conv, then a Linear head.
+# The same weights, written as each exporter names and annotates the nodes.
+
+BLOCKS_SOURCE = Path(__file__).resolve().parent / "blocks" / "model.py"
+#: Where the dynamo sample says the source was: the machine that exported it.
+BLOCKS_EXPORTED_FROM = "/home/ci/work/blocks/model.py"
+TORCH_SITE = "/home/ci/.venv/lib/python3.11/site-packages/torch"
+_BLOCK_CLASSES = ["model.Net", "torch.nn.modules.container.Sequential", "model.Block"]
+
+
+def _blocks_weights(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    w = {}
+    for i in range(2):
+        w[f"blocks.{i}.expand.weight"] = _randn(rng, 16, 8, 3, 3)
+        w[f"blocks.{i}.expand.bias"] = _randn(rng, 16)
+        w[f"blocks.{i}.conv.weight"] = _randn(rng, 8, 16, 1, 1)
+        w[f"blocks.{i}.conv.bias"] = _randn(rng, 8)
+    w["head.weight"] = _randn(rng, 10, 8)
+    w["head.bias"] = _randn(rng, 10)
+    return w
+
+
+def _source_line(code: str) -> int:
+    """The line of ``sample_models/blocks/model.py`` that holds ``code``."""
+    lines = BLOCKS_SOURCE.read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if code in line)
+
+
+def stack_trace(frames: Sequence[tuple[str, str, str]], source: str = BLOCKS_EXPORTED_FROM) -> str:
+    """``pkg.torch.onnx.stack_trace`` as the dynamo exporter writes it (FX's ``stack_trace``,
+    outermost frame first): each frame is ``(file, function, code)``; the file ``model.py``
+    is ``source``, any other is under torch's ``site-packages`` folder; lines of model.py
+    are looked up, torch's are those of torch 2.9."""
+    torch_lines = {
+        ("nn/modules/container.py", "input = module(input)"): 250,
+        ("nn/modules/conv.py", "return self._conv_forward(input, self.weight, self.bias)"): 554,
+        ("nn/modules/conv.py", "return F.conv2d("): 549,
+        ("nn/modules/linear.py", "return F.linear(input, self.weight, self.bias)"): 134,
+    }
+    out = []
+    for file, function, code in frames:
+        if file == "model.py":
+            path, line = source, _source_line(code)
+        else:
+            path, line = f"{TORCH_SITE}/{file}", torch_lines[(file, code)]
+        out.append(f'File "{path}", line {line}, in {function}\n    {code}')
+    return "\n  ".join(out)
+
+
+def _dynamo_meta(node: onnx.NodeProto, scopes, classes, fx_node: str, trace: str) -> None:
+    """The metadata the dynamo exporter writes on every node, in its order."""
+    namespace = "/".join(f"{s}: {c}" for s, c in zip(scopes, classes, strict=True))
+    for key, value in (
+        ("namespace", namespace),
+        ("pkg.torch.onnx.class_hierarchy", repr(list(classes))),
+        ("pkg.torch.onnx.fx_node", fx_node),
+        ("pkg.torch.onnx.name_scopes", repr(list(scopes))),
+        ("pkg.torch.onnx.stack_trace", trace),
+    ):
+        node.metadata_props.add(key=key, value=value)
+
+
+def _torch_model(g: Graph, version: str) -> onnx.ModelProto:
+    model = _model(g)
+    model.producer_name, model.producer_version = "pytorch", version
+    return model
+
+
+@_sample(
+    ["LL001", "LL001"],
+    3,
+    "Two blocks whose activation is an nn.Identity, exported with dynamo=True: every node "
+    "carries the module path, class and stack trace (pkg.torch.onnx.*); the findings name "
+    "blocks.N.expand -> blocks.N.conv and model.py's line",
+    seed_from="blocks",
+)
+def ll001_blocks_dynamo(rng):
+    w = _blocks_weights(rng)
+    g = Graph(rng)
+    h = g.input("x", [1, 8, 16, 16])
+    caller = ("model.py", "forward", "x = self.blocks(x)")
+    in_sequential = ("nn/modules/container.py", "forward", "input = module(input)")
+    conv_frames = [
+        (
+            "nn/modules/conv.py",
+            "forward",
+            "return self._conv_forward(input, self.weight, self.bias)",
+        ),
+        ("nn/modules/conv.py", "_conv_forward", "return F.conv2d("),
+    ]
+    fx = 0
+    for i in range(2):
+        block = [
+            ("model.py", "forward", "x = self.expand(x)"),
+            ("model.py", "forward", "return torch.relu(self.conv(x))"),
+        ]
+        for part, k, pads, call in (("expand", 3, 1, block[0]), ("conv", 1, 0, block[1])):
+            name = "conv2d" if fx == 0 else f"conv2d_{fx}"
+            fx += 1
+            prefix = f"p_blocks_{i}_{part}"
+            weight = g.const(f"{prefix}_weight", w[f"blocks.{i}.{part}.weight"])
+            bias = g.const(f"{prefix}_bias", w[f"blocks.{i}.{part}.bias"])
+            g.node(
+                "Conv",
+                [h, weight, bias],
+                f"node_{name}",
+                outputs=[name],
+                kernel_shape=[k, k],
+                pads=[pads] * 4,
+                strides=[1, 1],
+                dilations=[1, 1],
+                group=1,
+            )
+            scopes = ["", "blocks", f"blocks.{i}", f"blocks.{i}.{part}", name]
+            classes = [*_BLOCK_CLASSES, "torch.nn.modules.conv.Conv2d", "aten.conv2d.default"]
+            fx_node = (
+                f"%{name} : [num_users=1] = call_function[target=torch.ops.aten.conv2d.default]"
+                f"(args = (%{h}, %{prefix}_weight, %{prefix}_bias, [1, 1], [{pads}, {pads}]), "
+                "kwargs = {})"
+            )
+            trace = stack_trace([caller, in_sequential, call, *conv_frames])
+            _dynamo_meta(g.nodes[-1], scopes, classes, fx_node, trace)
+            h = name
+        relu = "relu" if i == 0 else f"relu_{i}"
+        g.node("Relu", [h], f"node_{relu}", outputs=[relu])
+        fx_node = (
+            f"%{relu} : [num_users=1] = call_function[target=torch.ops.aten.relu.default]"
+            f"(args = (%{h},), kwargs = {{}})"
+        )
+        scopes, classes = (
+            ["", "blocks", f"blocks.{i}", relu],
+            [*_BLOCK_CLASSES, "aten.relu.default"],
+        )
+        _dynamo_meta(
+            g.nodes[-1], scopes, classes, fx_node, stack_trace([caller, in_sequential, block[1]])
+        )
+        h = relu
+    head_call = ("model.py", "forward", "return self.head(x.mean((2, 3)))")
+    g.node("ReduceMean", [h], "node_mean", outputs=["mean"], axes=[2, 3], keepdims=0)
+    fx_node = (
+        "%mean : [num_users=1] = call_function[target=torch.ops.aten.mean.dim]"
+        f"(args = (%{h}, [2, 3]), kwargs = {{}})"
+    )
+    _dynamo_meta(
+        g.nodes[-1], ["", "mean"], ["model.Net", "aten.mean.dim"], fx_node, stack_trace([head_call])
+    )
+    weight, bias = (
+        g.const("p_head_weight", w["head.weight"]),
+        g.const("p_head_bias", w["head.bias"]),
+    )
+    g.node("Gemm", ["mean", weight, bias], "node_linear", outputs=["linear"], transB=1)
+    fx_node = (
+        "%linear : [num_users=1] = call_function[target=torch.ops.aten.linear.default]"
+        "(args = (%mean, %p_head_weight, %p_head_bias), kwargs = {})"
+    )
+    linear_frame = (
+        "nn/modules/linear.py",
+        "forward",
+        "return F.linear(input, self.weight, self.bias)",
+    )
+    _dynamo_meta(
+        g.nodes[-1],
+        ["", "head", "linear"],
+        ["model.Net", "torch.nn.modules.linear.Linear", "aten.linear.default"],
+        fx_node,
+        stack_trace([head_call, linear_frame]),
+    )
+    g.output("linear", [1, 10])
+    return _torch_model(g, "2.9.0")
+
+
+@_sample(
+    ["LL001", "LL001"],
+    3,
+    "ll001_blocks_dynamo's net exported with dynamo=False: no metadata; TorchScript names "
+    "each node by its module scopes (/blocks/blocks.0/expand/Conv) and keeps parameter names",
+    seed_from="blocks",
+)
+def ll001_blocks_torchscript(rng):
+    w = _blocks_weights(rng)
+    g = Graph(rng)
+    h = g.input("x", [1, 8, 16, 16])
+    for i in range(2):
+        scope = f"/blocks/blocks.{i}"
+        for part, k, pads in (("expand", 3, 1), ("conv", 1, 0)):
+            module = f"blocks.{i}.{part}"
+            inputs = [h, g.const(f"{module}.weight", w[f"{module}.weight"])]
+            inputs.append(g.const(f"{module}.bias", w[f"{module}.bias"]))
+            name = f"{scope}/{part}/Conv"
+            h = g.node(
+                "Conv",
+                inputs,
+                name,
+                outputs=[f"{name}_output_0"],
+                dilations=[1, 1],
+                group=1,
+                kernel_shape=[k, k],
+                pads=[pads] * 4,
+                strides=[1, 1],
+            )
+        h = g.node("Relu", [h], f"{scope}/Relu", outputs=[f"{scope}/Relu_output_0"])
+    h = g.node(
+        "ReduceMean", [h], "/ReduceMean", outputs=["/ReduceMean_output_0"], axes=[2, 3], keepdims=0
+    )
+    inputs = [h, g.const("head.weight", w["head.weight"]), g.const("head.bias", w["head.bias"])]
+    g.node("Gemm", inputs, "/head/Gemm", outputs=["y"], alpha=1.0, beta=1.0, transB=1)
+    g.output("y", [1, 10])
+    return _torch_model(g, "2.5.1")
+
+
 # --------------------------------------------------------------------------- LL002
 
 

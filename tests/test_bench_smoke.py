@@ -84,3 +84,10 @@ def test_merge_replaces_only_the_sections_measured():
     again = run.merge(merged, new, "*Section 6 re-measured alone by `y`.*")
     assert again.count("re-measured alone") == 1 and "by `y`" in again
     assert again.replace("`y`", "`x`") == merged
+
+
+def test_the_cost_model_rates_are_measured_beside_the_table():
+    result = _run(str(BENCH / "cost_model.py"), "--quick")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| rate | measured | linlint's table | measured / table |" in result.stdout
+    assert result.stdout.count("| ns per ") == 3

@@ -276,7 +276,8 @@ def test_invalid_config_exits_2_naming_file_and_key(tmp_path):
 
 def test_json_findings_have_the_documented_keys():
     (finding,) = json.loads(run("check", "--format", "json", REDUNDANT).stdout)
-    assert set(finding) == {"code", "name", "level", "message", "file", "graph", "nodes", "fix"}
+    keys = {"code", "name", "level", "message", "file", "graph", "nodes", "fix", "origins"}
+    assert set(finding) == keys | {"region"}
     assert set(finding["fix"]) == {
         "exact",
         "reason",

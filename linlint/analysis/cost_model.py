@@ -18,7 +18,7 @@ Ops onnxruntime runs as views of their input (Reshape, Flatten, Squeeze, Unsquee
 Identity, Dropout) move no memory and are counted as nodes only.
 
 The rates are measured on onnxruntime 1.2x/1.3x CPU, two threads, float32 (``bench/
-cost_model.py`` measures them again and prints the table; ``bench/latency.py`` checks the
+cost_model.py`` measures them again and prints the table; ``bench/arch_latency.py`` checks the
 decisions against measured latency): a Conv or MatMul runs at about 80 G multiply-adds/s,
 an elementwise pass moves about 80 GB/s while its tensors stay in cache, a node costs
 about a quarter of a microsecond. Only the ratios matter: the estimate compares two forms

@@ -30,6 +30,7 @@ from linlint.analysis.cost_model import (
     expansion_bytes,
 )
 from linlint.analysis.discover import RawRegion
+from linlint.analysis.folded_ops import folded_ops
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFoldable
 from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.optable import FLOAT_TYPES, Kind
@@ -252,6 +253,7 @@ def evaluate(
         offset_at_borders=offset_at_borders,
         border_map=map_n if form is not None else 0,
         reordered=isinstance(form, CommutedForm) and _pool_after_param(states),
+        folded=folded_ops(form),
     )
     return region, form
 

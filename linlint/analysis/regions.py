@@ -67,6 +67,10 @@ class Region:
     border_map: int = 0
     #: The fold moves the region's average pools before its pointwise map (``commute``).
     reordered: bool = False
+    #: The ops the fold writes (``folded_ops.FoldedOp``), None without an exact fold.
+    folded: tuple | None = None
+    #: The region as a small graph (``pictures.RegionPicture``), set where a rule fires.
+    picture: object = None
 
     exact = property(attrgetter("fix.exact"))
     reason = property(attrgetter("fix.reason"))
@@ -103,3 +107,5 @@ class FlaggedNode:
     name: str
     op_type: str
     why: str
+    #: The node and its neighbours (``pictures.RegionPicture``), set where a rule fires.
+    picture: object = None

@@ -9,13 +9,16 @@ from onnx import ModelProto
 from linlint.analysis.absorb import reads_external
 from linlint.analysis.discover import could_fire, find_regions
 from linlint.analysis.evaluate import evaluate
+from linlint.analysis.region_graph import node_picture, region_picture
 from linlint.analysis.regions import NODE_FIX, Fix, FlaggedNode, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.subregions import split
 from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
+from linlint.checking.attribution import attach_origins
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.model.graphs import input_names
+from linlint.model.origins import is_torch_export
 from linlint.rules import ALL_RULES
 
 
@@ -78,11 +81,15 @@ def analyze_regions(
             # (a remainder is no region of its own: its figures are its whole region's)
             if region.exact and fired and not raw.remainder and not reads_external(g, raw.nodes):
                 region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
+            if fired:
+                region.picture = region_picture(g, raw.nodes, raw.output, shapes, region.folded)
             regions.append(region)
+        for node in g.flagged:
+            node.picture = node_picture(g, node.index, shapes)
     return ga, regions
 
 
-def _fired(subject, file: str, graph: str, nodes, fix: Fix) -> list[Finding]:
+def _fired(subject, file: str, graph: str, nodes, fix: Fix, picture=None) -> list[Finding]:
     """Every rule of that subject (a ``Region``, or a ``FlaggedNode``) that fires on it."""
     kind = "node" if isinstance(subject, FlaggedNode) else "region"
     findings = []
@@ -92,20 +99,30 @@ def _fired(subject, file: str, graph: str, nodes, fix: Fix) -> list[Finding]:
         message = rule.on_node(subject) if kind == "node" else rule.on_region(subject)
         if message:
             findings.append(
-                Finding(rule.code, rule.name, rule.level, message, file, graph, nodes, fix)
+                Finding(
+                    rule.code,
+                    rule.name,
+                    rule.level,
+                    message,
+                    file,
+                    graph,
+                    nodes,
+                    fix,
+                    region=picture,
+                )  # fmt: skip
             )
     return findings
 
 
 def region_findings(region: Region, file: str) -> list[Finding]:
     """What the region rules say about one region."""
-    return _fired(region, file, region.graph, region.nodes, region.fix)
+    return _fired(region, file, region.graph, region.nodes, region.fix, region.picture)
 
 
 def node_findings(node: FlaggedNode, file: str) -> list[Finding]:
     """What the node rules say about one flagged node (removing it costs and saves nothing
     but a pass over the tensor)."""
-    return _fired(node, file, node.graph, (node.name,), NODE_FIX)
+    return _fired(node, file, node.graph, (node.name,), NODE_FIX, node.picture)
 
 
 def findings_for(ga: GraphAnalysis, regions: list[Region], file: str) -> list[Finding]:
@@ -124,10 +141,13 @@ def check_model(
     file: str = "<model>",
     input_shapes: dict | None = None,
 ) -> list[Finding]:
-    """Every finding of every rule, at default levels."""
+    """Every finding of every rule, at default levels, with its nodes' origins in the
+    source where the model records them (``linlint.checking.attribution``)."""
     with gc_paused():
         ga, regions = analyze_regions(model, input_shapes)
-        return findings_for(ga, regions, file)
+        findings = findings_for(ga, regions, file)
+    torch_export = is_torch_export(model.producer_name)
+    return attach_origins(findings, ga, torch_export=torch_export)
 
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:

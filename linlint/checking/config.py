@@ -14,6 +14,7 @@ the same keys). Keys::
     levels = { LL002 = "warning" }   # per-rule (or prefix) level overrides
     per-file-ignores = { "models/legacy/*.onnx" = ["LL003"] }   # globs relative to this file
     input-shapes = { x = [1, 3, 224, 224] }
+    locations = "source"             # SARIF/GitHub: at the PyTorch source line, or "model"
     exclude = [".venv", "build"]     # replaces the default excludes (linlint.model.find)
     extend-exclude = ["models/legacy"]   # adds to them; globs with / relative to this file
     respect-gitignore = true         # leave out what git ignores (default: true)
@@ -46,11 +47,13 @@ KEYS = (
     "levels",
     "per-file-ignores",
     "input-shapes",
+    "locations",
     "exclude",
     "extend-exclude",
     "respect-gitignore",
     "force-exclude",
 )
+LOCATIONS = ("source", "model")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Config:
     levels: tuple[tuple[str, str], ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    locations: str | None = None
     exclude: tuple[str, ...] | None = None
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool | None = None
@@ -204,6 +208,9 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         name: check.shape(f"input-shapes.{name}", dims)
         for name, dims in check.table("input-shapes", values.get("input-shapes", {})).items()
     }
+    locations = values.get("locations")
+    if locations is not None and locations not in LOCATIONS:
+        raise check.fail("locations", f"expected one of {', '.join(LOCATIONS)}, got {locations!r}")
     return Config(
         path=path,
         select=select,
@@ -213,6 +220,7 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         levels=tuple(levels),
         per_file_ignores=tuple(per_file),
         input_shapes=shapes,
+        locations=locations,
         exclude=check.globs("exclude", values["exclude"]) if "exclude" in values else None,
         extend_exclude=check.globs("extend-exclude", values.get("extend-exclude", [])),
         respect_gitignore=_optional(check.flag, "respect-gitignore", values),

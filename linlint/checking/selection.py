@@ -141,6 +141,8 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     base: Path | None = None
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: Where SARIF results and GitHub annotations go: "source" (the PyTorch line) or "model".
+    locations: str = "source"
     discovery: FileDiscovery = FileDiscovery()
 
     def enabled_for(self, path: Path | str) -> frozenset[str]:

@@ -5,11 +5,11 @@ The configuration is the nearest pyproject.toml with a ``[tool.linlint]``
 table, or ``config`` when given, or none with ``isolated``. Rule selection
 applies the configuration's layer, then this run's; this run's fail-on level
 replaces the configuration's (default: warning); its input shapes are added
-to the configuration's, replacing those of the same name. Levels and
-per-file ignores come from the configuration alone. File discovery: this run's
-``exclude`` replaces the configuration's, which replaces the defaults; every
-``extend-exclude`` adds to them (a pattern with ``/`` is relative to the config
-file's folder, or to the current folder for this run's); this run's
+to the configuration's, replacing those of the same name; its locations choice replaces
+the configuration's (default: source). Levels and per-file ignores come from the
+configuration alone. File discovery: this run's ``exclude`` replaces the configuration's,
+which replaces the defaults; every ``extend-exclude`` adds to them (a pattern with ``/`` is
+relative to the config file's folder, or to the current folder for this run's); this run's
 ``respect_gitignore`` and ``force_exclude`` replace the configuration's.
 """
 
@@ -33,6 +33,7 @@ def resolve_settings(
     extend_select: tuple[str, ...] | None = None,
     fail_on: str | None = None,
     input_shapes: dict[str, tuple[int, ...]] | None = None,
+    locations: str | None = None,
     discovery: DiscoveryChoices | None = None,
 ) -> Settings:
     """The configuration for ``paths`` (see ``discover_config``) overlaid by this run's choices."""
@@ -45,8 +46,11 @@ def resolve_settings(
     enabled = resolve_enabled([cfg.layer, chosen])
     level = fail_on or cfg.fail_on or "warning"
     shapes = {**cfg.input_shapes, **(input_shapes or {})}
+    where = locations or cfg.locations or "source"
     found = file_discovery(cfg, discovery or DiscoveryChoices())
-    return Settings(enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes, found)
+    return Settings(
+        enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes, where, found
+    )
 
 
 @dataclass(frozen=True)

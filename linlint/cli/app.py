@@ -26,6 +26,7 @@ import typer
 
 from linlint.cli import options as opt
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
+from linlint.cli.runner import check_paths, require_inputs
 from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
@@ -90,15 +91,18 @@ def emit_report(
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
     color: opt.ColorChoice | str = "auto",
+    source_root: Path | None = None,
+    locations: str = "source",
 ) -> None:
-    """Render the report and write it to ``output`` (atomically) or stdout; ``color``:
-    ``auto`` colours text on a terminal (``linlint.cli.streams.use_color``)."""
+    """Render the report and write it to ``output`` (atomically) or stdout, coloured or not."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
-    choice = color.value if isinstance(color, opt.ColorChoice) else color
-    colored = name == "text" and (choice == "always" or (output is None and use_color(choice)))
-    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=colored)
+    colored = name == "text" and use_color(color, to_file=output is not None)
+    where = {"source_root": source_root, "locations": locations}
+    text = render(
+        name, findings, root=Path.cwd(), files=files, errors=errors, color=colored, **where
+    )
     write_output(encodable(text, name, output), output)
 
 
@@ -111,6 +115,7 @@ def _settings(
     extend_select: tuple[str, ...] | None,
     input_shape: list[str] | None,
     fail_on: opt.Level | None = None,
+    locations: opt.Locations | None = None,
     discovery: DiscoveryChoices | None = None,
 ) -> Settings:
     """The configuration for ``paths`` overlaid by the command's options."""
@@ -118,8 +123,9 @@ def _settings(
 
     level = fail_on.value if fail_on is not None else None
     shapes = opt.parse_shapes(input_shape)
+    where = locations.value if locations is not None else None
     return resolve_settings(
-        paths, config, isolated, select, ignore, extend_select, level, shapes, discovery
+        paths, config, isolated, select, ignore, extend_select, level, shapes, where, discovery
     )
 
 
@@ -148,6 +154,8 @@ def check(
     config: opt.ConfigOption = None,
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
+    locations: opt.LocationsOption = None,
+    source_root: opt.SourceRootOption = None,
     exclude: opt.ExcludeOption = None,
     extend_exclude: opt.ExtendExcludeOption = None,
     respect_gitignore: opt.RespectGitignoreOption = None,
@@ -160,19 +168,17 @@ def check(
     """
     with guard():
         from linlint.checking.settings import DiscoveryChoices
-        from linlint.cli.runner import check_paths
+        from linlint.model.repository import source_root as find_source_root
 
         choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
-        settings = _settings(
-            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on, choices
-        )
+        chosen = (paths, config, isolated, select, ignore, extend_select, input_shape, fail_on)
+        settings = _settings(*chosen, locations, choices)
+        if source_root is not None and not source_root.is_dir():
+            raise LinlintError("--source-root is not a folder", str(source_root))
         workers = jobs or os.cpu_count() or 1
+        names = list(opt.parse_shapes(input_shape))  # each must be an input of some model
         run = check_paths(
-            paths,
-            settings,
-            jobs=workers,
-            show_progress=not no_progress,
-            shape_names=list(opt.parse_shapes(input_shape)),
+            paths, settings, jobs=workers, show_progress=not no_progress, shape_names=names
         )
         emit_report(
             output_format,
@@ -180,6 +186,8 @@ def check(
             output=output,
             files=run.checked,
             errors=run.errors,
+            source_root=find_source_root(paths, source_root),
+            locations=settings.locations,
             color=color,
         )
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
@@ -208,7 +216,7 @@ def explain(code: opt.CodeArg) -> None:
         if rule is not None:
             header, doc = f"{rule.code} {rule.name} (default level: {rule.level})", rule.doc
         elif wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
-            header, doc = f"{io_error.CODE} {io_error.NAME} (level: {io_error.LEVEL})", io_error.DOC
+            header, doc = io_error.HEADER, io_error.DOC
         else:
             known = ", ".join(r.code for r in ALL_RULES)
             raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
@@ -270,6 +278,7 @@ def fold(
     config: opt.ConfigOption = None,
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
+    report: opt.FoldReportOption = None,
 ) -> None:
     """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
 
@@ -285,23 +294,26 @@ def fold(
     options = _verify_options(inputs, rtol, atol, seed, runs)
     options.update(allow_growth=allow_growth, verify=not no_verify)
     code = 0
+    pages: list = []  # each model's FoldReport, for --report
     for model in models:
         try:
             with guard():
                 target = model if in_place else out
-                from linlint.cli.runner import require_inputs
-
                 require_inputs(model, opt.parse_shapes(input_shape))
-                code = max(
-                    code,
-                    _fold_one(model, target, diff, settings, options, output_format, no_progress),
-                )
+                one = (model, target, diff, settings, options, output_format, no_progress)
+                code = max(code, _fold_one(*one, pages))
         except typer.Exit as exit_:
             code = max(code, exit_.exit_code)
+    if report is not None:
+        with guard():
+            from linlint.report import write_output
+            from linlint.report.fold_html import render as render_page
+
+            write_output(render_page(pages), report)
     raise typer.Exit(code)
 
 
-def _fold_one(model, target, diff, settings, options, output_format, no_progress) -> int:
+def _fold_one(model, target, diff, settings, options, output_format, no_progress, pages) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
     from linlint.cli.progress import stages
     from linlint.folding.options import FoldOptions
@@ -338,7 +350,8 @@ def _fold_one(model, target, diff, settings, options, output_format, no_progress
                 remove_unreferenced_data(result.model, result.base_dir)
     remaining = settings.apply(result.remaining, model)
     render = render_json if output_format is opt.ListFormat.json else render_text
-    typer.echo(render(FoldReport(model, result, remaining, written, diff)), nl=False)
+    pages.append(FoldReport(model, result, remaining, written, diff))
+    typer.echo(render(pages[-1]), nl=False)
     if failed:
         raise LinlintError(f"nothing written: {verified.summary()}", str(model))
     return 1 if settings.fails(remaining) else 0
@@ -368,8 +381,7 @@ def _root(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1.
-    Characters stdout or stderr cannot encode are written as ASCII (``linlint.cli.streams``)."""
+    """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1."""
     fall_back_to_ascii()
     try:
         app(args=list(argv) if argv is not None else None, prog_name="linlint")

@@ -22,6 +22,9 @@ class OutputFormat(str, Enum):
     json = "json"
     sarif = "sarif"
     github = "github"
+    html = "html"
+    markdown = "markdown"
+    model_explorer = "model-explorer"
 
 
 class ListFormat(str, Enum):
@@ -33,6 +36,11 @@ class ColorChoice(str, Enum):
     auto = "auto"
     always = "always"
     never = "never"
+
+
+class Locations(str, Enum):
+    source = "source"
+    model = "model"
 
 
 class Level(str, Enum):
@@ -154,6 +162,25 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (atomically)."),
 ]
+LocationsOption = Annotated[
+    Locations | None,
+    typer.Option(
+        "--locations",
+        case_sensitive=False,
+        help="Where SARIF results and GitHub annotations point: the PyTorch source line the "
+        "model records, where the file is in the repository, or the model file. "
+        "[default: source]",
+    ),
+]
+SourceRootOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source-root",
+        metavar="DIR",
+        help="The repository root recorded source paths are matched under and SARIF/GitHub "
+        "paths are relative to. [default: the git top level, else the current folder]",
+    ),
+]
 JobsOption = Annotated[
     int | None,
     typer.Option(
@@ -253,6 +280,15 @@ InPlaceOption = Annotated[
     bool, typer.Option("--in-place", help="Overwrite MODEL (only after verification).")
 ]
 DiffOption = Annotated[bool, typer.Option("--diff", help="Print what would change; write nothing.")]
+FoldReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="FILE.html",
+        help="Also write an HTML page drawing each region folded, before and after, with the "
+        "verification.",
+    ),
+]
 AllowGrowthOption = Annotated[
     bool, typer.Option("--allow-growth", help="Also fold LL002 chains, though MACs grow.")
 ]

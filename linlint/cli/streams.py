@@ -23,12 +23,14 @@ import sys
 from typing import TextIO
 
 
-def use_color(choice: str, stream: TextIO | None = None) -> bool:
+def use_color(choice: str, stream: TextIO | None = None, *, to_file: bool = False) -> bool:
     """Whether to colour output on ``stream`` (stdout by default): ``choice`` is ``auto``,
-    ``always`` or ``never``."""
-    if choice == "always":
-        return True
-    if choice == "never":
+    ``always`` or ``never`` (or an enum of those values); ``auto`` never colours a report
+    written ``to_file``."""
+    choice = getattr(choice, "value", choice)
+    if choice in ("always", "never"):
+        return choice == "always"
+    if to_file:
         return False
     if os.environ.get("NO_COLOR", ""):
         return False

@@ -22,6 +22,7 @@ import onnx
 from onnx import ModelProto
 
 from linlint.analysis.sweep import analyze_model
+from linlint.checking.attribution import attach_origins
 from linlint.checking.checker import analyze_regions, findings_for
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
@@ -30,6 +31,7 @@ from linlint.folding.options import FoldOptions
 from linlint.folding.rewrite import Names, prune, training_names, unused_names
 from linlint.folding.rounds import FoldedRegion, FoldState, fold_round
 from linlint.model.graphs import all_graphs
+from linlint.model.origins import is_torch_export
 
 if TYPE_CHECKING:
     from linlint.verification.verdict import Verification
@@ -147,6 +149,7 @@ def fold_model(
         _declare_initializers_as_inputs(work.graph)
     ga, regions = analyze_regions(work, input_shapes)  # what check says of the result
     remaining = findings_for(ga, regions, str(original_path or "<model>"))
+    remaining = attach_origins(remaining, ga, torch_export=is_torch_export(work.producer_name))
     after = model_costs(work, input_shapes, ga)
     result = FoldResult(work, state.folded, remaining, before, after, base_dir=base_dir)
     result.refused = list(dict.fromkeys(state.refused))

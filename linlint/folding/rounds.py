@@ -11,6 +11,8 @@ from onnx import ModelProto, TensorProto
 from linlint.analysis.evaluate import evaluate, region_dtype
 from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm
 from linlint.analysis.forms.commuted import CommutedForm
+from linlint.analysis.pictures import RegionPicture
+from linlint.analysis.region_graph import node_picture, region_picture
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.checking.checker import iter_graphs, node_findings, screened
@@ -36,6 +38,8 @@ class FoldedRegion:
     elementwise_after: int = 0
     nodes_before: int = 0
     nodes_after: int = 0
+    #: The region before and the ops after (``RegionPicture``), for the drawings.
+    region: RegionPicture | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -128,9 +132,10 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
                 fix.elementwise_after,
                 fix.nodes_before,
                 fix.nodes_after,
+                region_picture(g, raw.nodes, raw.output, shapes, region.folded),
             )  # fmt: skip
         )
-    _remove_identities(state, g, taken, remove, inserts)
+    _remove_identities(state, g, taken, remove, inserts, shapes)
     if not remove:
         return None
 
@@ -159,7 +164,9 @@ def _move_shape_reads(g: GraphAnalysis, raw, same_shape: str, taken, remove) -> 
             node.input[0] = same_shape
 
 
-def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, inserts) -> None:
+def _remove_identities(
+    state: FoldState, g: GraphAnalysis, taken, remove, inserts, shapes: ShapeOracle
+) -> None:
     """Mark every identity activation an enabled rule fires on (and no fold took) removed."""
     renamed: dict[str, str] = {}
     for flag in g.flagged:
@@ -185,6 +192,7 @@ def _remove_identities(state: FoldState, g: GraphAnalysis, taken, remove, insert
                 0,
                 f"removed {node.op_type} {flag.name}: {flag.why}",
                 nodes_before=1,
+                region=node_picture(g, flag.index, shapes),
             )  # fmt: skip
         )
 

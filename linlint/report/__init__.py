@@ -4,9 +4,13 @@ The reporters share the keyword arguments ``root`` (paths are shown relative
 to it; default: the current folder), ``files`` (the files that were checked)
 and ``errors`` (``(file, message)`` for files that could not be checked),
 gathered in a ``Scope``: each format's ``render(findings, scope)`` writes its report
-from the two (``text`` also takes ``color``). The line formats get the findings with
-their names and paths escaped (``linlint.report.escape``). ``write_output`` puts a rendered report
-on stdout or, atomically, into a file.
+from the two (``text`` also takes ``color``). ``source_root`` is the repository that
+exporter-recorded source paths are placed in and SARIF and GitHub paths are relative to
+(None: ``root``, and source lines shown as recorded); ``locations`` says where SARIF
+results and GitHub annotations go: ``source`` (the Python line, where found) or ``model``.
+The line formats (``LINE_FORMATS``) get the findings with every name and path in them
+escaped (``linlint.report.escape``). ``write_output`` puts a rendered report on stdout or,
+atomically, into a file.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.report.escape import printable_errors, printable_findings
 
-FORMATS = ("text", "json", "sarif", "github")
-LINE_FORMATS = ("text", "github")  # names and paths escaped (linlint.report.escape)
+FORMATS = ("text", "json", "sarif", "github", "html", "markdown", "model-explorer")
+LINE_FORMATS = ("text", "github", "markdown")  # names and paths escaped (report.escape)
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Scope:
     root: Path | None = None
     files: Sequence[str | Path] | None = None
     errors: Sequence[tuple[str, str]] = ()
+    source_root: Path | None = None
+    locations: str = "source"
 
 
 def render(
@@ -42,14 +48,16 @@ def render(
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
     color: bool = False,
+    source_root: Path | None = None,
+    locations: str = "source",
 ) -> str:
     """Render ``findings`` in one of ``FORMATS``."""
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
-    module = importlib.import_module(f"linlint.report.{fmt}")
+    module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
     if fmt in LINE_FORMATS:
         findings, errors = printable_findings(findings), printable_errors(errors)
-    scope = Scope(root, files, errors)
+    scope = Scope(root, files, errors, source_root, locations)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)
     return module.render(list(findings), scope)

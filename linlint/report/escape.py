@@ -7,8 +7,8 @@ on a line of its own, an ESC sequence would restyle a terminal, a bidi override
 would reorder what a reviewer reads. ``printable`` writes every C0/C1 control
 character, the Unicode line and paragraph separators and the bidi controls as an
 escape (``\\n``, ``\\x1b``, ``\\u202e``); ``printable_findings`` does it to every
-field of a finding a text format shows. JSON and SARIF keep the names exact: JSON
-escapes control characters itself.
+string a finding holds (nodes, messages, origins, the region picture). JSON, SARIF
+and Model Explorer data keep the names exact: JSON escapes control characters itself.
 
 *Encodings.* A stream that cannot encode ``→`` or ``≥`` (``PYTHONIOENCODING=cp1252``,
 a redirected stdout on Windows) gets ASCII instead (``ascii_fallback``, a codec
@@ -22,7 +22,8 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
 
 from linlint.checking.findings import Finding
 
@@ -63,19 +64,27 @@ def printable(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def printable_data(value: Any) -> Any:
+    """``value`` with every string in it printable: a string, and the strings in tuples,
+    lists, dicts and dataclasses (a finding's nodes, origins and region picture alike)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, tuple):
+        return tuple(printable_data(v) for v in value)
+    if isinstance(value, list):
+        return [printable_data(v) for v in value]
+    if isinstance(value, dict):
+        return {printable_data(k): printable_data(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: printable_data(getattr(value, f.name)) for f in fields(value) if f.init}
+        return replace(value, **changes)
+    return value
+
+
 def printable_finding(finding: Finding) -> Finding:
-    """The finding with its file, graph, nodes, message and fix reason printable."""
-    fix = finding.fix
-    if fix.reason:
-        fix = replace(fix, reason=printable(fix.reason))
-    return replace(
-        finding,
-        file=printable(finding.file),
-        graph=printable(finding.graph),
-        nodes=tuple(printable(node) for node in finding.nodes),
-        message=printable(finding.message),
-        fix=fix,
-    )
+    """The finding with every name, path and message in it printable."""
+    result: Finding = printable_data(finding)
+    return result
 
 
 def printable_findings(findings: Iterable[Finding]) -> list[Finding]:

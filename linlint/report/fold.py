@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,6 +102,12 @@ def render_text(report: FoldReport) -> str:
     return "\n".join(printable(line) for line in lines) + "\n"
 
 
+def _folded_dict(region: FoldedRegion) -> dict:
+    d = asdict(replace(region, region=None))
+    d["region"] = region.region.to_dict() if region.region is not None else None
+    return d
+
+
 def render_json(report: FoldReport) -> str:
     """The JSON report: one object."""
     result = report.result
@@ -109,7 +115,7 @@ def render_json(report: FoldReport) -> str:
     if result.verification is not None:
         verification = {"ok": result.verification.ok, "summary": result.verification.summary()}
     data = {
-        "folded": [asdict(r) for r in result.folded],
+        "folded": [_folded_dict(r) for r in result.folded],
         "refused": list(result.refused),
         "before": asdict(result.before),
         "after": asdict(result.after),

@@ -2,7 +2,10 @@
 
 ``::warning file=PATH,line=1,title=LL001 redundant-linear-chain::MESSAGE``;
 notes become ``notice``. Data escapes ``%``, CR and LF; properties also
-escape ``:`` and ``,`` (as the Actions toolkit does).
+escape ``:`` and ``,`` (as the Actions toolkit does). Paths are relative to the source
+root (the repository) when there is one; a finding whose model records its PyTorch
+source, found in the repository, is annotated on that Python line
+(``Scope.locations = "source"``), its message naming the model file.
 
 GitHub shows at most ``PER_LEVEL`` (10) annotations of each level per step: after
 the 10th of a level the rest would vanish. So each level gets its first 10 (9 notices
@@ -15,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from linlint.checking.findings import Finding
+from linlint.model.repository import relative_to_root
 from linlint.report import Scope, display_path, nodes_text
+from linlint.report.sources import Sources, chain_text
 
 COMMANDS = {"note": "notice", "warning": "warning", "error": "error"}
 PER_LEVEL = 10  # annotations GitHub shows of each level per step
@@ -41,22 +46,39 @@ def annotation(command: str, message: str, **properties: str) -> str:
 def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     """One workflow command per line."""
     lines = []
+    sources = Sources(scope.source_root, scope.locations)
     for finding in findings:
         where = f" in graph {finding.graph}" if finding.graph else ""
-        message = f"{finding.message} (nodes{where}: {nodes_text(finding)})"
+        nodes = f"nodes{where}: {nodes_text(finding)}"
+        chain = chain_text(finding)
+        file, line = _path(finding.file, scope), 1
+        if (place := sources.located(finding)) is not None:
+            nodes = f"in {file}, {nodes}"
+            file, line = place
+        context = f"{chain}; {nodes}" if chain else nodes
         lines.append(
             annotation(
                 COMMANDS.get(finding.level, "warning"),
-                message,
-                file=display_path(finding.file, scope.root),
-                line="1",
+                f"{finding.message} ({context})",
+                file=file,
+                line=str(line),
                 title=f"{finding.code} {finding.name}",
             )
         )
     for file, message in scope.errors:
-        shown = display_path(file, scope.root)
+        shown = _path(file, scope)
         lines.append(annotation("error", message, file=shown, line="1", title="linlint"))
     return "".join(line + "\n" for line in capped(lines))
+
+
+def _path(file: str, scope: Scope) -> str:
+    """A model file as GitHub reads it: relative to the repository (the source root) when
+    inside it, else as shown to users."""
+    if scope.source_root is not None:
+        inside = relative_to_root(file, scope.source_root.resolve())
+        if inside is not None:
+            return inside
+    return display_path(file, scope.root)
 
 
 def capped(lines: list[str]) -> list[str]:

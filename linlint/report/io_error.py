@@ -4,8 +4,8 @@ Not a rule: nothing selects or ignores it, and it needs no model. The JSON repor
 lists each such file as a record of the same shape as a finding (ruff does the
 same with its E902), so a consumer of the array sees every file that was not
 checked: ``code`` ``LL900``, ``name`` ``io-error``, ``level`` ``error``, the
-``message`` (stderr keeps its line too), the ``file``, an empty ``graph`` and
-``nodes``, and ``fix`` null.
+``message`` (stderr keeps its line too), the ``file``, an empty ``graph``, ``nodes`` and
+``origins``, and ``fix`` and ``region`` null.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 CODE = "LL900"
 NAME = "io-error"
 LEVEL = "error"
+HEADER = f"{CODE} {NAME} (level: {LEVEL})"  # what `linlint explain LL900` prints first
 DOC = """\
 A file that could not be read or checked (a pseudo-rule: it reports the run, not the model).
 
@@ -51,4 +52,6 @@ def record(file: str, message: str) -> dict:
         "graph": "",
         "nodes": [],
         "fix": None,
+        "origins": [],
+        "region": None,
     }

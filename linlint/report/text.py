@@ -8,6 +8,12 @@ terminal); only then is rich imported. Example::
       fix: exact, MACs 82,944 → 73,728, params 656 → 584
 
     Found 1 finding (1 warning) in 1 of 1 file.
+
+Where the model records its PyTorch source (``linlint.model.origins``), the nodes line
+names the modules, the ONNX nodes in brackets, and a line says where in the source::
+
+      blocks.0.expand (Conv2d) → blocks.0.conv (Conv2d)  [node_conv2d → node_conv2d_1]
+      at blocks/model.py:20, 22 in forward
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from pathlib import Path
 
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path, nodes_text
+from linlint.report.sources import Sources, chain_text, frames
+from linlint.report.tree import branch_tree
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -53,7 +61,25 @@ def work_parts(costs) -> list[str]:
 
 def location_text(finding: Finding) -> str:
     where = f"in graph {finding.graph}: " if finding.graph else ""
+    chain = chain_text(finding)
+    if chain is not None:
+        return f"{where}{chain}  [{nodes_text(finding)}]"
     return where + nodes_text(finding)
+
+
+def location_lines(finding: Finding) -> list[str]:
+    """The finding's nodes: a small tree where the region has branches (``tree``), else
+    the chain of names."""
+    tree = branch_tree(finding.region)
+    if tree is None:
+        return [location_text(finding)]
+    return ([f"in graph {finding.graph}:"] if finding.graph else []) + tree
+
+
+def source_text(finding: Finding, sources: Sources, root: Path | None = None) -> str | None:
+    """``at blocks/model.py:20 in forward, ...``: the finding's source lines, or None."""
+    found = frames(finding)
+    return "at " + sources.shown(found, root) if found else None
 
 
 def summary(
@@ -87,12 +113,15 @@ def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
 
 def _plain(findings: Sequence[Finding], scope: Scope) -> str:
     blocks = []
+    sources = Sources(scope.source_root)
     for group in _groups(findings):
         lines = []
         for f in group:
             path = display_path(f.file, scope.root)
             lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
-            lines.append(f"  {location_text(f)}")
+            lines += [f"  {line}" for line in location_lines(f)]
+            if (at := source_text(f, sources, scope.root)) is not None:
+                lines.append(f"  {at}")
             lines.append(f"  fix: {fix_text(f)}")
         blocks.append("\n".join(lines))
     blocks.append(summary(findings, scope.files, scope.errors))
@@ -112,6 +141,7 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
         soft_wrap=True,
         no_color=False,  # the caller decided (NO_COLOR is read by linlint.cli.streams)
     )
+    sources = Sources(scope.source_root)
     for group in _groups(findings):
         for f in group:
             line = Text()
@@ -122,7 +152,10 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             line.append(f.name, style="dim")
             line.append(f": {f.message}")
             console.print(line)
-            console.print(Text(f"  {location_text(f)}", style="blue"))
+            for location in location_lines(f):
+                console.print(Text(f"  {location}", style="blue"))
+            if (at := source_text(f, sources, scope.root)) is not None:
+                console.print(Text(f"  {at}", style="magenta"))
             console.print(Text(f"  fix: {fix_text(f)}", style="green" if f.fix.exact else "dim"))
         console.print()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
