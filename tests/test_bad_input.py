@@ -265,13 +265,17 @@ def test_fold_rejects_a_path_that_does_not_exist(tmp_path: Path) -> None:
     assert_one_error(result, str(missing), "no such file or directory")
 
 
-def test_check_rejects_a_folder_without_models(tmp_path: Path) -> None:
+def test_check_warns_of_a_folder_without_models_and_exits_0(tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "README.txt").write_text("no models here\n")
     (folder / "weights.bin").write_bytes(b"\0" * 64)
     result = run_untouched(tmp_path, "check", "--isolated", "--no-progress", folder)
-    assert_one_error(result, str(folder), "no .onnx files found")
+    assert result.returncode == 0, result.stderr  # as ruff: nothing to check is no error
+    assert (
+        result.stderr
+        == f"linlint: warning: {folder}: no .onnx files found (after excludes and .gitignore)\n"
+    )
 
 
 def test_fold_rejects_a_directory(tmp_path: Path) -> None:
@@ -293,6 +297,7 @@ def test_check_reports_the_good_files_of_a_folder_with_one_bad_file(tmp_path: Pa
     findings = json.loads(result.stdout)
     assert sorted((Path(f["file"]).name, f["code"]) for f in findings) == [
         ("a_redundant.onnx", "LL001"),
+        ("b_broken.onnx", "LL900"),  # the file that could not be read, as a record (io-error)
         ("c_redundant.onnx", "LL001"),
     ]
 
@@ -310,7 +315,7 @@ def test_check_reports_the_good_files_when_one_of_several_paths_is_bad(tmp_path:
         tmp_path / "missing.onnx",
     )
     assert_one_error(result, "missing.onnx", "no such file or directory")
-    assert [f["code"] for f in json.loads(result.stdout)] == ["LL001"]
+    assert [f["code"] for f in json.loads(result.stdout)] == ["LL001", "LL900"]
 
 
 # ----------------------------------------------------------------------------- output paths

@@ -45,7 +45,7 @@ def test_manifest_is_valid_for_pre_commit():
 def test_manifest_declares_the_linlint_hook_on_onnx_files():
     hook = shipped_hook()
     assert hook["name"] == "linlint"
-    assert hook["entry"] == "linlint check"
+    assert hook["entry"] == "linlint check --force-exclude"
     assert hook["language"] == "python"
     assert hook["types"] == ["file"]
     files = re.compile(hook["files"])
@@ -126,6 +126,18 @@ def test_committing_a_clean_model_passes_the_hook(tmp_path, git_env):
     assert done.returncode == 0, output
     assert re.search(r"linlint\.+Passed", output), output
     assert git(repo, git_env, "log", "--oneline").stdout.count("\n") == 2
+
+
+def test_the_hook_skips_a_model_the_config_excludes(tmp_path, git_env):
+    """pre-commit names the staged file; ``--force-exclude`` leaves it out as configured."""
+    repo = make_repo(tmp_path / "repo", git_env)
+    (repo / "pyproject.toml").write_text('[tool.linlint]\nextend-exclude = ["legacy"]\n')
+    (repo / "legacy").mkdir()
+    shutil.copy(SAMPLES / "ll001_conv1x1_conv1x1.onnx", repo / "legacy" / "old.onnx")
+    git(repo, git_env, "add", "pyproject.toml", "legacy/old.onnx")
+    done = git(repo, git_env, "commit", "-m", "add a legacy model")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"linlint\.+Passed", done.stdout + done.stderr)
 
 
 def test_manifest_declares_the_fold_hook_that_fixes_in_place():

@@ -17,6 +17,7 @@ from linlint.analysis.sweep import GraphAnalysis, analyze_model, gc_paused
 from linlint.checking.attribution import attach_origins
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
+from linlint.model.graphs import input_names
 from linlint.model.origins import is_torch_export
 from linlint.rules import ALL_RULES
 
@@ -151,12 +152,20 @@ def check_model(
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:
     """Load one file without its external weights and check it."""
+    return check_file_inputs(path, input_shapes=input_shapes)[0]
+
+
+def check_file_inputs(
+    path: Path | str, *, input_shapes: dict | None = None
+) -> tuple[list[Finding], list[str]]:
+    """``check_file``, and the names of the model's inputs (that ``input_shapes`` may name)."""
     from linlint.model.load import load_model
 
     model = load_model(Path(path))
     try:
-        return check_model(model, file=str(path), input_shapes=input_shapes)
+        findings = check_model(model, file=str(path), input_shapes=input_shapes)
     except LinlintError as error:
         if error.path is None:
             raise LinlintError(str(error), str(path)) from None
         raise
+    return findings, input_names(model.graph)

@@ -15,6 +15,10 @@ the same keys). Keys::
     per-file-ignores = { "models/legacy/*.onnx" = ["LL003"] }   # globs relative to this file
     input-shapes = { x = [1, 3, 224, 224] }
     locations = "source"             # SARIF/GitHub: at the PyTorch source line, or "model"
+    exclude = [".venv", "build"]     # replaces the default excludes (linlint.model.find)
+    extend-exclude = ["models/legacy"]   # adds to them; globs with / relative to this file
+    respect-gitignore = true         # leave out what git ignores (default: true)
+    force-exclude = false            # exclude paths given explicitly too (default: false)
 
 Every mistake is a ``LinlintError`` that names the file and the key.
 """
@@ -44,6 +48,10 @@ KEYS = (
     "per-file-ignores",
     "input-shapes",
     "locations",
+    "exclude",
+    "extend-exclude",
+    "respect-gitignore",
+    "force-exclude",
 )
 LOCATIONS = ("source", "model")
 
@@ -61,6 +69,10 @@ class Config:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     locations: str | None = None
+    exclude: tuple[str, ...] | None = None
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool | None = None
+    force_exclude: bool | None = None
 
     @property
     def base(self) -> Path | None:
@@ -135,9 +147,19 @@ class _Checker:
         except LinlintError as error:
             raise self.fail(key, str(error)) from None
 
+    def globs(self, key: str, value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, f"expected a list of glob patterns, got {value!r}")
+        return tuple(value)
+
+    def flag(self, key: str, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, f"expected true or false, got {value!r}")
+        return value
+
     def shape(self, key: str, value: Any) -> tuple[int, ...]:
         if isinstance(value, str):
-            parts = value.lower().split("x")
+            parts = value.lower().replace(",", "x").split("x")
             if all(p.strip().isdigit() for p in parts):
                 value = [int(p) for p in parts]
         if (
@@ -199,7 +221,16 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         per_file_ignores=tuple(per_file),
         input_shapes=shapes,
         locations=locations,
+        exclude=check.globs("exclude", values["exclude"]) if "exclude" in values else None,
+        extend_exclude=check.globs("extend-exclude", values.get("extend-exclude", [])),
+        respect_gitignore=_optional(check.flag, "respect-gitignore", values),
+        force_exclude=_optional(check.flag, "force-exclude", values),
     )
+
+
+def _optional(check: Any, key: str, values: dict[str, Any]) -> Any:
+    """``check(key, value)`` when the key is given, else None."""
+    return check(key, values[key]) if key in values else None
 
 
 def load_config(path: Path) -> Config:

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from linlint.checking.findings import LEVELS, Finding, level_rank
 from linlint.errors import LinlintError
+from linlint.model.find import FileDiscovery
 
 ALL = "ALL"
 
@@ -131,7 +132,7 @@ class Settings:
 
     ``levels`` maps selectors to levels (the most specific wins);
     ``per_file_ignores`` holds ``(glob, selectors)`` pairs matched relative to
-    ``base`` (the config file's folder).
+    ``base`` (the config file's folder); ``discovery`` says how folders are searched.
     """
 
     enabled: frozenset[str]
@@ -142,6 +143,7 @@ class Settings:
     input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: Where SARIF results and GitHub annotations go: "source" (the PyTorch line) or "model".
     locations: str = "source"
+    discovery: FileDiscovery = FileDiscovery()
 
     def enabled_for(self, path: Path | str) -> frozenset[str]:
         """Codes enabled for one file, after its per-file ignores."""

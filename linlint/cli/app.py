@@ -26,11 +26,14 @@ import typer
 
 from linlint.cli import options as opt
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
+from linlint.cli.runner import check_paths, require_inputs
+from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
 if TYPE_CHECKING:
     from linlint.checking.findings import Finding
     from linlint.checking.selection import Settings
+    from linlint.checking.settings import DiscoveryChoices
 
 __all__ = ["DEBUG_ENV", "app", "main"]
 
@@ -51,11 +54,14 @@ app = typer.Typer(
 
 @contextmanager
 def guard() -> Iterator[None]:
-    """Run a command body: ``LinlintError`` and unexpected exceptions become one line and exit 2."""
+    """Run a command body: ``LinlintError`` and unexpected exceptions become one line and exit 2;
+    a closed stdout (``BrokenPipeError``) ends the body quietly (``linlint.cli.streams``)."""
     try:
         yield
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
+    except BrokenPipeError:  # the reader is gone (`| head`): the command ends quietly
+        reader_gone()
     except LinlintError as error:
         error_line(str(error))
         raise typer.Exit(2) from None
@@ -84,24 +90,20 @@ def emit_report(
     output: Path | None = None,
     files: Sequence[str | Path] | None = None,
     errors: Sequence[tuple[str, str]] = (),
+    color: opt.ColorChoice | str = "auto",
     source_root: Path | None = None,
     locations: str = "source",
 ) -> None:
-    """Render the report and write it to ``output`` (atomically) or stdout."""
+    """Render the report and write it to ``output`` (atomically) or stdout, coloured or not."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
-    color = output is None and name == "text" and _stdout_is_terminal()
+    colored = name == "text" and use_color(color, to_file=output is not None)
     where = {"source_root": source_root, "locations": locations}
-    text = render(name, findings, root=Path.cwd(), files=files, errors=errors, color=color, **where)
-    write_output(text, output)
-
-
-def _stdout_is_terminal() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    text = render(
+        name, findings, root=Path.cwd(), files=files, errors=errors, color=colored, **where
+    )
+    write_output(encodable(text, name, output), output)
 
 
 def _settings(
@@ -114,6 +116,7 @@ def _settings(
     input_shape: list[str] | None,
     fail_on: opt.Level | None = None,
     locations: opt.Locations | None = None,
+    discovery: DiscoveryChoices | None = None,
 ) -> Settings:
     """The configuration for ``paths`` overlaid by the command's options."""
     from linlint.checking.settings import resolve_settings
@@ -122,7 +125,7 @@ def _settings(
     shapes = opt.parse_shapes(input_shape)
     where = locations.value if locations is not None else None
     return resolve_settings(
-        paths, config, isolated, select, ignore, extend_select, level, shapes, where
+        paths, config, isolated, select, ignore, extend_select, level, shapes, where, discovery
     )
 
 
@@ -153,22 +156,30 @@ def check(
     no_progress: opt.NoProgressOption = False,
     locations: opt.LocationsOption = None,
     source_root: opt.SourceRootOption = None,
+    exclude: opt.ExcludeOption = None,
+    extend_exclude: opt.ExtendExcludeOption = None,
+    respect_gitignore: opt.RespectGitignoreOption = None,
+    force_exclude: opt.ForceExcludeOption = None,
+    color: opt.ColorOption = opt.ColorChoice.auto,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
-        from linlint.cli.runner import check_paths
+        from linlint.checking.settings import DiscoveryChoices
         from linlint.model.repository import source_root as find_source_root
 
-        settings = _settings(
-            paths, config, isolated, select, ignore, extend_select, input_shape, fail_on, locations
-        )
+        choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
+        chosen = (paths, config, isolated, select, ignore, extend_select, input_shape, fail_on)
+        settings = _settings(*chosen, locations, choices)
         if source_root is not None and not source_root.is_dir():
             raise LinlintError("--source-root is not a folder", str(source_root))
         workers = jobs or os.cpu_count() or 1
-        run = check_paths(paths, settings, jobs=workers, show_progress=not no_progress)
+        names = list(opt.parse_shapes(input_shape))  # each must be an input of some model
+        run = check_paths(
+            paths, settings, jobs=workers, show_progress=not no_progress, shape_names=names
+        )
         emit_report(
             output_format,
             run.findings,
@@ -177,6 +188,7 @@ def check(
             errors=run.errors,
             source_root=find_source_root(paths, source_root),
             locations=settings.locations,
+            color=color,
         )
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
@@ -189,24 +201,26 @@ def rules(output_format: opt.ListFormatOption = opt.ListFormat.text) -> None:
         from linlint.rules import ALL_RULES
 
         render = render_json if output_format is opt.ListFormat.json else render_text
-        typer.echo(render(ALL_RULES), nl=False)
+        typer.echo(encodable(render(ALL_RULES), output_format.value, None), nl=False)
 
 
 @app.command()
 def explain(code: opt.CodeArg) -> None:
     """Print one rule's documentation."""
     with guard():
+        from linlint.report import io_error
         from linlint.rules import ALL_RULES, get_rule
 
-        rule = get_rule(code.strip()) or next(
-            (r for r in ALL_RULES if r.name == code.strip().lower()), None
-        )
-        if rule is None:
+        wanted = code.strip()
+        rule = get_rule(wanted) or next((r for r in ALL_RULES if r.name == wanted.lower()), None)
+        if rule is not None:
+            header, doc = f"{rule.code} {rule.name} (default level: {rule.level})", rule.doc
+        elif wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
+            header, doc = io_error.HEADER, io_error.DOC
+        else:
             known = ", ".join(r.code for r in ALL_RULES)
             raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
-        typer.echo(f"{rule.code} {rule.name} (default level: {rule.level})")
-        typer.echo("")
-        typer.echo(rule.doc)
+        typer.echo(f"{header}\n\n{doc}")
 
 
 app.command("rule", hidden=True)(explain)
@@ -285,6 +299,7 @@ def fold(
         try:
             with guard():
                 target = model if in_place else out
+                require_inputs(model, opt.parse_shapes(input_shape))
                 one = (model, target, diff, settings, options, output_format, no_progress)
                 code = max(code, _fold_one(*one, pages))
         except typer.Exit as exit_:
@@ -367,6 +382,7 @@ def _root(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point: run the app; never show a traceback unless LINLINT_DEBUG=1."""
+    fall_back_to_ascii()
     try:
         app(args=list(argv) if argv is not None else None, prog_name="linlint")
     except SystemExit:

@@ -19,10 +19,25 @@ def debug() -> bool:
 
 def error_line(message: str, *, internal: bool = False) -> None:
     """Print ``linlint: error: MESSAGE`` (or ``internal error``) as one line on stderr."""
-    kind = "internal error" if internal else "error"
-    text = " ".join(str(message).split())
-    sys.stderr.write(f"linlint: {kind}: {text}\n")
-    sys.stderr.flush()
+    _line("internal error" if internal else "error", message)
+
+
+def warning_line(message: str) -> None:
+    """Print ``linlint: warning: MESSAGE`` as one line on stderr."""
+    _line("warning", message)
+
+
+def _line(kind: str, message: str) -> None:
+    """One line on stderr, control characters escaped (``linlint.report.escape``); nothing
+    when stderr is gone."""
+    from linlint.report.escape import printable
+
+    text = printable(" ".join(str(message).split()))
+    try:
+        sys.stderr.write(f"linlint: {kind}: {text}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
 
 
 def internal_message(error: BaseException) -> str:

@@ -32,6 +32,12 @@ class ListFormat(str, Enum):
     json = "json"
 
 
+class ColorChoice(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 class Locations(str, Enum):
     source = "source"
     model = "model"
@@ -55,7 +61,8 @@ def _codes_callback(value: list[str] | None) -> tuple[str, ...] | None:
 
 
 def parse_shapes(values: Sequence[str] | None) -> dict[str, tuple[int, ...]]:
-    """``["x=1x3x224x224", ...]`` as ``{"x": (1, 3, 224, 224)}`` (a later name wins)."""
+    """``["x:1,3,224,224", "y=1x8", ...]`` as ``{"x": (1, 3, 224, 224), "y": (1, 8)}`` (a later
+    name wins)."""
     if not values:
         return {}
     from linlint.verification.input_sizes import parse_input_shape
@@ -123,9 +130,10 @@ InputShapeOption = Annotated[
     list[str] | None,
     typer.Option(
         "--input-shape",
-        metavar="NAME=DIMS",
+        metavar="NAME:DIMS",
         callback=_shapes_callback,
-        help="Shape of a graph input with symbolic dims, e.g. input=1x3x224x224 (repeatable).",
+        help="Shape of a graph input with symbolic dims, e.g. input:1,3,224,224 (or "
+        "input=1x3x224x224; repeatable). A name no model has is an error.",
     ),
 ]
 
@@ -188,6 +196,60 @@ NoProgressOption = Annotated[
     typer.Option(
         "--no-progress",
         help="Never show the progress bar (it shows only on a terminal, outside CI, for 5+ files).",
+    ),
+]
+
+
+def _globs_callback(value: list[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(g.strip() for text in value for g in text.split(",") if g.strip())
+
+
+ExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOBS",
+        callback=_globs_callback,
+        help="Leave these files and folders out of folder searches, replacing the default "
+        "excludes (.git, .venv, venv, node_modules, build, dist, __pycache__, ...): "
+        "comma-separated globs.",
+    ),
+]
+ExtendExcludeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--extend-exclude",
+        metavar="GLOBS",
+        callback=_globs_callback,
+        help="Leave these out too, on top of the excludes (comma-separated globs).",
+    ),
+]
+RespectGitignoreOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--respect-gitignore/--no-respect-gitignore",
+        help="Leave out what git ignores (.gitignore) inside a git work tree. [default: on]",
+        show_default=False,
+    ),
+]
+ForceExcludeOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--force-exclude/--no-force-exclude",
+        help="Apply the excludes to paths given explicitly too (as pre-commit passes them). "
+        "[default: off]",
+        show_default=False,
+    ),
+]
+ColorOption = Annotated[
+    ColorChoice,
+    typer.Option(
+        "--color",
+        case_sensitive=False,
+        help="Colour the text report: auto (a terminal, unless NO_COLOR or TERM=dumb; "
+        "FORCE_COLOR forces it), always or never.",
     ),
 ]
 

@@ -2,8 +2,9 @@
 and gather the findings and the files that failed.
 
 A file that cannot be read or checked is an error line on stderr and an entry
-in ``CheckRun.errors``; the other files are still checked. Results keep the
-order of the paths given.
+in ``CheckRun.errors``; the other files are still checked. A folder that holds no
+model file (after the excludes, ``linlint.model.find``) is a warning line, not an
+error. Results keep the order of the paths given.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from linlint.cli.errors import debug, error_line, internal_message
+from linlint.cli.errors import debug, error_line, internal_message, warning_line
 from linlint.errors import LinlintError
 
 if TYPE_CHECKING:
     from linlint.checking.findings import Finding
     from linlint.checking.selection import Settings
+    from linlint.model.find import FileDiscovery
 
-    Outcome = tuple[list[Finding] | None, str | None, bool]  # findings, error message, internal
+    # findings, error message, internal, the model's input names
+    Outcome = tuple[list[Finding] | None, str | None, bool, list[str]]
 
 
 @dataclass
@@ -34,18 +37,20 @@ class CheckRun:
 
 
 def check_one(path: str, input_shapes: dict[str, tuple[int, ...]]) -> Outcome:
-    """Check one file (in this or a worker process): ``(findings, error message, internal)``."""
-    from linlint.checking.checker import check_file
+    """Check one file (in this or a worker process): ``(findings, error message, internal,
+    input names)``."""
+    from linlint.checking.checker import check_file_inputs
 
     try:
-        return check_file(Path(path), input_shapes=input_shapes or None), None, False
+        findings, inputs = check_file_inputs(Path(path), input_shapes=input_shapes or None)
+        return findings, None, False, inputs
     except LinlintError as error:
         message = str(error) if error.path else f"{path}: {error}"
-        return None, message, False
+        return None, message, False, []
     except Exception as error:
         if debug():
             raise
-        return None, f"{path}: {internal_message(error)}", True
+        return None, f"{path}: {internal_message(error)}", True, []
 
 
 def _star_check(args: tuple[str, dict]) -> Outcome:
@@ -86,19 +91,22 @@ def run_checks(
     return results
 
 
-def _discover(paths: Sequence[Path], run: CheckRun) -> list[Path]:
-    """The model files under ``paths``, each once; a path that fails goes to ``run.errors``."""
-    from linlint.model.find import discover
+def _discover(paths: Sequence[Path], run: CheckRun, discovery: FileDiscovery) -> list[Path]:
+    """The model files under ``paths``, each once; a path that fails goes to ``run.errors``,
+    a folder without models is a warning (as ruff: nothing to check is no error)."""
+    from linlint.model.find import find_models
 
     files: list[Path] = []
     seen: set[Path] = set()
     for raw in paths:
         try:
-            found = discover([raw])
+            found = find_models(raw, discovery)
         except LinlintError as error:
             run.errors.append((str(raw), str(error)))
             error_line(str(error))
             continue
+        if not found and raw.is_dir():
+            warning_line(f"{raw}: no .onnx files found (after excludes and .gitignore)")
         for found_file in found:
             if found_file not in seen:
                 seen.add(found_file)
@@ -107,17 +115,48 @@ def _discover(paths: Sequence[Path], run: CheckRun) -> list[Path]:
 
 
 def check_paths(
-    paths: Sequence[Path], settings: Settings, *, jobs: int, show_progress: bool
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    jobs: int,
+    show_progress: bool,
+    shape_names: Sequence[str] = (),
 ) -> CheckRun:
-    """Check the model files under ``paths`` with ``settings``; the findings each file keeps."""
+    """Check the model files under ``paths`` with ``settings``; the findings each file keeps.
+
+    ``shape_names`` (the inputs ``--input-shape`` names) must each be an input of some model
+    checked: one that none has is a ``LinlintError`` listing their inputs (a shape from the
+    configuration applies to the models that have that input, and needs none).
+    """
     run = CheckRun()
-    files = _discover(paths, run)
+    files = _discover(paths, run, settings.discovery)
     results = run_checks(files, settings.input_shapes, jobs=jobs, show_progress=show_progress)
-    for path, (raw_findings, message, internal) in zip(files, results, strict=True):
+    inputs: list[tuple[str, list[str]]] = []
+    for path, (raw_findings, message, internal, names) in zip(files, results, strict=True):
         if message is not None:
             run.errors.append((str(path), message))
             error_line(message, internal=internal)
             continue
         run.checked.append(path)
+        inputs.append((str(path), names))
         run.findings.extend(settings.apply(raw_findings or [], path))
+    missing = [n for n in shape_names if inputs and not any(n in i for _, i in inputs)]
+    if missing:
+        from linlint.model.graphs import unknown_input_message
+
+        where = inputs[0][0] if len(inputs) == 1 else None
+        raise LinlintError(unknown_input_message(missing, [i for _, i in inputs]), where)
     return run
+
+
+def require_inputs(model: Path, shapes: dict[str, tuple[int, ...]]) -> None:
+    """A name ``--input-shape`` gives that is no input of ``model`` is an error (``fold``)."""
+    if not shapes:
+        return
+    from linlint.model.graphs import input_names, unknown_input_message
+    from linlint.model.load import load_model
+
+    names = input_names(load_model(model).graph)
+    missing = [name for name in shapes if name not in names]
+    if missing:
+        raise LinlintError(unknown_input_message(missing, [names]), str(model))

@@ -12,6 +12,7 @@ cost totals after.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +41,8 @@ MAX_ROUNDS = 8
 
 @dataclass
 class FoldResult:
-    """The folded model, what was folded, what remains, and the verification."""
+    """The folded model, what was folded, what remains, and the verification; ``save``
+    writes the model."""
 
     model: ModelProto
     folded: list[FoldedRegion]
@@ -54,6 +56,19 @@ class FoldResult:
     @property
     def changed(self) -> bool:
         return bool(self.folded)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the folded model to ``path`` atomically, as ``linlint fold -o`` does
+        (``linlint.model.write.save_model``: weights that were external stay external, in a
+        data file under a fresh name beside it); the path written. Refused (``LinlintError``)
+        when the verification failed."""
+        from linlint.model.write import save_model
+
+        if self.verification is not None and not self.verification.ok:
+            raise LinlintError(f"nothing written: {self.verification.summary()}", str(path))
+        target = Path(path)
+        save_model(self.model, target, base_dir=self.base_dir)
+        return target
 
 
 def _as_one_step(fold):

@@ -1,5 +1,5 @@
 """Walking ONNX graphs: node attributes, the subgraphs a node holds, every nested graph,
-and the names a graph's initializers define.
+the names a graph's initializers define, and the inputs a caller feeds.
 
 One home for what every stage needs from the protobuf structure: the analysis,
 the shape walk, the rewrite, the fold and the tensor validation all read attributes
@@ -8,7 +8,7 @@ and walk subgraphs the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, helper
 
@@ -75,3 +75,29 @@ def initializer_tensors(graph: GraphProto) -> Iterator[TensorProto]:
 def initializer_names(graph: GraphProto) -> set[str]:
     """The names the graph's initializers define, sparse ones included."""
     return {t.name for t in initializer_tensors(graph)}
+
+
+def input_names(graph: GraphProto) -> list[str]:
+    """The inputs a caller feeds: the graph's inputs that no initializer defines, in order."""
+    constant = initializer_names(graph)
+    return [value.name for value in graph.input if value.name not in constant]
+
+
+def unknown_input_message(missing: Sequence[str], inputs: Sequence[Sequence[str]]) -> str:
+    """Why an input shape was refused: ``missing`` names no input of the models; ``inputs``
+    holds each model's input names."""
+    names = ", ".join(f"'{name}'" for name in missing)
+
+    def listed(values: Sequence[str]) -> str:
+        return ", ".join(f"'{v}'" for v in values) or "none"
+
+    if len(inputs) == 1:
+        return (
+            f"input shape given for {names}, but the model has no such input "
+            f"(its inputs: {listed(inputs[0])})"
+        )
+    every = list(dict.fromkeys(name for values in inputs for name in values))
+    return (
+        f"input shape given for {names}, but no model checked has such an input "
+        f"(the {len(inputs)} models' inputs: {listed(every)})"
+    )

@@ -20,6 +20,8 @@ from linlint.model.find import existing_file
 from linlint.model.tensors import is_external, iter_tensors
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+"""How a Git LFS pointer file starts (no protobuf can: ``v`` is an invalid wire type)."""
 
 
 def load_model(path: str | Path, *, load_weights: bool = False) -> onnx.ModelProto:
@@ -36,6 +38,8 @@ def load_model(path: str | Path, *, load_weights: bool = False) -> onnx.ModelPro
         raise LinlintError(f"cannot read file: {error.strerror or error}", shown) from None
     if not data:
         raise LinlintError("empty file, not an ONNX model", shown)
+    if data.startswith(LFS_POINTER):
+        raise LinlintError("this is a Git LFS pointer, not the model: run `git lfs pull`", shown)
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)

@@ -8,7 +8,9 @@ from the two (``text`` also takes ``color``). ``source_root`` is the repository 
 exporter-recorded source paths are placed in and SARIF and GitHub paths are relative to
 (None: ``root``, and source lines shown as recorded); ``locations`` says where SARIF
 results and GitHub annotations go: ``source`` (the Python line, where found) or ``model``.
-``write_output`` puts a rendered report on stdout or, atomically, into a file.
+The line formats (``LINE_FORMATS``) get the findings with every name and path in them
+escaped (``linlint.report.escape``). ``write_output`` puts a rendered report on stdout or,
+atomically, into a file.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from pathlib import Path
 
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
+from linlint.report.escape import printable_errors, printable_findings
 
 FORMATS = ("text", "json", "sarif", "github", "html", "markdown", "model-explorer")
+LINE_FORMATS = ("text", "github", "markdown")  # names and paths escaped (report.escape)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ def render(
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
+    if fmt in LINE_FORMATS:
+        findings, errors = printable_findings(findings), printable_errors(errors)
     scope = Scope(root, files, errors, source_root, locations)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)

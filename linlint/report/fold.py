@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from linlint.analysis.cost_basis import free_text
 from linlint.analysis.regions import DEFAULTED, SIZED_FIGURES, UNKNOWN, sizes_json
+from linlint.report.escape import printable
 from linlint.report.text import sizes_note_for, sizes_suffix, work_parts
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ def _elementwise_saved(folded) -> str:
 
 
 def render_text(report: FoldReport) -> str:
-    """The text report, one line per fact, each starting with the model's path."""
+    """The text report, one line per fact, each starting with the model's path (names and
+    paths escaped: ``linlint.report.escape``)."""
     model, result = report.model, report.result
     lines = [_folded_line(model, r) for r in result.folded]
     for reason in result.refused:
@@ -115,7 +117,7 @@ def render_text(report: FoldReport) -> str:
         lines.append(f"{model}: --diff, nothing written")
     elif report.written is not None:
         lines.append(f"{model}: wrote {report.written}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _folded_json(region: FoldedRegion) -> dict:

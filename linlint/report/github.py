@@ -6,6 +6,11 @@ escape ``:`` and ``,`` (as the Actions toolkit does). Paths are relative to the 
 root (the repository) when there is one; a finding whose model records its PyTorch
 source, found in the repository, is annotated on that Python line
 (``Scope.locations = "source"``), its message naming the model file.
+
+GitHub shows at most ``PER_LEVEL`` (10) annotations of each level per step: after
+the 10th of a level the rest would vanish. So each level gets its first 10 (9 notices
+when something is left out), and a last notice says how many more there are and where
+to see them all.
 """
 
 from __future__ import annotations
@@ -18,6 +23,11 @@ from linlint.report import Scope, display_path, nodes_text
 from linlint.report.sources import Sources, chain_text
 
 COMMANDS = {"note": "notice", "warning": "warning", "error": "error"}
+PER_LEVEL = 10  # annotations GitHub shows of each level per step
+SEE_ALL = (
+    "see them all with `linlint check --format text` (or in the code-scanning tab "
+    "when the SARIF report is uploaded)"
+)
 
 
 def escape_data(text: str) -> str:
@@ -58,7 +68,7 @@ def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     for file, message in scope.errors:
         shown = _path(file, scope)
         lines.append(annotation("error", message, file=shown, line="1", title="linlint"))
-    return "".join(line + "\n" for line in lines)
+    return "".join(line + "\n" for line in capped(lines))
 
 
 def _path(file: str, scope: Scope) -> str:
@@ -69,3 +79,29 @@ def _path(file: str, scope: Scope) -> str:
         if inside is not None:
             return inside
     return display_path(file, scope.root)
+
+
+def capped(lines: list[str]) -> list[str]:
+    """The annotations GitHub shows, then a notice of how many more there are."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        command = line[2:].split(" ", 1)[0]
+        counts[command] = counts.get(command, 0) + 1
+    if all(n <= PER_LEVEL for n in counts.values()):
+        return lines
+    quota = {c: PER_LEVEL - (c == "notice") for c in counts}  # the last notice is ours
+    kept: list[str] = []
+    left = dict.fromkeys(("error", "warning", "notice"), 0)
+    for line in lines:
+        command = line[2:].split(" ", 1)[0]
+        if quota[command] > 0:
+            quota[command] -= 1
+            kept.append(line)
+        else:
+            left[command] += 1
+    words = {"error": "error", "warning": "warning", "notice": "note"}
+    more = ", ".join(f"{n} more {words[c]}{'' if n == 1 else 's'}" for c, n in left.items() if n)
+    message = (
+        f"{more} not shown: GitHub shows {PER_LEVEL} annotations of each level per step; " + SEE_ALL
+    )
+    return [*kept, annotation("notice", message, title="linlint")]

@@ -167,7 +167,12 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
 
     buffer = io.StringIO()
     console = Console(
-        file=buffer, force_terminal=True, color_system="standard", highlight=False, soft_wrap=True
+        file=buffer,
+        force_terminal=True,
+        color_system="standard",
+        highlight=False,
+        soft_wrap=True,
+        no_color=False,  # the caller decided (NO_COLOR is read by linlint.cli.streams)
     )
     sources = Sources(scope.source_root)
     for group in _groups(findings):

@@ -17,6 +17,8 @@ import json
 import math
 from typing import TYPE_CHECKING
 
+from linlint.report.escape import printable
+
 if TYPE_CHECKING:
     from linlint.verification.verdict import OutputComparison, Verification
 
@@ -39,7 +41,8 @@ def _output_line(c: OutputComparison) -> str:
 
 
 def render_text(result: Verification) -> str:
-    """The text report: a line per output, the latencies when timed, the verdict."""
+    """The text report: a line per output, the latencies when timed, the verdict (output
+    names escaped: ``linlint.report.escape``)."""
     lines = [_output_line(c) for c in result.outputs]
     if result.latency_original_ms is not None and result.latency_candidate_ms is not None:
         ratio = result.latency_candidate_ms / result.latency_original_ms
@@ -49,7 +52,7 @@ def render_text(result: Verification) -> str:
             f"(candidate/original)"
         )
     lines.append(result.summary())
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _number(value: float | None) -> float | str | None:

@@ -3,7 +3,7 @@
 A dimension is *symbolic* when the model does not fix it: a ``dim_param``, no
 value at all, or a negative ``dim_value`` (paddle2onnx writes -1 for
 "unknown"). The *base* size of a symbolic dimension is the user's
-``NAME=1x3x224x224`` (whole shape, by input name) or 1. One size proves
+``NAME:1,3,224,224`` or ``NAME=1x3x224x224`` (whole shape, by input name) or 1. One size proves
 little: a candidate can match the original at size 1 and not at another (a
 Reshape hard-coded to the traced size, a border correction that assumes one
 image size, a stride that divides one size and not the next), and a 1x1 image
@@ -29,10 +29,8 @@ from collections.abc import Iterable
 import onnx
 
 from linlint.errors import LinlintError
-from linlint.model.graphs import initializer_names
+from linlint.model.graphs import initializer_names, unknown_input_message
 from linlint.verification.input_values import MAX_INPUT_BYTES, format_shape, input_dtype
-
-_SHAPE_SYNTAX = re.compile(r"^\s*(?P<name>.+?)\s*=\s*(?P<dims>\d+(?:\s*[xX]\s*\d+)*)\s*$")
 
 #: Sizes every symbolic dimension also takes in verification (all dims at once), after the base.
 SIZE_VARIANTS = (7, 9)
@@ -48,14 +46,19 @@ Shapes = dict[str, tuple[int, ...]]
 
 
 def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
-    """Parse ``NAME=1x3x224x224`` into ``("NAME", (1, 3, 224, 224))``."""
-    match = _SHAPE_SYNTAX.match(text)
-    if match is None:
+    """Parse ``NAME:1,3,224,224`` (onnxsim's and onnxslim's spelling) or ``NAME=1x3x224x224``
+    into ``("NAME", (1, 3, 224, 224))``. The name ends at the last ``=``, or else at the last
+    ``:`` (so ``input:0:1,3`` names the input ``input:0``); dims are separated by ``,`` or
+    ``x``."""
+    separator = "=" if "=" in text else ":"
+    name, _, dims = text.rpartition(separator)
+    parts = re.split(r"\s*[xX,]\s*", dims.strip())
+    if not name.strip() or not all(part.isdigit() for part in parts):
         raise LinlintError(
-            f"bad input shape '{text}': expected NAME=DIMxDIM..., e.g. input=1x3x224x224"
+            f"bad input shape '{text}': expected NAME:DIM,DIM,... or NAME=DIMxDIM..., "
+            "e.g. input:1,3,224,224"
         )
-    dims = tuple(int(d) for d in re.split(r"\s*[xX]\s*", match["dims"].strip()))
-    return match["name"], dims
+    return name.strip(), tuple(int(part) for part in parts)
 
 
 def graph_inputs(model: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
@@ -125,8 +128,8 @@ def checked_shapes(
     shapes = dict(input_shapes or {})
     unknown = sorted(set(shapes) - {value.name for value in inputs})
     if unknown:
-        names = ", ".join(f"'{name}'" for name in unknown)
-        raise LinlintError(f"input shape given for {names}, but the model has no such input")
+        names = [value.name for value in inputs]
+        raise LinlintError(unknown_input_message(unknown, [names]))
     for value in inputs:
         input_dtype(value)  # unsupported types are refused before any array is made
     return inputs, shapes
