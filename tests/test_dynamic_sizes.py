@@ -15,7 +15,7 @@ from linlint.analysis.regions import DEFAULTED, KNOWN, UNKNOWN
 from linlint.analysis.shapes import ShapeOracle
 from linlint.cli.app import app
 from linlint.folding.costs import model_costs
-from tests.tiny import model, weights
+from tiny import model, weights
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_models"
 UNET = SAMPLES / "ll002_unet_tail_dynamic_hw.onnx"  # dynamic H/W: LL001 + an undecided LL002
