@@ -22,3 +22,17 @@ def test_ruff_check_is_clean():
 def test_ruff_format_is_clean():
     result = _ruff("format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_import_their_helpers_as_ci_runs_them():
+    """CI runs plain `pytest`, which puts `tests/` on the path but not the repository root:
+    a test importing `tests.tiny` passes under `python -m pytest` and fails in CI."""
+    offenders = [
+        path.name
+        for path in (ROOT / "tests").glob("*.py")
+        if any(
+            line.startswith(("from tests.", "import tests"))
+            for line in path.read_text(encoding="utf-8").splitlines()
+        )
+    ]
+    assert offenders == []
