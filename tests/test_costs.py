@@ -13,6 +13,7 @@ import re
 import numpy as np
 import onnx
 import pytest
+from test_shapes import SIZES
 
 import tiny
 from conftest import SAMPLES, load_build
@@ -79,20 +80,10 @@ HEAD = """s = Shape(h)
     c = Gather <axis = 0> (s, one)
     ub = Unsqueeze(b, ax0)
     uc = Unsqueeze(c, ax0)"""
-SHAPE_ARITHMETIC = {
+SHAPE_ARITHMETIC: dict[str, tuple[str, str, dict]] = {
     # x.view(x.size(0), -1) before the classifier
     "flatten_head": (
         "float[2, 3, 8, 8]",
-        f"""h = Conv <pads = [1, 1, 1, 1]> (x, w)
-        {HEAD}
-        t = Concat <axis = 0> (ub, m1)
-        f = Reshape(h, t)
-        y = MatMul(f, fc)""",
-        {"w": (4, 3, 3, 3), "fc": (256, 10)},
-    ),
-    # the same on a symbolic batch
-    "flatten_head_symbolic": (
-        "float[N, 3, 8, 8]",
         f"""h = Conv <pads = [1, 1, 1, 1]> (x, w)
         {HEAD}
         t = Concat <axis = 0> (ub, m1)
@@ -140,18 +131,12 @@ SHAPE_ARITHMETIC = {
         {"w": (4, 4, 3, 3)},
     ),
 }
-INTS = {
-    "zero": np.array(0, np.int64),
-    "one": np.array(1, np.int64),
-    "two": np.array(2, np.int64),
-    "three": np.array(3, np.int64),
-    "ax0": np.array([0], np.int64),
-    "m1": np.array([-1], np.int64),
-    "s0": np.array([0], np.int64),
-    "s2": np.array([2], np.int64),
-    "s4": np.array([4], np.int64),
-    "two_1": np.array([2], np.int64),
-}
+# the flatten head on a symbolic batch
+SHAPE_ARITHMETIC["flatten_head_symbolic"] = (
+    "float[N, 3, 8, 8]",
+    *SHAPE_ARITHMETIC["flatten_head"][1:],
+)
+INTS = {**SIZES, "s4": np.array([4], np.int64), "two_1": np.array([2], np.int64)}
 
 
 def shape_arithmetic_model(case: str) -> onnx.ModelProto:
