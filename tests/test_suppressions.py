@@ -9,7 +9,6 @@ from pathlib import Path
 
 import onnx
 import pytest
-from onnx import helper
 from typer.testing import CliRunner
 
 import tiny
@@ -43,7 +42,7 @@ def with_metadata(path: Path, *, node: str | None = None, value: str = "all") ->
     """Set ``linlint:ignore`` = ``value`` on ``node`` (or on the model) and save."""
     model = onnx.load(path)
     if node is None:
-        helper.set_model_props(model, {"linlint:ignore": value})
+        model.metadata_props.add(key="linlint:ignore", value=value)
     else:
         target = next(n for n in model.graph.node if n.name == node)
         target.metadata_props.add(key="linlint:ignore", value=value)
