@@ -181,3 +181,13 @@ def test_a_missing_baseline_is_an_error(tmp_path):
     code, out = check(model, "--isolated", "--baseline", tmp_path / "nope.json")
     assert code == 2
     assert "baseline file not found" in out
+
+
+def test_the_python_api_leaves_out_what_the_model_metadata_silences(tmp_path):
+    import linlint
+
+    model = with_metadata(copy_blocks(tmp_path), node="node_conv2d", value="LL001")
+    assert [f.nodes for f in linlint.check(model, isolated=True)] == [
+        ("node_conv2d_2", "node_conv2d_3")
+    ]
+    assert len(linlint.check(onnx.load(model), isolated=True)) == 1

@@ -102,6 +102,22 @@ class Suppressed:
     count: int = 0
 
 
+def unsuppressed(
+    findings: Iterable[Finding], ignores: dict[str, tuple[str, ...]], settings, path: Path | str
+) -> Suppressed:
+    """The findings of one file (after ``Settings.apply``) that neither the model's
+    ``linlint:ignore`` entries nor the settings' ``per-node-ignores`` silence."""
+    out = Suppressed()
+    for finding in findings:
+        if silenced_by_metadata(finding, ignores) or silenced_by_nodes(
+            finding, settings.per_node_ignores, path, settings.base
+        ):
+            out.count += 1
+        else:
+            out.kept.append(finding)
+    return out
+
+
 def read_baseline(path: Path) -> frozenset[str]:
     """The fingerprints a baseline file holds."""
     try:
@@ -151,5 +167,6 @@ __all__ = [
     "read_baseline",
     "silenced_by_metadata",
     "silenced_by_nodes",
+    "unsuppressed",
     "without_baseline",
 ]

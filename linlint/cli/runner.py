@@ -133,7 +133,7 @@ def check_paths(
     checked: one that none has is a ``LinlintError`` listing their inputs (a shape from the
     configuration applies to the models that have that input, and needs none).
     """
-    from linlint.checking.suppression import silenced_by_metadata, silenced_by_nodes
+    from linlint.checking.suppression import unsuppressed
 
     run = CheckRun()
     files = _discover(paths, run, settings.discovery)
@@ -146,13 +146,9 @@ def check_paths(
             continue
         run.checked.append(path)
         inputs.append((str(path), names))
-        for finding in settings.apply(raw_findings or [], path):
-            if silenced_by_metadata(finding, ignores) or silenced_by_nodes(
-                finding, settings.per_node_ignores, path, settings.base
-            ):
-                run.suppressed += 1
-            else:
-                run.findings.append(finding)
+        left = unsuppressed(settings.apply(raw_findings or [], path), ignores, settings, path)
+        run.findings.extend(left.kept)
+        run.suppressed += left.count
     missing = [n for n in shape_names if inputs and not any(n in i for _, i in inputs)]
     if missing:
         from linlint.model.graphs import unknown_input_message
