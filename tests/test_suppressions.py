@@ -191,3 +191,11 @@ def test_the_python_api_leaves_out_what_the_model_metadata_silences(tmp_path):
         ("node_conv2d_2", "node_conv2d_3")
     ]
     assert len(linlint.check(onnx.load(model), isolated=True)) == 1
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_markdown_and_html_summaries_count_suppressed_findings_too(tmp_path, fmt):
+    model = with_metadata(copy_blocks(tmp_path), node="node_conv2d", value="LL001")
+    code, out = check(model, "--isolated", "--format", fmt)
+    assert code == 1
+    assert "1 suppressed." in out
