@@ -106,13 +106,16 @@ def check(
     ``ignore`` and ``extend_select`` (codes or prefixes: ``"LL001"``, ``["LL00"]``, ``"ALL"``)
     adjust it, as ``--select``/``--ignore``/``--extend-select``. Notes are findings too:
     ``[f for f in findings if f.level != "note"]`` is what fails ``check`` by default.
+    Findings silenced by ``per-node-ignores`` or a ``linlint:ignore`` entry in the model
+    are left out; a baseline is the command line's (``--baseline``) and does not apply.
 
     ``input_shapes`` sizes symbolic input dims for the cost figures (``{"x": (1, 3, 224,
     224)}``); a name the model has no input of is a ``LinlintError`` listing its inputs.
     External weight files are never read. Every user-facing failure (unreadable file, bad
     configuration, unknown rule code) is a ``LinlintError`` with a one-line message.
     """
-    from linlint.checking.checker import check_file_inputs, check_model
+    from linlint.checking.checker import check_file_details, check_model
+    from linlint.checking.suppression import model_ignores, unsuppressed
     from linlint.model.graphs import input_names
 
     path = Path(model) if isinstance(model, (str, os.PathLike)) else None
@@ -121,10 +124,11 @@ def check(
     if path is None:
         proto: ModelProto = model  # type: ignore[assignment]
         _require_inputs(input_names(proto.graph), input_shapes, None)
-        return settings.apply(check_model(proto, input_shapes=shapes), "<model>")
-    findings, names = check_file_inputs(path, input_shapes=shapes)
+        found = settings.apply(check_model(proto, input_shapes=shapes), "<model>")
+        return unsuppressed(found, model_ignores(proto), settings, "<model>").kept
+    findings, names, ignores = check_file_details(path, input_shapes=shapes)
     _require_inputs(names, input_shapes, str(path))
-    return settings.apply(findings, path)
+    return unsuppressed(settings.apply(findings, path), ignores, settings, path).kept
 
 
 def fold(

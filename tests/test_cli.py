@@ -127,7 +127,7 @@ def test_internal_error_is_one_line_exit_2(monkeypatch):
     def boom(path, **kwargs):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(linlint.checking.checker, "check_file_inputs", boom)
+    monkeypatch.setattr(linlint.checking.checker, "check_file_details", boom)
     monkeypatch.delenv(cli.DEBUG_ENV, raising=False)
     result = run("check", "--jobs", "1", CLEAN)
     assert result.exit_code == 2

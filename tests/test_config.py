@@ -225,9 +225,9 @@ def test_config_input_shapes_reach_the_checker(tmp_path, monkeypatch):
 
     def fake_check_file(path, *, input_shapes=None):
         seen.append(input_shapes)
-        return [], ["x", "y"]
+        return [], ["x", "y"], {}
 
-    monkeypatch.setattr(linlint.checking.checker, "check_file_inputs", fake_check_file)
+    monkeypatch.setattr(linlint.checking.checker, "check_file_details", fake_check_file)
     write(tmp_path / "pyproject.toml", "[tool.linlint]\ninput-shapes = { x = [1, 3, 8, 8] }\n")
     model = write(tmp_path / "m.onnx", "")
     result = CliRunner().invoke(

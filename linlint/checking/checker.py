@@ -159,6 +159,15 @@ def check_file_inputs(
     path: Path | str, *, input_shapes: dict | None = None
 ) -> tuple[list[Finding], list[str]]:
     """``check_file``, and the names of the model's inputs (that ``input_shapes`` may name)."""
+    return check_file_details(path, input_shapes=input_shapes)[:2]
+
+
+def check_file_details(
+    path: Path | str, *, input_shapes: dict | None = None
+) -> tuple[list[Finding], list[str], dict[str, tuple[str, ...]]]:
+    """``check_file_inputs``, and the model's ``linlint:ignore`` entries
+    (``linlint.checking.suppression.model_ignores``)."""
+    from linlint.checking.suppression import model_ignores
     from linlint.model.load import load_model
 
     model = load_model(Path(path))
@@ -168,4 +177,4 @@ def check_file_inputs(
         if error.path is None:
             raise LinlintError(str(error), str(path)) from None
         raise
-    return findings, input_names(model.graph)
+    return findings, input_names(model.graph), model_ignores(model, str(path))

@@ -13,6 +13,8 @@ the same keys). Keys::
     fail-on = "warning"              # note | warning | error
     levels = { LL002 = "warning" }   # per-rule (or prefix) level overrides
     per-file-ignores = { "models/legacy/*.onnx" = ["LL003"] }   # globs relative to this file
+    per-node-ignores = { "models/*.onnx" = { LL002 = ["*/bottleneck/*"] } }  # node-name globs
+    baseline = "linlint-baseline.json"   # accepted findings (relative to this file)
     input-shapes = { x = [1, 3, 224, 224] }
     locations = "source"             # SARIF/GitHub: at the PyTorch source line, or "model"
     exclude = [".venv", "build"]     # replaces the default excludes (linlint.model.find)
@@ -46,6 +48,8 @@ KEYS = (
     "fail-on",
     "levels",
     "per-file-ignores",
+    "per-node-ignores",
+    "baseline",
     "input-shapes",
     "locations",
     "exclude",
@@ -73,6 +77,8 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool | None = None
     force_exclude: bool | None = None
+    per_node_ignores: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    baseline: Path | None = None
 
     @property
     def base(self) -> Path | None:
@@ -204,6 +210,20 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
     for pattern, codes in ignores.items():
         per_file.append((pattern, check.codes(f"per-file-ignores.{pattern}", codes)))
 
+    per_node = []
+    for pattern, rules in check.table(
+        "per-node-ignores", values.get("per-node-ignores", {})
+    ).items():
+        where = f"per-node-ignores.{pattern}"
+        pairs = []
+        for selector, globs in check.table(where, rules).items():
+            codes = check.codes(f"{where}.{selector}", selector)
+            pairs += [(code, check.globs(f"{where}.{selector}", globs)) for code in codes]
+        per_node.append((pattern, tuple(pairs)))
+    baseline = values.get("baseline")
+    if baseline is not None and (not isinstance(baseline, str) or not baseline):
+        raise check.fail("baseline", f"expected a file path, got {baseline!r}")
+
     shapes = {
         name: check.shape(f"input-shapes.{name}", dims)
         for name, dims in check.table("input-shapes", values.get("input-shapes", {})).items()
@@ -225,6 +245,8 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         extend_exclude=check.globs("extend-exclude", values.get("extend-exclude", [])),
         respect_gitignore=_optional(check.flag, "respect-gitignore", values),
         force_exclude=_optional(check.flag, "force-exclude", values),
+        per_node_ignores=tuple(per_node),
+        baseline=path.parent / baseline if baseline is not None else None,
     )
 
 

@@ -144,6 +144,10 @@ class Settings:
     #: Where SARIF results and GitHub annotations go: "source" (the PyTorch line) or "model".
     locations: str = "source"
     discovery: FileDiscovery = FileDiscovery()
+    #: ``(file glob, ((selector, node globs), ...))``: ``linlint.checking.suppression``.
+    per_node_ignores: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    #: The baseline file of accepted findings (None: none).
+    baseline: Path | None = None
 
     def enabled_for(self, path: Path | str) -> frozenset[str]:
         """Codes enabled for one file, after its per-file ignores."""

@@ -7,7 +7,8 @@ applies the configuration's layer, then this run's; this run's fail-on level
 replaces the configuration's (default: warning); its input shapes are added
 to the configuration's, replacing those of the same name; its locations choice replaces
 the configuration's (default: source). Levels and per-file ignores come from the
-configuration alone. File discovery: this run's ``exclude`` replaces the configuration's,
+configuration alone, and so do per-node ignores; this run's baseline replaces the
+configuration's. File discovery: this run's ``exclude`` replaces the configuration's,
 which replaces the defaults; every ``extend-exclude`` adds to them (a pattern with ``/`` is
 relative to the config file's folder, or to the current folder for this run's); this run's
 ``respect_gitignore`` and ``force_exclude`` replace the configuration's.
@@ -35,6 +36,7 @@ def resolve_settings(
     input_shapes: dict[str, tuple[int, ...]] | None = None,
     locations: str | None = None,
     discovery: DiscoveryChoices | None = None,
+    baseline: Path | None = None,
 ) -> Settings:
     """The configuration for ``paths`` (see ``discover_config``) overlaid by this run's choices."""
     cfg = discover_config([Path(p) for p in paths], explicit=config, isolated=isolated)
@@ -49,8 +51,9 @@ def resolve_settings(
     where = locations or cfg.locations or "source"
     found = file_discovery(cfg, discovery or DiscoveryChoices())
     return Settings(
-        enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes, where, found
-    )
+        enabled, level, cfg.levels, cfg.per_file_ignores, cfg.base, shapes, where, found,
+        cfg.per_node_ignores, baseline if baseline is not None else cfg.baseline,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import typer
 
 from linlint.cli import options as opt
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
-from linlint.cli.runner import check_paths, require_inputs
+from linlint.cli.runner import apply_baseline, check_paths, require_inputs
 from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
@@ -93,13 +93,14 @@ def emit_report(
     color: opt.ColorChoice | str = "auto",
     source_root: Path | None = None,
     locations: str = "source",
+    suppressed: int = 0,
 ) -> None:
     """Render the report and write it to ``output`` (atomically) or stdout, coloured or not."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
     colored = name == "text" and use_color(color, to_file=output is not None)
-    where = {"source_root": source_root, "locations": locations}
+    where = {"source_root": source_root, "locations": locations, "suppressed": suppressed}
     text = render(
         name, findings, root=Path.cwd(), files=files, errors=errors, color=colored, **where
     )
@@ -161,6 +162,8 @@ def check(
     respect_gitignore: opt.RespectGitignoreOption = None,
     force_exclude: opt.ForceExcludeOption = None,
     color: opt.ColorOption = opt.ColorChoice.auto,
+    baseline: opt.BaselineOption = None,
+    write_baseline: opt.WriteBaselineOption = None,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
@@ -175,21 +178,15 @@ def check(
         settings = _settings(*chosen, locations, choices)
         if source_root is not None and not source_root.is_dir():
             raise LinlintError("--source-root is not a folder", str(source_root))
-        workers = jobs or os.cpu_count() or 1
-        names = list(opt.parse_shapes(input_shape))  # each must be an input of some model
+        workers, names = jobs or os.cpu_count() or 1, list(opt.parse_shapes(input_shape))
         run = check_paths(
             paths, settings, jobs=workers, show_progress=not no_progress, shape_names=names
         )
-        emit_report(
-            output_format,
-            run.findings,
-            output=output,
-            files=run.checked,
-            errors=run.errors,
-            source_root=find_source_root(paths, source_root),
-            locations=settings.locations,
-            color=color,
-        )
+        root = find_source_root(paths, source_root)
+        apply_baseline(run, settings, root, baseline, write_baseline)
+        where = {"source_root": root, "locations": settings.locations, "color": color}
+        shown = {"files": run.checked, "errors": run.errors, "suppressed": run.suppressed}
+        emit_report(output_format, run.findings, output=output, **where, **shown)
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
 

@@ -298,3 +298,20 @@ NoVerifyOption = Annotated[
 FoldInputsOption = Annotated[Path | None, _inputs("Verify on these arrays.")]
 FoldToleranceOption = Annotated[float | None, typer.Option(metavar="FLOAT", min=0.0)]
 FoldRunsOption = Annotated[int, _runs("Sets of random inputs to verify on.")]
+BaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="FILE",
+        help="Report only findings this baseline (from --write-baseline) does not hold. "
+        "[default: the configuration's baseline, if any]",
+    ),
+]
+WriteBaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--write-baseline",
+        metavar="FILE",
+        help="Record today's findings (by fingerprint) in FILE, to use with --baseline.",
+    ),
+]

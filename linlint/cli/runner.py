@@ -9,6 +9,7 @@ error. Results keep the order of the paths given.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
     from linlint.checking.selection import Settings
     from linlint.model.find import FileDiscovery
 
-    # findings, error message, internal, the model's input names
-    Outcome = tuple[list[Finding] | None, str | None, bool, list[str]]
+    # findings, error message, internal, the model's input names, its linlint:ignore entries
+    Outcome = tuple[list[Finding] | None, str | None, bool, list[str], dict]
 
 
 @dataclass
@@ -34,23 +35,27 @@ class CheckRun:
     findings: list[Finding] = field(default_factory=list)
     checked: list[Path] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    #: Findings silenced on purpose (``linlint.checking.suppression``), not in ``findings``.
+    suppressed: int = 0
 
 
 def check_one(path: str, input_shapes: dict[str, tuple[int, ...]]) -> Outcome:
     """Check one file (in this or a worker process): ``(findings, error message, internal,
     input names)``."""
-    from linlint.checking.checker import check_file_inputs
+    from linlint.checking.checker import check_file_details
 
     try:
-        findings, inputs = check_file_inputs(Path(path), input_shapes=input_shapes or None)
-        return findings, None, False, inputs
+        findings, inputs, ignores = check_file_details(
+            Path(path), input_shapes=input_shapes or None
+        )
+        return findings, None, False, inputs, ignores
     except LinlintError as error:
         message = str(error) if error.path else f"{path}: {error}"
-        return None, message, False, []
+        return None, message, False, [], {}
     except Exception as error:
         if debug():
             raise
-        return None, f"{path}: {internal_message(error)}", True, []
+        return None, f"{path}: {internal_message(error)}", True, [], {}
 
 
 def _star_check(args: tuple[str, dict]) -> Outcome:
@@ -128,18 +133,22 @@ def check_paths(
     checked: one that none has is a ``LinlintError`` listing their inputs (a shape from the
     configuration applies to the models that have that input, and needs none).
     """
+    from linlint.checking.suppression import unsuppressed
+
     run = CheckRun()
     files = _discover(paths, run, settings.discovery)
     results = run_checks(files, settings.input_shapes, jobs=jobs, show_progress=show_progress)
     inputs: list[tuple[str, list[str]]] = []
-    for path, (raw_findings, message, internal, names) in zip(files, results, strict=True):
+    for path, (raw_findings, message, internal, names, ignores) in zip(files, results, strict=True):
         if message is not None:
             run.errors.append((str(path), message))
             error_line(message, internal=internal)
             continue
         run.checked.append(path)
         inputs.append((str(path), names))
-        run.findings.extend(settings.apply(raw_findings or [], path))
+        left = unsuppressed(settings.apply(raw_findings or [], path), ignores, settings, path)
+        run.findings.extend(left.kept)
+        run.suppressed += left.count
     missing = [n for n in shape_names if inputs and not any(n in i for _, i in inputs)]
     if missing:
         from linlint.model.graphs import unknown_input_message
@@ -160,3 +169,29 @@ def require_inputs(model: Path, shapes: dict[str, tuple[int, ...]]) -> None:
     missing = [name for name in shapes if name not in names]
     if missing:
         raise LinlintError(unknown_input_message(missing, [names]), str(model))
+
+
+def apply_baseline(
+    run: CheckRun,
+    settings: Settings,
+    root: Path,
+    baseline: Path | None = None,
+    write: Path | None = None,
+) -> CheckRun:
+    """``write``: record the run's findings there as the baseline (then apply it); else
+    ``baseline`` (else the settings'), if any, silences the findings it holds
+    (``linlint.checking.suppression``); fingerprints are relative to ``root``."""
+    from linlint.checking.suppression import baseline_text, read_baseline, without_baseline
+
+    where = write or baseline or settings.baseline
+    if where is None:
+        return run
+    if write is not None:
+        from linlint.report import write_output
+
+        write_output(baseline_text(run.findings, root), write)
+        noun = "finding" if len(run.findings) == 1 else "findings"
+        sys.stderr.write(f"linlint: {write}: baseline of {len(run.findings)} {noun} written\n")
+    left = without_baseline(run.findings, read_baseline(where), root)
+    run.findings, run.suppressed = left.kept, run.suppressed + left.count
+    return run

@@ -38,6 +38,8 @@ class Scope:
     errors: Sequence[tuple[str, str]] = ()
     source_root: Path | None = None
     locations: str = "source"
+    #: Findings silenced on purpose (``linlint.checking.suppression``): counted, not shown.
+    suppressed: int = 0
 
 
 def render(
@@ -50,6 +52,7 @@ def render(
     color: bool = False,
     source_root: Path | None = None,
     locations: str = "source",
+    suppressed: int = 0,
 ) -> str:
     """Render ``findings`` in one of ``FORMATS``."""
     if fmt not in FORMATS:
@@ -57,7 +60,7 @@ def render(
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
     if fmt in LINE_FORMATS:
         findings, errors = printable_findings(findings), printable_errors(errors)
-    scope = Scope(root, files, errors, source_root, locations)
+    scope = Scope(root, files, errors, source_root, locations, suppressed)
     if fmt == "text":
         return module.render(list(findings), scope, color=color)
     return module.render(list(findings), scope)

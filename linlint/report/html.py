@@ -118,7 +118,7 @@ def folding_saves(findings: Sequence[Finding]) -> tuple[int, int, int, int]:
 def summary(findings: Sequence[Finding], scope: Scope) -> list[str]:
     from linlint.report.text import summary as summary_line
 
-    out = [f"<p>{escape(summary_line(findings, scope.files, scope.errors))}</p>"]
+    out = [f"<p>{escape(summary_line(findings, scope.files, scope.errors, scope.suppressed))}</p>"]
     codes = sorted({(f.code, f.name) for f in findings})
     rows = []
     for code, name in codes:

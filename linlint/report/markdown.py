@@ -76,7 +76,8 @@ def _summary(findings: Sequence[Finding], scope: Scope) -> list[str]:
     from linlint.report.html import folding_saves
     from linlint.report.text import summary as summary_line
 
-    out = ["## linlint", "", summary_line(findings, scope.files, scope.errors), ""]
+    line = summary_line(findings, scope.files, scope.errors, scope.suppressed)
+    out = ["## linlint", "", line, ""]
     codes = sorted({(f.code, f.name) for f in findings})
     if codes:
         out += ["| rule | " + " | ".join(LEVELS[::-1]) + " | total |", "|---|---:|---:|---:|---:|"]

@@ -113,16 +113,21 @@ def source_text(finding: Finding, sources: Sources, root: Path | None = None) ->
 
 
 def summary(
-    findings: Sequence[Finding], files: Sequence[str | Path] | None, errors: Sequence
+    findings: Sequence[Finding],
+    files: Sequence[str | Path] | None,
+    errors: Sequence,
+    suppressed: int = 0,
 ) -> str:
-    """``Found 3 findings (2 warnings, 1 note) in 2 of 5 files.`` or ``All checked: ...``."""
+    """``Found 3 findings (2 warnings, 1 note) in 2 of 5 files.`` or ``All checked: ...``,
+    then `` 3 suppressed.`` when findings were silenced on purpose."""
     flagged = len({f.file for f in findings})
     total = len(files) if files is not None else flagged
     failed = f" {plural(len(errors), 'file')} could not be checked." if errors else ""
+    failed += f" {suppressed:,} suppressed." if suppressed else ""
     if not findings:
         if errors:
             return f"No findings in {plural(total, 'file')};{failed}"
-        return f"All checked: no findings in {plural(total, 'file')}."
+        return f"All checked: no findings in {plural(total, 'file')}.{failed}"
     counts = [
         plural(sum(f.level == level for f in findings), level)
         for level in reversed(LEVELS)
@@ -157,7 +162,7 @@ def _plain(findings: Sequence[Finding], scope: Scope) -> str:
         if note:
             lines.append(f"{display_path(group[0].file, scope.root)}: {note}")
         blocks.append("\n".join(lines))
-    blocks.append(summary(findings, scope.files, scope.errors))
+    blocks.append(summary(findings, scope.files, scope.errors, scope.suppressed))
     return "\n\n".join(blocks) + "\n"
 
 
@@ -198,7 +203,7 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             console.print(line)
         console.print()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
-    console.print(Text(summary(findings, scope.files, scope.errors), style=style))
+    console.print(Text(summary(findings, scope.files, scope.errors, scope.suppressed), style=style))
     return buffer.getvalue()
 
 
