@@ -136,3 +136,20 @@ def test_diff_exits_0_when_nothing_would_change_and_no_warning_remains(tmp_path)
     done = run(SAMPLES / CLEAN, "--diff")
     assert done.returncode == 0, done.stderr
     assert "diff: no change" in done.stdout
+
+
+def test_diff_exits_1_when_a_warning_remains_though_nothing_would_change(tmp_path):
+    model = tmp_path / "m.onnx"
+    shutil.copy(SAMPLES / "ll002_linear_bottleneck_1x1.onnx", model)
+    (tmp_path / "pyproject.toml").write_text('[tool.linlint]\nlevels = { LL002 = "warning" }\n')
+    done = run(model.name, "--diff", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "diff: no change" in done.stdout
+    assert done.stdout.splitlines()[-1] == "would fold 0 of 1 file; 1 warning remains"
+
+
+def test_a_model_whose_fold_fails_verification_is_not_counted_as_folded(tmp_path):
+    root = folder(tmp_path)
+    done = run(root, "--diff", "--rtol", "0", "--atol", "0")
+    assert done.returncode == 2
+    assert done.stdout.splitlines()[-1].startswith("would fold 0 of 3 files")

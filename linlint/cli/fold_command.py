@@ -72,9 +72,15 @@ def targets(
     return found, failed
 
 
+def _verified(report: FoldReport) -> bool:
+    """Not refused by the end-to-end verification (or not verified, ``--no-verify``)."""
+    verification = report.result.verification
+    return verification is None or verification.ok
+
+
 def summary(reports: Sequence[FoldReport], files: int, failed: int, diff: bool) -> str:
     """``folded 2 of 3 files; 1 warning, 2 notes remain; 1 failed``."""
-    folded = sum(r.result.changed for r in reports)
+    folded = sum(r.result.changed and _verified(r) for r in reports)
     verb = "would fold" if diff else "folded"
     line = f"{verb} {folded} of {files} file{'s' if files != 1 else ''}"
     levels = Counter(f.level for r in reports for f in r.remaining)
