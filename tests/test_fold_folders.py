@@ -153,3 +153,12 @@ def test_a_model_whose_fold_fails_verification_is_not_counted_as_folded(tmp_path
     done = run(root, "--diff", "--rtol", "0", "--atol", "0")
     assert done.returncode == 2
     assert done.stdout.splitlines()[-1].startswith("would fold 0 of 3 files")
+
+
+def test_an_outdir_inside_the_folder_is_not_folded_again_on_the_next_run(tmp_path):
+    root = folder(tmp_path)
+    assert run(root, "-o", root / "folded").returncode == 0
+    done = run(root, "-o", root / "folded")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "folded 2 of 3 files"
+    assert not (root / "folded" / "folded").exists()

@@ -5,7 +5,8 @@ Where each model found goes:
 
 - ``-o OUT`` with one model file: OUT (an existing folder there is an error);
 - ``-o OUTDIR`` with one folder: each model at its path relative to the folder, below OUTDIR
-  (created as needed); ``-o`` naming an existing file or a ``*.onnx`` path is a usage error;
+  (created as needed; models already below OUTDIR are skipped, so OUTDIR may lie inside
+  the folder); ``-o`` naming an existing file or a ``*.onnx`` path is a usage error;
 - ``--in-place``: over each model (only when something folds);
 - ``--diff``: nowhere; the change is printed (``linlint.report.graph_diff``).
 
@@ -58,8 +59,8 @@ def targets(
         if not models and raw.is_dir():
             warning_line(f"{raw}: no .onnx files found (after excludes and .gitignore)")
         for model in models:
-            if model in seen:
-                continue
+            if model in seen or (out is not None and raw.is_dir() and _below(model, out)):
+                continue  # an earlier run's output inside the folder is no input
             seen.add(model)
             target: Path | None = None
             if in_place:
@@ -70,6 +71,10 @@ def targets(
                 target = out
             found.append((model, target))
     return found, failed
+
+
+def _below(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
 
 
 def _verified(report: FoldReport) -> bool:
