@@ -278,11 +278,11 @@ def test_check_warns_of_a_folder_without_models_and_exits_0(tmp_path: Path) -> N
     )
 
 
-def test_fold_rejects_a_directory(tmp_path: Path) -> None:
+def test_fold_of_a_folder_into_an_output_file_is_a_usage_error(tmp_path: Path) -> None:
     folder = tmp_path / "models"
     save(conv_chain(), folder / "a.onnx")
     result = run_untouched(tmp_path, "fold", folder, "-o", tmp_path / "out.onnx")
-    assert_one_error(result, str(folder), "is a directory")
+    assert_one_error(result, str(tmp_path / "out.onnx"), "give -o OUTDIR, not a file")
 
 
 def test_check_reports_the_good_files_of_a_folder_with_one_bad_file(tmp_path: Path) -> None:

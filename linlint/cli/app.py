@@ -26,7 +26,7 @@ import typer
 
 from linlint.cli import options as opt
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
-from linlint.cli.runner import apply_baseline, check_paths, require_inputs
+from linlint.cli.runner import apply_baseline, check_paths
 from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
@@ -279,28 +279,25 @@ def fold(
 ) -> None:
     """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
 
+    MODELS are files or folders (found as check finds them). A folder folds with
+    --in-place, --diff, or -o OUTDIR: each model at its relative path below OUTDIR
+    (unchanged models copied). Ends with a summary line.
+
     Exit 0 when no warning-level finding remains, 1 when some do (they could not be
-    folded), 2 on errors or when verification fails (then nothing is written).
+    folded) or, with --diff, when anything would change; 2 on errors or when verification
+    fails (then nothing is written for that model; the others still fold).
     """
+    from linlint.cli.fold_command import run_fold
+
     with guard():
         if sum([out is not None, in_place, diff]) != 1:
             raise LinlintError("give exactly one of -o OUT, --in-place or --diff")
-        if out is not None and len(models) != 1:
-            raise LinlintError("-o OUT takes one model; use --in-place for several")
         settings = _settings(models, config, isolated, select, ignore, extend_select, input_shape)
+        shapes = opt.parse_shapes(input_shape)
     options = _verify_options(inputs, rtol, atol, seed, runs)
     options.update(allow_growth=allow_growth, verify=not no_verify)
-    code = 0
-    pages: list = []  # each model's FoldReport, for --report
-    for model in models:
-        try:
-            with guard():
-                target = model if in_place else out
-                require_inputs(model, opt.parse_shapes(input_shape))
-                one = (model, target, diff, settings, options, output_format, no_progress)
-                code = max(code, _fold_one(*one, pages))
-        except typer.Exit as exit_:
-            code = max(code, exit_.exit_code)
+    how = (settings, options, output_format, no_progress, shapes, guard)
+    code, pages = run_fold(models, out, in_place, diff, *how)
     if report is not None:
         with guard():
             from linlint.report import write_output
@@ -308,50 +305,6 @@ def fold(
 
             write_output(render_page(pages), report)
     raise typer.Exit(code)
-
-
-def _fold_one(model, target, diff, settings, options, output_format, no_progress, pages) -> int:
-    """Fold one file, print its report, write it unless told not to; the exit code."""
-    from linlint.cli.progress import stages
-    from linlint.folding.options import FoldOptions
-    from linlint.folding.pipeline import fold_model
-    from linlint.report.fold import FoldReport, render_json, render_text
-
-    if model.is_dir():
-        raise LinlintError("is a directory; fold takes model files", str(model))
-    if not model.exists():
-        raise LinlintError("no such file or directory", str(model))
-    in_place = target == model
-    with stages(enabled=not no_progress) as stage:
-        result = fold_model(
-            model,
-            FoldOptions(
-                codes=settings.enabled_for(model),
-                input_shapes=settings.input_shapes or None,
-                **options,
-            ),
-            on_stage=stage,
-        )
-        verified = result.verification
-        failed = verified is not None and not verified.ok
-        written = None
-        if not diff and not failed and target is not None and (result.changed or not in_place):
-            from linlint.model.cleanup import remove_unreferenced_data
-            from linlint.model.write import save_model
-
-            stage("Writing")
-            save_model(result.model, target, base_dir=result.base_dir)
-            written = target
-            if in_place and result.base_dir is not None:
-                # the old weights file, if the new model and no other model there reads it
-                remove_unreferenced_data(result.model, result.base_dir)
-    remaining = settings.apply(result.remaining, model)
-    render = render_json if output_format is opt.ListFormat.json else render_text
-    pages.append(FoldReport(model, result, remaining, written, diff))
-    typer.echo(render(pages[-1]), nl=False)
-    if failed:
-        raise LinlintError(f"nothing written: {verified.summary()}", str(model))
-    return 1 if settings.fails(remaining) else 0
 
 
 # --------------------------------------------------------------------------- entry point

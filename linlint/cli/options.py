@@ -270,7 +270,8 @@ BenchmarkOption = Annotated[
     bool, typer.Option("--benchmark", help="Also time both models (median latency).")
 ]
 ModelsArg = Annotated[
-    list[Path], _argument("MODELS", "ONNX model file(s); several only with --in-place/--diff.")
+    list[Path],
+    _argument("MODELS", "ONNX model files or folders; several only with --in-place/--diff."),
 ]
 FoldOutputOption = Annotated[
     Path | None,

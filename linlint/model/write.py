@@ -129,8 +129,9 @@ def save_model(
     *,
     base_dir: str | Path | None = None,
     external_data: bool | None = None,
-) -> None:
-    """Write ``model`` to ``out_path`` atomically, with its weights outside if needed.
+) -> list[Path]:
+    """Write ``model`` to ``out_path`` atomically, with its weights outside if needed; the
+    data files the previous target referenced that step 5 removed.
 
     ``base_dir`` is the folder that tensors still marked as external are read
     from (the source model's folder). ``external_data=None`` writes external
@@ -198,8 +199,9 @@ def save_model(
             _discard(temp)
         if fresh is not None and not committed:
             _discard(fresh)
-    if previous:
-        keep = file_ids(model, source) if source is not None else set()
-        if fresh is not None:
-            keep |= file_ids_of([fresh])
-        remove_unneeded(previous, folder, keep, skip=out_path.name)
+    if not previous:
+        return []
+    keep = file_ids(model, source) if source is not None else set()
+    if fresh is not None:
+        keep |= file_ids_of([fresh])
+    return remove_unneeded(previous, folder, keep, skip=out_path.name)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from linlint.analysis.cost_basis import free_text
 from linlint.analysis.regions import DEFAULTED, SIZED_FIGURES, UNKNOWN, sizes_json
 from linlint.report.escape import printable
+from linlint.report.graph_diff import GraphDiff, render_diff
 from linlint.report.text import sizes_note_for, sizes_suffix, work_parts
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class FoldReport:
     remaining: Sequence[Finding]
     written: Path | None = None
     diff: bool = False
+    changes: GraphDiff | None = None  # --diff: the nodes removed, added, changed
+    removed_data: Sequence[Path] = ()  # data files no model references after the write
 
 
 def op_counts(ops: Sequence[str]) -> str:
@@ -111,12 +114,17 @@ def render_text(report: FoldReport) -> str:
         lines.append("not verified (--no-verify)")
     for f in report.remaining:
         lines.append(f"{model}: {f.code} [{f.level}] {f.name}: {f.message} (remains)")
+    if report.changes is not None:
+        lines += render_diff(str(model), report.changes)
     if not result.changed:
-        lines.append(f"{model}: nothing to fold")
+        copy = f"; wrote an unchanged copy to {report.written}" if report.written else ""
+        lines.append(f"{model}: nothing to fold{copy}")
     elif report.diff:
         lines.append(f"{model}: --diff, nothing written")
     elif report.written is not None:
         lines.append(f"{model}: wrote {report.written}")
+    for path in report.removed_data:
+        lines.append(f"{model}: removed {path} (no model there references it now)")
     return "\n".join(printable(line) for line in lines) + "\n"
 
 
@@ -148,5 +156,13 @@ def render_json(report: FoldReport) -> str:
         "verification": verification,
         "remaining": [f.to_dict() for f in report.remaining],
         "written": str(report.written) if report.written is not None else None,
+        "removed_data": [str(path) for path in report.removed_data],
     }
+    if report.changes is not None:
+        changes = report.changes
+        data["diff"] = {
+            "removed": [{"name": n, "op_type": op} for n, op in changes.removed],
+            "added": [{"name": n, "op_type": op} for n, op in changes.added],
+            "changed": [{"name": n, "op_type": op} for n, op in changes.changed],
+        }
     return json.dumps(data, indent=2) + "\n"
