@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DEBUG_ENV", "app", "main"]
 
+FIX_HINT = "check has no --fix: `linlint fold --in-place PATHS` folds models, verified first"
+
 app = typer.Typer(
     name="linlint",
     help="Find, fold and verify stacked linear layers with no nonlinearity between them in ONNX "
@@ -139,7 +141,7 @@ def _verify_options(
 # --------------------------------------------------------------------------- commands
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def check(
     paths: opt.PathsArg,
     output_format: opt.FormatOption = opt.OutputFormat.text,
@@ -161,12 +163,15 @@ def check(
     respect_gitignore: opt.RespectGitignoreOption = None,
     force_exclude: opt.ForceExcludeOption = None,
     color: opt.ColorOption = opt.ColorChoice.auto,
+    fix: opt.FixOption = False,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
+        if fix:
+            raise LinlintError(FIX_HINT)
         from linlint.checking.settings import DiscoveryChoices
         from linlint.model.repository import source_root as find_source_root
 
@@ -204,29 +209,19 @@ def rules(output_format: opt.ListFormatOption = opt.ListFormat.text) -> None:
         typer.echo(encodable(render(ALL_RULES), output_format.value, None), nl=False)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def explain(code: opt.CodeArg) -> None:
     """Print one rule's documentation."""
     with guard():
-        from linlint.report import io_error
-        from linlint.rules import ALL_RULES, get_rule
+        from linlint.report.rules import explain_text
 
-        wanted = code.strip()
-        rule = get_rule(wanted) or next((r for r in ALL_RULES if r.name == wanted.lower()), None)
-        if rule is not None:
-            header, doc = f"{rule.code} {rule.name} (default level: {rule.level})", rule.doc
-        elif wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
-            header, doc = io_error.HEADER, io_error.DOC
-        else:
-            known = ", ".join(r.code for r in ALL_RULES)
-            raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
-        typer.echo(f"{header}\n\n{doc}")
+        typer.echo(explain_text(code))
 
 
 app.command("rule", hidden=True)(explain)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def verify(
     original: opt.OriginalArg,
     candidate: opt.CandidateArg,
@@ -257,7 +252,7 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def fold(
     models: opt.ModelsArg,
     out: opt.FoldOutputOption = None,
@@ -269,8 +264,8 @@ def fold(
     allow_growth: opt.AllowGrowthOption = False,
     no_verify: opt.NoVerifyOption = False,
     inputs: opt.FoldInputsOption = None,
-    rtol: opt.FoldToleranceOption = None,
-    atol: opt.FoldToleranceOption = None,
+    rtol: opt.FoldRtolOption = None,
+    atol: opt.FoldAtolOption = None,
     seed: opt.SeedOption = 0,
     runs: opt.FoldRunsOption = 2,
     input_shape: opt.InputShapeOption = None,

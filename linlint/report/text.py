@@ -37,11 +37,12 @@ def plural(count: int, word: str) -> str:
 
 
 def fix_text(finding: Finding) -> str:
-    """``exact`` or ``not exact (why)``, then MACs, params, elementwise ops and nodes
-    before → after when known (``MACs unknown`` where a shape is), and the sizes figures
-    on defaulted symbolic sizes were counted at."""
+    """``exact`` or ``not exact (why)`` (the why only where the message does not say it),
+    then MACs, params, elementwise ops and nodes before → after when known (``MACs unknown``
+    where a shape is), and the sizes figures on defaulted symbolic sizes were counted at."""
     fix = finding.fix
-    parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
+    said = not fix.reason or fix.reason in finding.message  # say the reason once
+    parts = ["exact" if fix.exact else "not exact" if said else f"not exact ({fix.reason})"]
     if not fix.known:
         parts.append("MACs unknown")
     elif fix.macs_before or fix.macs_after or fix.basis == DEFAULTED:
