@@ -74,3 +74,73 @@ def test_readme_rules_table_matches_the_registry():
         if re.match(r"\| LL\d{3} \|", line)
     ]
     assert rows == [(r.code, r.name, r.level, r.summary) for r in ALL_RULES]
+
+
+BOTTLENECK = SAMPLES / "ll002_linear_bottleneck_1x1.onnx"  # one LL002 note (not fixable)
+
+
+def test_fixable_finding_is_marked_and_counted():
+    text = run("check", "--isolated", REDUNDANT).stdout
+    assert ": LL001 [*] [warning] redundant-linear-chain:" in text
+    assert text.endswith("[*] 1 fixable with `linlint fold`.\n")
+
+
+def test_finding_fold_does_not_rewrite_has_no_mark_and_no_fixable_line():
+    text = run("check", "--isolated", BOTTLENECK).stdout
+    assert ": LL002 [note]" in text
+    assert "fixable" not in text
+
+
+def test_statistics_counts_findings_per_rule():
+    result = run("check", "--isolated", "--statistics", REDUNDANT, BOTTLENECK, INEXACT)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "1  LL001  [*] redundant-linear-chain",
+        "1  LL002      linear-bottleneck",
+        "1  LL003      inexact-linear-chain",
+    ]
+
+
+def test_statistics_as_json():
+    result = run("check", "--isolated", "--statistics", "--format", "json", REDUNDANT)
+    assert json.loads(result.stdout) == [
+        {"code": "LL001", "name": "redundant-linear-chain", "count": 1, "fixable": 1}
+    ]
+
+
+def test_quiet_prints_the_findings_and_nothing_else():
+    result = run("check", "--isolated", "-q", REDUNDANT)
+    assert result.exit_code == 1
+    assert "LL001" in result.stdout
+    assert "Found" not in result.stdout and "fixable" not in result.stdout
+
+
+def test_verbose_names_the_configuration_and_each_file_on_stderr():
+    result = run("check", "--isolated", "-v", REDUNDANT)
+    assert "linlint: configuration: none (defaults)" in result.stderr
+    assert f"linlint: checked {REDUNDANT}" in result.stderr
+    assert "Found 1 finding" in result.stdout
+
+
+def test_show_settings_prints_the_config_file_and_resolved_settings(tmp_path, monkeypatch):
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[tool.linlint]\nignore = ["LL003"]\nfail-on = "note"\n')
+    model = tmp_path / "m.onnx"
+    model.write_bytes(REDUNDANT.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "--show-settings", "m.onnx")
+    assert result.exit_code == 0
+    assert f"config file        {config}" in result.stdout
+    assert "LL003" not in result.stdout.split("enabled rules", 1)[1].splitlines()[0]
+    assert "fail-on            note" in result.stdout
+    assert "LL001 [" not in result.stdout  # nothing checked
+
+
+def test_show_files_lists_the_models_a_run_would_check(tmp_path, monkeypatch):
+    (tmp_path / "a.onnx").write_bytes(REDUNDANT.read_bytes())
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "b.onnx").write_bytes(REDUNDANT.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "--isolated", "--show-files", ".")
+    assert result.exit_code == 0
+    assert result.stdout == "a.onnx\n"

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from linlint.cli import options as opt
+from linlint.cli import show
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
-from linlint.cli.runner import check_paths, require_inputs
+from linlint.cli.runner import check_paths, exit_code, require_inputs
 from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
@@ -74,17 +75,6 @@ def guard() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def exit_code(
-    settings: Settings, findings: Sequence[Finding], *, exit_zero: bool, errors: int
-) -> int:
-    """2 when some file failed, else 1 when a finding reaches ``fail_on`` (unless ``exit_zero``)."""
-    if errors:
-        return 2
-    if exit_zero:
-        return 0
-    return 1 if settings.fails(findings) else 0
-
-
 def emit_report(
     fmt: opt.OutputFormat | str,
     findings: Sequence[Finding],
@@ -95,13 +85,14 @@ def emit_report(
     color: opt.ColorChoice | str = "auto",
     source_root: Path | None = None,
     locations: str = "source",
+    quiet: bool = False,
 ) -> None:
     """Render the report and write it to ``output`` (atomically) or stdout, coloured or not."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
     colored = name == "text" and use_color(color, to_file=output is not None)
-    where = {"source_root": source_root, "locations": locations}
+    where = {"source_root": source_root, "locations": locations, "quiet": quiet}
     text = render(
         name, findings, root=Path.cwd(), files=files, errors=errors, color=colored, **where
     )
@@ -164,6 +155,11 @@ def check(
     force_exclude: opt.ForceExcludeOption = None,
     color: opt.ColorOption = opt.ColorChoice.auto,
     fix: opt.FixOption = False,
+    statistics: opt.StatisticsOption = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
+    show_settings: opt.ShowSettingsOption = False,
+    show_files: opt.ShowFilesOption = False,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
@@ -178,23 +174,31 @@ def check(
         choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
         chosen = (paths, config, isolated, select, ignore, extend_select, input_shape, fail_on)
         settings = _settings(*chosen, locations, choices)
+        shows = {"show_settings": show_settings, "show_files": show_files, "verbose": verbose}
+        if show.before_check(paths, config, isolated, settings, **shows):
+            raise typer.Exit(0)
         if source_root is not None and not source_root.is_dir():
             raise LinlintError("--source-root is not a folder", str(source_root))
         workers = jobs or os.cpu_count() or 1
         names = list(opt.parse_shapes(input_shape))  # each must be an input of some model
-        run = check_paths(
-            paths, settings, jobs=workers, show_progress=not no_progress, shape_names=names
-        )
-        emit_report(
-            output_format,
-            run.findings,
-            output=output,
-            files=run.checked,
-            errors=run.errors,
-            source_root=find_source_root(paths, source_root),
-            locations=settings.locations,
-            color=color,
-        )
+        bar = not (no_progress or quiet)
+        run = check_paths(paths, settings, jobs=workers, show_progress=bar, shape_names=names)
+        show.after_check(run.checked, verbose)
+        if statistics:
+            fmt = output_format.value
+            typer.echo(encodable(show.statistics(run.findings, fmt), fmt, None), nl=False)
+        else:
+            emit_report(
+                output_format,
+                run.findings,
+                output=output,
+                files=run.checked,
+                errors=run.errors,
+                source_root=find_source_root(paths, source_root),
+                locations=settings.locations,
+                color=color,
+                quiet=quiet,
+            )
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
 

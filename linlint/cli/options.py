@@ -154,6 +154,38 @@ InputShapeOption = Annotated[
 
 # --------------------------------------------------------------------------- check
 
+StatisticsOption = Annotated[
+    bool,
+    typer.Option(
+        "--statistics", help="Print the number of findings per rule instead of the findings."
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print the findings and nothing else (no summary, no progress)."
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also say on stderr which configuration file is read and each file checked.",
+    ),
+]
+ShowSettingsOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-settings",
+        help="Print the resolved settings and the configuration file they come from, and exit.",
+    ),
+]
+ShowFilesOption = Annotated[
+    bool,
+    typer.Option("--show-files", help="Print the model files that would be checked, and exit."),
+]
+
 FixOption = Annotated[
     bool,
     typer.Option(

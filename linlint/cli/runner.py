@@ -160,3 +160,14 @@ def require_inputs(model: Path, shapes: dict[str, tuple[int, ...]]) -> None:
     missing = [name for name in shapes if name not in names]
     if missing:
         raise LinlintError(unknown_input_message(missing, [names]), str(model))
+
+
+def exit_code(
+    settings: Settings, findings: Sequence[Finding], *, exit_zero: bool, errors: int
+) -> int:
+    """2 when some file failed, else 1 when a finding reaches ``fail_on`` (unless ``exit_zero``)."""
+    if errors:
+        return 2
+    if exit_zero:
+        return 0
+    return 1 if settings.fails(findings) else 0
