@@ -144,3 +144,9 @@ def test_show_files_lists_the_models_a_run_would_check(tmp_path, monkeypatch):
     result = run("check", "--isolated", "--show-files", ".")
     assert result.exit_code == 0
     assert result.stdout == "a.onnx\n"
+
+
+def test_verify_benchmark_line_uses_the_arrow():
+    result = run("verify", "--benchmark", REDUNDANT, REDUNDANT)
+    assert result.exit_code == 0
+    assert "ms → " in result.stdout and "->" not in result.stdout
