@@ -50,7 +50,10 @@ class LinearBottleneck(Rule):
     name = "linear-bottleneck"
     level = "note"
     folds = Fold.WITH_GROWTH
-    summary = "≥ 2 parametric ops compose to one affine map, but folding would raise MACs"
+    summary = (
+        "≥ 2 parametric ops compose to one affine map, but folding would "
+        "raise MACs (or sizes the model leaves open decide)"
+    )
 
     def on_region(self, region: Region) -> str | None:
         if region.fix.exact and region.fix.undecided and region.n_params >= 1:

@@ -44,7 +44,10 @@ class InexactLinearChain(Rule):
     name = "inexact-linear-chain"
     level = "note"
     folds = Fold.NEVER
-    summary = "linear ops no single op replaces exactly (borders, misaligned branches, …)"
+    summary = (
+        "≥ 2 parametric ops with no nonlinearity between, but no exact single "
+        "op (zero padding between, misaligned branches, …)"
+    )
 
     def on_region(self, region: Region) -> str | None:
         if region.exact or (region.n_params < 2 and not region.offset_at_borders):

@@ -37,7 +37,10 @@ class ParallelLinearBranches(Rule):
     name = "parallel-linear-branches"
     level = "warning"
     folds = Fold.DEFAULT
-    summary = "linear branches from one source summed or concatenated, exactly mergeable"
+    summary = (
+        "linear branches from one source summed or concatenated, "
+        "exactly mergeable (RepVGG, ACNet, DBB, x + conv(x))"
+    )
 
     def in_source(self, modules: Sequence[str]) -> str:
         if len(modules) == 1:

@@ -39,7 +39,8 @@ class UnfusedAffine(Rule):
     level = "warning"
     folds = Fold.DEFAULT
     summary = (
-        "BatchNormalization or per-channel constant Mul/Add/Sub/Div absorbable by a parametric op"
+        "BatchNormalization, a per-channel constant Mul/Add/Sub/Div or a "
+        "zero Pad that a parametric op absorbs exactly"
     )
 
     def in_source(self, modules: Sequence[str]) -> str:

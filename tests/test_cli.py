@@ -51,7 +51,7 @@ def test_clean_model_exits_0():
 def test_finding_at_warning_exits_1():
     result = run("check", REDUNDANT)
     assert result.exit_code == 1
-    assert "LL001 [warning] redundant-linear-chain" in result.stdout
+    assert "LL001 [*] [warning] redundant-linear-chain" in result.stdout
 
 
 def test_missing_file_exits_2_with_one_error_line(tmp_path):
@@ -302,7 +302,7 @@ def test_json_findings_have_the_documented_keys():
 def test_text_report_shows_nodes_fix_and_summary():
     out = run("check", REDUNDANT, CLEAN).stdout
     lines = out.splitlines()
-    assert "ll001_conv1x1_conv1x1.onnx: LL001 [warning] redundant-linear-chain: Conv" in lines[0]
+    assert "conv1x1.onnx: LL001 [*] [warning] redundant-linear-chain: Conv" in lines[0]
     assert lines[1].strip() == "conv1 → conv2"
     assert lines[2].strip().startswith("fix: exact, MACs ")
     assert "Found 1 finding (1 warning) in 1 of 2 files." in out

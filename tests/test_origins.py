@@ -208,7 +208,7 @@ def test_text_of_a_torchscript_export_names_modules_without_source_lines():
 def test_text_of_a_plain_model_is_unchanged():
     out = render("text", linlint.check(PLAIN), root=SAMPLES).splitlines()
     assert out[:2] == [
-        "ll001_conv1x1_conv1x1.onnx: LL001 [warning] redundant-linear-chain: "
+        "ll001_conv1x1_conv1x1.onnx: LL001 [*] [warning] redundant-linear-chain: "
         "Conv 1x1 → Conv 1x1 = one Conv 1x1 (8→8)",
         "  conv1 → conv2",
     ]

@@ -54,7 +54,7 @@ def sarif_of(paths, exit_codes=(0, 1)) -> dict:
 def test_text_finding_line_nodes_and_fix():
     out = text.render([finding()], Scope(files=["models/a.onnx"]))
     assert out.splitlines()[:3] == [
-        "models/a.onnx: LL001 [warning] redundant-linear-chain: "
+        "models/a.onnx: LL001 [*] [warning] redundant-linear-chain: "
         "Conv 3x3 → Conv 1x1 = one Conv 3x3 (8→8)",
         "  conv1 → conv2",
         "  fix: exact, MACs 82,944 → 73,728, params 656 → 584",
@@ -77,7 +77,10 @@ def test_text_groups_by_file_and_summarises_levels():
     out = text.render(findings, Scope(files=["a.onnx", "b.onnx", "c.onnx", "d.onnx"]))
     files_in_order = [line.split(":")[0] for line in out.splitlines() if ": LL" in line]
     assert files_in_order == ["a.onnx", "a.onnx", "b.onnx"]
-    assert out.endswith("Found 3 findings (2 warnings, 1 note) in 2 of 4 files.\n")
+    assert out.endswith(
+        "Found 3 findings (2 warnings, 1 note) in 2 of 4 files.\n"
+        "[*] 2 fixable with `linlint fold`.\n"
+    )
 
 
 def test_text_summary_when_clean_and_when_files_failed():

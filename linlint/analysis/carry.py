@@ -25,7 +25,7 @@ def carry(
         if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS or s.index in passthrough:
             result = forms[s.data[0]]
         elif absorb is None:
-            raise NotFoldable(f"linlint does not fold through {s.node.op_type} ({s.name})")
+            raise NotFoldable(f"linlint does not fold through {s.node.op_type} ('{s.name}')")
         else:
             result = absorb(ev, s, [forms[t] for t in s.data])
         for o in s.node.output:

@@ -77,7 +77,7 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
                     continue
                 if outside:
                     blocked = (
-                        f"intermediate tensor '{t}' is also read by {ga.nodes[outside[0]].name}"
+                        f"intermediate tensor '{t}' is also read by '{ga.nodes[outside[0]].name}'"
                     )
                     break
         regions.append(

@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from linlint.cli import options as opt
+from linlint.cli import show
 from linlint.cli.errors import DEBUG_ENV, debug, error_line, internal_message
-from linlint.cli.runner import apply_baseline, check_paths
+from linlint.cli.runner import apply_baseline, check_paths, exit_code
 from linlint.cli.streams import encodable, fall_back_to_ascii, reader_gone, use_color
 from linlint.errors import LinlintError
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from linlint.checking.settings import DiscoveryChoices
 
 __all__ = ["DEBUG_ENV", "app", "main"]
+
+FIX_HINT = "check has no --fix: `linlint fold --in-place PATHS` folds models, verified first"
 
 app = typer.Typer(
     name="linlint",
@@ -72,17 +75,6 @@ def guard() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def exit_code(
-    settings: Settings, findings: Sequence[Finding], *, exit_zero: bool, errors: int
-) -> int:
-    """2 when some file failed, else 1 when a finding reaches ``fail_on`` (unless ``exit_zero``)."""
-    if errors:
-        return 2
-    if exit_zero:
-        return 0
-    return 1 if settings.fails(findings) else 0
-
-
 def emit_report(
     fmt: opt.OutputFormat | str,
     findings: Sequence[Finding],
@@ -94,13 +86,15 @@ def emit_report(
     source_root: Path | None = None,
     locations: str = "source",
     suppressed: int = 0,
+    quiet: bool = False,
 ) -> None:
     """Render the report and write it to ``output`` (atomically) or stdout, coloured or not."""
     from linlint.report import render, write_output
 
     name = fmt.value if isinstance(fmt, opt.OutputFormat) else fmt
     colored = name == "text" and use_color(color, to_file=output is not None)
-    where = {"source_root": source_root, "locations": locations, "suppressed": suppressed}
+    where = {"source_root": source_root, "locations": locations}
+    where |= {"suppressed": suppressed, "quiet": quiet}
     text = render(
         name, findings, root=Path.cwd(), files=files, errors=errors, color=colored, **where
     )
@@ -140,7 +134,7 @@ def _verify_options(
 # --------------------------------------------------------------------------- commands
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def check(
     paths: opt.PathsArg,
     output_format: opt.FormatOption = opt.OutputFormat.text,
@@ -164,29 +158,44 @@ def check(
     color: opt.ColorOption = opt.ColorChoice.auto,
     baseline: opt.BaselineOption = None,
     write_baseline: opt.WriteBaselineOption = None,
+    fix: opt.FixOption = False,
+    statistics: opt.StatisticsOption = False,
+    quiet: opt.QuietOption = False,
+    verbose: opt.VerboseOption = False,
+    show_settings: opt.ShowSettingsOption = False,
+    show_files: opt.ShowFilesOption = False,
 ) -> None:
     """Check ONNX models for linear redundancy and report the findings.
 
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
     with guard():
+        if fix:
+            raise LinlintError(FIX_HINT)
         from linlint.checking.settings import DiscoveryChoices
         from linlint.model.repository import source_root as find_source_root
 
         choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
         chosen = (paths, config, isolated, select, ignore, extend_select, input_shape, fail_on)
         settings = _settings(*chosen, locations, choices)
+        shows = {"show_settings": show_settings, "show_files": show_files, "verbose": verbose}
+        if show.before_check(paths, config, isolated, settings, **shows):
+            raise typer.Exit(0)
         if source_root is not None and not source_root.is_dir():
             raise LinlintError("--source-root is not a folder", str(source_root))
         workers, names = jobs or os.cpu_count() or 1, list(opt.parse_shapes(input_shape))
-        run = check_paths(
-            paths, settings, jobs=workers, show_progress=not no_progress, shape_names=names
-        )
+        bar = not (no_progress or quiet)
+        run = check_paths(paths, settings, jobs=workers, show_progress=bar, shape_names=names)
+        show.after_check(run.checked, verbose)
         root = find_source_root(paths, source_root)
         apply_baseline(run, settings, root, baseline, write_baseline)
-        where = {"source_root": root, "locations": settings.locations, "color": color}
-        shown = {"files": run.checked, "errors": run.errors, "suppressed": run.suppressed}
-        emit_report(output_format, run.findings, output=output, **where, **shown)
+        if statistics:
+            fmt = output_format.value
+            typer.echo(encodable(show.statistics(run.findings, fmt), fmt, None), nl=False)
+        else:
+            where = {"source_root": root, "locations": settings.locations, "color": color}
+            shown = {"files": run.checked, "errors": run.errors, "suppressed": run.suppressed}
+            emit_report(output_format, run.findings, output=output, quiet=quiet, **where, **shown)
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
 
@@ -201,29 +210,19 @@ def rules(output_format: opt.ListFormatOption = opt.ListFormat.text) -> None:
         typer.echo(encodable(render(ALL_RULES), output_format.value, None), nl=False)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def explain(code: opt.CodeArg) -> None:
     """Print one rule's documentation."""
     with guard():
-        from linlint.report import io_error
-        from linlint.rules import ALL_RULES, get_rule
+        from linlint.report.rules import explain_text
 
-        wanted = code.strip()
-        rule = get_rule(wanted) or next((r for r in ALL_RULES if r.name == wanted.lower()), None)
-        if rule is not None:
-            header, doc = f"{rule.code} {rule.name} (default level: {rule.level})", rule.doc
-        elif wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
-            header, doc = io_error.HEADER, io_error.DOC
-        else:
-            known = ", ".join(r.code for r in ALL_RULES)
-            raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
-        typer.echo(f"{header}\n\n{doc}")
+        typer.echo(explain_text(code))
 
 
 app.command("rule", hidden=True)(explain)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def verify(
     original: opt.OriginalArg,
     candidate: opt.CandidateArg,
@@ -254,7 +253,7 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command()
+@app.command(cls=opt.Command)
 def fold(
     models: opt.ModelsArg,
     out: opt.FoldOutputOption = None,
@@ -266,8 +265,8 @@ def fold(
     allow_growth: opt.AllowGrowthOption = False,
     no_verify: opt.NoVerifyOption = False,
     inputs: opt.FoldInputsOption = None,
-    rtol: opt.FoldToleranceOption = None,
-    atol: opt.FoldToleranceOption = None,
+    rtol: opt.FoldRtolOption = None,
+    atol: opt.FoldAtolOption = None,
     seed: opt.SeedOption = 0,
     runs: opt.FoldRunsOption = 2,
     input_shape: opt.InputShapeOption = None,

@@ -13,8 +13,23 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from linlint.errors import LinlintError
+
+
+class Command(TyperCommand):
+    """A command whose arguments read as ruff's do in ``--help``: ``PATHS...`` in the usage
+    line and the list of arguments, no typer type label (``<list[Path]>``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                shown = param.display_name_raw + ("..." if param.nargs != 1 else "")
+                param.display_type_rich = lambda ctx: ""  # type: ignore[method-assign]
+                param._rich_display_name = lambda shown=shown: shown  # type: ignore[method-assign]
+                param._usage_display_name = lambda shown=shown: shown  # type: ignore[method-assign]
 
 
 class OutputFormat(str, Enum):
@@ -139,6 +154,47 @@ InputShapeOption = Annotated[
 
 # --------------------------------------------------------------------------- check
 
+StatisticsOption = Annotated[
+    bool,
+    typer.Option(
+        "--statistics", help="Print the number of findings per rule instead of the findings."
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", help="Print the findings and nothing else (no summary, no progress)."
+    ),
+]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also say on stderr which configuration file is read and each file checked.",
+    ),
+]
+ShowSettingsOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-settings",
+        help="Print the resolved settings and the configuration file they come from, and exit.",
+    ),
+]
+ShowFilesOption = Annotated[
+    bool,
+    typer.Option("--show-files", help="Print the model files that would be checked, and exit."),
+]
+
+FixOption = Annotated[
+    bool,
+    typer.Option(
+        "--fix",
+        help="Not how linlint fixes: `linlint fold --in-place` rewrites models, verified with "
+        "onnxruntime (this flag only says so and exits 2).",
+    ),
+]
+
 PathsArg = Annotated[
     list[Path], _argument("PATHS", "ONNX model files, or folders searched recursively for *.onnx.")
 ]
@@ -256,7 +312,8 @@ ColorOption = Annotated[
 # --------------------------------------------------------------------------- rules, verify, fold
 
 ListFormatOption = Annotated[
-    ListFormat, typer.Option("--format", "--output-format", case_sensitive=False)
+    ListFormat,
+    typer.Option("--format", "--output-format", case_sensitive=False, help="Output format."),
 ]
 CodeArg = Annotated[str, _argument("CODE", "A rule code (LL001) or name.")]
 OriginalArg = Annotated[Path, _argument("ORIGINAL", "The reference model.")]
@@ -297,7 +354,8 @@ NoVerifyOption = Annotated[
     bool, typer.Option("--no-verify", help="Skip the onnxruntime check (not advised).")
 ]
 FoldInputsOption = Annotated[Path | None, _inputs("Verify on these arrays.")]
-FoldToleranceOption = Annotated[float | None, typer.Option(metavar="FLOAT", min=0.0)]
+FoldRtolOption = Annotated[float | None, _tolerance("Relative")]
+FoldAtolOption = Annotated[float | None, _tolerance("Absolute")]
 FoldRunsOption = Annotated[int, _runs("Sets of random inputs to verify on.")]
 BaselineOption = Annotated[
     Path | None,

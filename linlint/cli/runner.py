@@ -195,3 +195,14 @@ def apply_baseline(
     left = without_baseline(run.findings, read_baseline(where), root)
     run.findings, run.suppressed = left.kept, run.suppressed + left.count
     return run
+
+
+def exit_code(
+    settings: Settings, findings: Sequence[Finding], *, exit_zero: bool, errors: int
+) -> int:
+    """2 when some file failed, else 1 when a finding reaches ``fail_on`` (unless ``exit_zero``)."""
+    if errors:
+        return 2
+    if exit_zero:
+        return 0
+    return 1 if settings.fails(findings) else 0

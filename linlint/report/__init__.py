@@ -53,8 +53,9 @@ def render(
     source_root: Path | None = None,
     locations: str = "source",
     suppressed: int = 0,
+    quiet: bool = False,
 ) -> str:
-    """Render ``findings`` in one of ``FORMATS``."""
+    """Render ``findings`` in one of ``FORMATS`` (``quiet``: text without its summary)."""
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
@@ -62,7 +63,7 @@ def render(
         findings, errors = printable_findings(findings), printable_errors(errors)
     scope = Scope(root, files, errors, source_root, locations, suppressed)
     if fmt == "text":
-        return module.render(list(findings), scope, color=color)
+        return module.render(list(findings), scope, color=color, quiet=quiet)
     return module.render(list(findings), scope)
 
 

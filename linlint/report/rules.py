@@ -1,5 +1,6 @@
 """The list of rules ``linlint rules`` prints: an aligned table (code, name, default level,
-summary) or a JSON array (the same, plus the first paragraph of each rule's documentation)."""
+summary) or a JSON array (the same, plus the first paragraph of each rule's documentation);
+one rule's documentation, as ``linlint explain`` prints it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from linlint.errors import LinlintError
 from linlint.report import doc_summary
 
 if TYPE_CHECKING:
@@ -38,3 +40,19 @@ def render_json(rules: Sequence[Rule]) -> str:
         for r in rules
     ]
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def explain_text(code: str) -> str:
+    """A rule's (or LL900 io-error's) header and documentation, by code or name; an unknown
+    one is a ``LinlintError`` naming the known codes."""
+    from linlint.report import io_error
+    from linlint.rules import ALL_RULES, get_rule
+
+    wanted = code.strip()
+    rule = get_rule(wanted) or next((r for r in ALL_RULES if r.name == wanted.lower()), None)
+    if rule is not None:
+        return f"{rule.code} {rule.name} (default level: {rule.level})\n\n{rule.doc}"
+    if wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
+        return f"{io_error.HEADER}\n\n{io_error.DOC}"
+    known = ", ".join(r.code for r in ALL_RULES)
+    raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")

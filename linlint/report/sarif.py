@@ -60,7 +60,7 @@ def _rule_descriptor(rule) -> dict:
     return {
         "id": rule.code,
         "name": rule.name,
-        "shortDescription": {"text": doc_summary(doc)},
+        "shortDescription": {"text": rule.summary},  # as `linlint rules` and the README
         "fullDescription": {"text": " ".join(full.split())},
         "help": {"text": doc, "markdown": doc},
         "helpUri": RULES_URI,

@@ -3,11 +3,15 @@
 Plain text unless ``color`` is set (the CLI sets it when stdout is a
 terminal); only then is rich imported. Example::
 
-    m.onnx: LL001 [warning] redundant-linear-chain: Conv 3x3 → Conv 1x1 = one Conv 3x3 (8→8)
+    m.onnx: LL001 [*] [warning] redundant-linear-chain: Conv 3x3 → Conv 1x1 = one Conv 3x3 (8→8)
       conv1 → conv2
       fix: exact, MACs 82,944 → 73,728, params 656 → 584
 
     Found 1 finding (1 warning) in 1 of 1 file.
+    [*] 1 fixable with `linlint fold`.
+
+``[*]`` marks a finding ``linlint fold`` rewrites by default (as ruff marks what ``--fix``
+fixes); ``quiet`` leaves out the summary and the fixable line (``check -q``).
 
 Where the model records its PyTorch source (``linlint.model.origins``), the nodes line
 names the modules, the ONNX nodes in brackets, and a line says where in the source::
@@ -32,16 +36,37 @@ from linlint.report.tree import branch_tree
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
 
+def fixable(finding: Finding) -> bool:
+    """Whether ``linlint fold`` (without ``--allow-growth``) rewrites this finding."""
+    from linlint.rules import get_rule
+    from linlint.rules.base import Fold
+
+    rule = get_rule(finding.code)
+    return rule is not None and rule.folds is Fold.DEFAULT and finding.fix.exact
+
+
+def marker(finding: Finding) -> str:
+    """`` [*]`` for a fixable finding, else ''."""
+    return " [*]" if fixable(finding) else ""
+
+
+def fixable_line(findings: Sequence[Finding]) -> str:
+    """``[*] 3 fixable with `linlint fold`.``, or '' when none is."""
+    count = sum(fixable(f) for f in findings)
+    return f"[*] {count:,} fixable with `linlint fold`." if count else ""
+
+
 def plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 def fix_text(finding: Finding) -> str:
-    """``exact`` or ``not exact (why)``, then MACs, params, elementwise ops and nodes
-    before → after when known (``MACs unknown`` where a shape is), and the sizes figures
-    on defaulted symbolic sizes were counted at."""
+    """``exact`` or ``not exact (why)`` (the why only where the message does not say it),
+    then MACs, params, elementwise ops and nodes before → after when known (``MACs unknown``
+    where a shape is), and the sizes figures on defaulted symbolic sizes were counted at."""
     fix = finding.fix
-    parts = ["exact" if fix.exact else f"not exact ({fix.reason})" if fix.reason else "not exact"]
+    said = not fix.reason or fix.reason in finding.message  # say the reason once
+    parts = ["exact" if fix.exact else "not exact" if said else f"not exact ({fix.reason})"]
     if not fix.known:
         parts.append("MACs unknown")
     elif fix.macs_before or fix.macs_after or fix.basis == DEFAULTED:
@@ -146,14 +171,14 @@ def _groups(findings: Sequence[Finding]) -> list[list[Finding]]:
     return list(groups.values())
 
 
-def _plain(findings: Sequence[Finding], scope: Scope) -> str:
+def _plain(findings: Sequence[Finding], scope: Scope, quiet: bool = False) -> str:
     blocks = []
     sources = Sources(scope.source_root)
     for group in _groups(findings):
         lines = []
         for f in group:
             path = display_path(f.file, scope.root)
-            lines.append(f"{path}: {f.code} [{f.level}] {f.name}: {f.message}")
+            lines.append(f"{path}: {f.code}{marker(f)} [{f.level}] {f.name}: {f.message}")
             lines += [f"  {line}" for line in location_lines(f)]
             if (at := source_text(f, sources, scope.root)) is not None:
                 lines.append(f"  {at}")
@@ -162,11 +187,16 @@ def _plain(findings: Sequence[Finding], scope: Scope) -> str:
         if note:
             lines.append(f"{display_path(group[0].file, scope.root)}: {note}")
         blocks.append("\n".join(lines))
-    blocks.append(summary(findings, scope.files, scope.errors, scope.suppressed))
-    return "\n\n".join(blocks) + "\n"
+    if not quiet:
+        closing = [
+            summary(findings, scope.files, scope.errors, scope.suppressed),
+            fixable_line(findings),
+        ]
+        blocks.append("\n".join(line for line in closing if line))
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
-def _rich(findings: Sequence[Finding], scope: Scope) -> str:
+def _rich(findings: Sequence[Finding], scope: Scope, quiet: bool = False) -> str:
     from rich.console import Console
     from rich.text import Text
 
@@ -185,7 +215,7 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             line = Text()
             line.append(display_path(f.file, scope.root), style="bold")
             line.append(": ")
-            line.append(f.code, style=f"bold {_STYLES.get(f.level, '')}")
+            line.append(f.code + marker(f), style=f"bold {_STYLES.get(f.level, '')}")
             line.append(f" [{f.level}] ", style=_STYLES.get(f.level, ""))
             line.append(f.name, style="dim")
             line.append(f": {f.message}")
@@ -202,13 +232,20 @@ def _rich(findings: Sequence[Finding], scope: Scope) -> str:
             line.append(f": {note}", style="dim")
             console.print(line)
         console.print()
+    if quiet:
+        return buffer.getvalue()
     style = "bold red" if scope.errors else "bold yellow" if findings else "bold green"
     console.print(Text(summary(findings, scope.files, scope.errors, scope.suppressed), style=style))
+    if line := fixable_line(findings):
+        console.print(Text(line))
     return buffer.getvalue()
 
 
-def render(findings: Sequence[Finding], scope: Scope = Scope(), *, color: bool = False) -> str:
-    """The text report; ``color`` renders it with rich (terminal escapes)."""
+def render(
+    findings: Sequence[Finding], scope: Scope = Scope(), *, color: bool = False, quiet: bool = False
+) -> str:
+    """The text report; ``color`` renders it with rich (terminal escapes); ``quiet`` without
+    the closing summary."""
     if color:
-        return _rich(findings, scope)
-    return _plain(findings, scope)
+        return _rich(findings, scope, quiet)
+    return _plain(findings, scope, quiet)

@@ -153,7 +153,7 @@ class Verification:
             )
         if self.latency_original_ms is not None and self.latency_candidate_ms is not None:
             text += (
-                f"; median latency {self.latency_original_ms:.3g} ms -> "
+                f"; median latency {self.latency_original_ms:.3g} ms → "
                 f"{self.latency_candidate_ms:.3g} ms ({self.speedup:.2f}x)"
             )
         return text

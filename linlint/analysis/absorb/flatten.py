@@ -32,19 +32,19 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
     ``[batch, -1]``) as a dense form on the flattened source."""
     source = ev.source_shape()
     if f.perm is not None:
-        raise NotFoldable(f"{s.name} flattens a transposed Conv output")
+        raise NotFoldable(f"'{s.name}' flattens a transposed Conv output")
     if not (f.has_param and f.fixed_sizes and ev.source_fixed()) or not source:
         raise NotFoldable(
-            f"{s.name} flattens a Conv output of a size the model does not fix; {STATIC_SHAPES}"
+            f"'{s.name}' flattens a Conv output of a size the model does not fix; {STATIC_SHAPES}"
         )
     in_spatial = tuple(source[2:])
     din = f.cin * math.prod(in_spatial)
     dout = f.cout * math.prod(f.spatial)
     if not _flattens(ev, s, f.batch, dout):
-        raise NotFoldable(f"{s.name} reshapes a Conv output")
+        raise NotFoldable(f"'{s.name}' reshapes a Conv output")
     if din * dout > MAX_DENSE:
         raise NotFoldable(
-            f"{s.name} flattens a Conv that as one dense map has {din * dout} weights"
+            f"'{s.name}' flattens a Conv that as one dense map has {din * dout} weights"
         )
     weights = bias = None
     if ev.numeric:
