@@ -136,6 +136,20 @@ def test_show_settings_prints_the_config_file_and_resolved_settings(tmp_path, mo
     assert "LL001 [" not in result.stdout  # nothing checked
 
 
+def test_show_settings_lists_the_suppressions_in_force(tmp_path, monkeypatch):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(
+        '[tool.linlint]\nbaseline = "accepted.json"\n'
+        'per-node-ignores = { "models/*.onnx" = { LL002 = ["blocks.*"] } }\n'
+    )
+    (tmp_path / "m.onnx").write_bytes(REDUNDANT.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "--show-settings", "m.onnx")
+    assert result.exit_code == 0
+    assert "per-node-ignores   models/*.onnx: LL002 = blocks.*" in result.stdout
+    assert "baseline           " in result.stdout and "accepted.json" in result.stdout
+
+
 def test_show_files_lists_the_models_a_run_would_check(tmp_path, monkeypatch):
     (tmp_path / "a.onnx").write_bytes(REDUNDANT.read_bytes())
     (tmp_path / ".venv").mkdir()

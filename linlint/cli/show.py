@@ -25,6 +25,15 @@ def config_file(paths: Sequence[Path], config: Path | None, isolated: bool) -> P
     return discover_config(list(paths), explicit=config, isolated=isolated).path
 
 
+def _per_node(entries) -> str:
+    """``models/*.onnx: LL002 = blocks.*, head.*`` per file glob, or ``none``."""
+    shown = [
+        f"{glob}: " + ", ".join(f"{code} = {', '.join(nodes)}" for code, nodes in rules)
+        for glob, rules in entries
+    ]
+    return "; ".join(shown) or "none"
+
+
 def settings_text(settings: Settings, source: Path | None) -> str:
     """``--show-settings``: the configuration file, then each resolved setting on a line."""
     discovery = settings.discovery
@@ -39,6 +48,8 @@ def settings_text(settings: Settings, source: Path | None) -> str:
             "; ".join(f"{glob}: {', '.join(codes)}" for glob, codes in settings.per_file_ignores)
             or "none",
         ),
+        ("per-node-ignores", _per_node(settings.per_node_ignores)),
+        ("baseline", str(settings.baseline) if settings.baseline is not None else "none"),
         ("input shapes", ", ".join(shapes) or "none"),
         ("locations", settings.locations),
         ("exclude", ", ".join(p.glob for p in discovery.exclude) or "none"),
