@@ -22,7 +22,7 @@ from linlint.analysis.forms.commuted import CommutedForm
 from linlint.analysis.optable import Kind
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, NodeState
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, text_attr
 
 #: Window ops that average each channel alike, and so commute with a pointwise map.
 POOLS = frozenset({"AveragePool", "GlobalAveragePool"})
@@ -73,8 +73,7 @@ def _keeps_constants(s: NodeState, offset: bool) -> bool:
         return True
     nd = len(attr(node, "kernel_shape") or ())
     padded = any(ints(node, "pads", 2 * nd, 0))
-    auto = attr(node, "auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text_attr(node, "auto_pad", "NOTSET")
     if int(attr(node, "ceil_mode", 0)) or auto not in ("NOTSET", "VALID"):
         return False
     return not padded or not int(attr(node, "count_include_pad", 0))

@@ -121,7 +121,8 @@ def expansion_bytes(
     cin: int,
     groups: int,
     kernel: tuple[int, ...],
-    pointwise: bool,
+    strides: tuple[int, ...],
+    padded: bool,
     out_positions: int,
     itemsize: int,
 ) -> int:
@@ -129,6 +130,7 @@ def expansion_bytes(
     expands every conv but a pointwise one (1x1, stride 1, no pads) and a depthwise one
     into ``cin·k`` values per output position. This is why a Conv 2x2 stride 2 is slower
     than the Conv 1x1 and AveragePool it fuses, at the same multiply-adds."""
+    pointwise = all(k == 1 for k in kernel) and all(s == 1 for s in strides) and not padded
     if pointwise or (groups == cin and groups > 1):
         return 0
     return 2 * cin * math.prod(kernel) * out_positions * itemsize

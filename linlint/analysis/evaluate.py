@@ -304,14 +304,11 @@ def form_expansion(form, itemsize: int) -> int:
     """The im2col bytes of the conv a fold writes (``cost_model.expansion_bytes``)."""
     if not isinstance(form, ConvForm):
         return 0
-    pointwise = (
-        all(k == 1 for k in form.kernel)
-        and all(x == 1 for x in form.strides)
-        and not any(form.pads_begin)
-        and not any(form.pads_end)
-    )
+    padded = any(form.pads_begin) or any(form.pads_end)
     positions = form.batch * math.prod(form.spatial)
-    return expansion_bytes(form.cin, form.groups, form.kernel, pointwise, positions, itemsize)
+    return expansion_bytes(
+        form.cin, form.groups, form.kernel, form.strides, padded, positions, itemsize
+    )
 
 
 def _itemsize(ga: GraphAnalysis, indices) -> int:

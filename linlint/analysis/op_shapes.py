@@ -16,7 +16,7 @@ from linlint.analysis.shape_values import (
     unsqueezed,
     value,
 )
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, text_attr
 
 Shape = tuple[int, ...]
 
@@ -39,8 +39,7 @@ def _window(node, x: Shape, kernel, channels: int) -> Shape:
     strides = attr(node, "strides") or [1] * nd
     dilations = attr(node, "dilations") or [1] * nd
     pads = attr(node, "pads") or [0] * (2 * nd)
-    auto = attr(node, "auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text_attr(node, "auto_pad", "NOTSET")
     ceil = int(attr(node, "ceil_mode", 0))
     out = []
     for a in range(nd):
@@ -74,8 +73,7 @@ def _conv_transpose_shape(ga, node, x, oracle, depth):
     dilations = attr(node, "dilations") or [1] * nd
     extra = attr(node, "output_padding") or [0] * nd
     pads = attr(node, "pads") or [0] * (2 * nd)
-    auto = attr(node, "auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text_attr(node, "auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         return (x[0], channels, *(n * st for n, st in zip(x[2:], strides, strict=True)))
     if auto == "VALID":

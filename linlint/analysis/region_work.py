@@ -11,7 +11,7 @@ from linlint.analysis.absorb.windows import ints
 from linlint.analysis.cost_model import Work, elements, expansion_bytes, node_work
 from linlint.analysis.optable import FLOAT_TYPES, Kind
 from linlint.analysis.sweep import NodeState
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, text_attr
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,7 @@ def _expansion(ev: Evaluator, s: NodeState, itemsize: int) -> int:
     groups = int(attr(node, "group", 1))
     strides = ints(node, "strides", nd, 1)
     pads = ints(node, "pads", 2 * nd, 0)
-    auto = attr(node, "auto_pad", b"NOTSET")
-    padded = any(pads) or auto not in (b"NOTSET", b"VALID", "NOTSET", "VALID")
-    pointwise = all(k == 1 for k in kernel) and all(x == 1 for x in strides) and not padded
+    padded = any(pads) or text_attr(node, "auto_pad", "NOTSET") not in ("NOTSET", "VALID")
     positions = elements(out) // out[1] if out[1] else 0
-    return expansion_bytes(w[1] * groups, groups, kernel, pointwise, positions, itemsize)
+    cin = w[1] * groups
+    return expansion_bytes(cin, groups, kernel, strides, padded, positions, itemsize)

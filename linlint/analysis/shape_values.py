@@ -18,7 +18,7 @@ import math
 import numpy as np
 import onnx
 
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, text_attr
 
 Shape = tuple[int, ...]
 MAX_ELEMENTS = 4096  # a shape value is a handful of sizes; larger ones are not computed
@@ -322,8 +322,7 @@ def _gather_shape(ga, node, x, oracle, depth):
 def _resize_shape(ga, node, x, oracle, depth):
     """Resize (and Upsample): its ``sizes``, else each size times its scale, rounded down;
     with ``axes`` (opset 18) on those axes only. Another aspect-ratio policy: unknown."""
-    policy = attr(node, "keep_aspect_ratio_policy", b"stretch")
-    if (policy.decode() if isinstance(policy, bytes) else policy) != "stretch":
+    if text_attr(node, "keep_aspect_ratio_policy", "stretch") != "stretch":
         return None
     inputs = list(node.input) + [""] * 4
     if node.op_type == "Upsample" or ga.opset < 11:

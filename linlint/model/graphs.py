@@ -31,6 +31,12 @@ def attr(node: NodeProto, name: str, default=None):
     return default if a is None else helper.get_attribute_value(a)
 
 
+def text_attr(node: NodeProto, name: str, default: str) -> str:
+    """A string attribute's value as text (``auto_pad``, ``mode``), or ``default``."""
+    value = attr(node, name, default)
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def attribute_subgraphs(
     a: AttributeProto, every_field: bool = False
 ) -> list[tuple[str, GraphProto]]:

@@ -13,7 +13,7 @@ from linlint.analysis.forms import ConvForm, NotFoldable
 from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.kernels import same_pads, window_span
 from linlint.analysis.sweep import NodeState
-from linlint.model.graphs import attr
+from linlint.model.graphs import attr, text_attr
 
 
 def ints(node, name: str, n: int, default: int) -> tuple[int, ...]:
@@ -25,8 +25,7 @@ def ints(node, name: str, n: int, default: int) -> tuple[int, ...]:
 def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tuple[tuple, tuple]:
     """Begin and end pads of a Conv/AveragePool, resolving auto_pad."""
     nd = len(kernel)
-    auto = attr(node, "auto_pad", b"NOTSET")
-    auto = auto.decode() if isinstance(auto, bytes) else auto
+    auto = text_attr(node, "auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         if not fixed_sizes and any(s > 1 for s in strides):
             named = f"'{node.name}'" if node.name else node.op_type
@@ -49,8 +48,7 @@ def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tu
 def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
     """A zero Pad of spatial axes: a 1x1 depthwise conv of ones with those pads."""
     node = s.node
-    mode = attr(node, "mode", b"constant")
-    mode = mode.decode() if isinstance(mode, bytes) else mode
+    mode = text_attr(node, "mode", "constant")
     if mode != "constant":
         raise NotFoldable(f"'{s.name}' pads in {mode} mode, not with zeros")
     if ev.ga.opset < 11:
