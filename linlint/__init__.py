@@ -159,8 +159,11 @@ def fold(
     name); the tolerance is the original's own noise unless ``rtol``/``atol`` are given.
     ``FoldResult.verification`` is None when nothing was folded (nothing to verify).
     ``FoldResult.remaining`` holds what ``check`` says of the folded model, at the configured
-    levels.
+    levels. Findings silenced on purpose (a ``linlint:ignore`` entry in the model,
+    ``per-node-ignores``) are not folded: their nodes stay as they are, and
+    ``FoldResult.suppressed`` counts them.
     """
+    from linlint.checking.suppression import silencer
     from linlint.folding.options import FoldOptions
     from linlint.folding.pipeline import fold_model
     from linlint.model.graphs import input_names
@@ -177,6 +180,7 @@ def fold(
         atol=atol,
         seed=seed,
         runs=runs,
+        silence=silencer(settings, path or "<model>") if settings.per_node_ignores else None,
     )
     result = fold_model(model if path is None else path, options)
     _require_inputs(input_names(result.model.graph), input_shapes, str(path) if path else None)

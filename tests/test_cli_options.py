@@ -108,6 +108,21 @@ def test_statistics_as_json():
     ]
 
 
+def test_statistics_go_to_the_output_file_when_one_is_given(tmp_path):
+    out = tmp_path / "stats.json"
+    result = run("check", "--isolated", "--statistics", "--format", "json", "-o", out, REDUNDANT)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert json.loads(out.read_text())[0]["code"] == "LL001"
+
+
+def test_quiet_and_verbose_together_are_a_usage_error():
+    result = run("check", "--isolated", "-q", "-v", REDUNDANT)
+    assert result.exit_code == 2
+    assert "-q/--quiet and -v/--verbose cannot be used together" in result.stderr
+    assert result.stdout == ""
+
+
 def test_quiet_prints_the_findings_and_nothing_else():
     result = run("check", "--isolated", "-q", REDUNDANT)
     assert result.exit_code == 1

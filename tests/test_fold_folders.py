@@ -162,3 +162,32 @@ def test_an_outdir_inside_the_folder_is_not_folded_again_on_the_next_run(tmp_pat
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "folded 2 of 3 files"
     assert not (root / "folded" / "folded").exists()
+
+
+def test_fold_takes_the_same_excludes_as_check(tmp_path):
+    root = folder(tmp_path)
+    out = tmp_path / "out"
+    done = run(root, "--isolated", "--extend-exclude", "sub", "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.rglob("*.onnx")) == sorted([FOLDS, CLEAN])
+
+
+def test_fold_in_a_git_work_tree_skips_what_gitignore_ignores(tmp_path):
+    root = folder(tmp_path)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    (root / ".gitignore").write_text("sub/\n")
+    done = run(".", "--isolated", "--diff", cwd=root)
+    assert NESTED not in done.stdout
+    assert "of 2 files" in done.stdout
+    done = run(".", "--isolated", "--diff", "--no-respect-gitignore", cwd=root)
+    assert "of 3 files" in done.stdout
+
+
+def test_fold_force_exclude_skips_an_excluded_model_passed_by_name(tmp_path):
+    root = folder(tmp_path)
+    model = f"sub/{NESTED}"
+    options = ("--isolated", "--extend-exclude", "sub", "--diff")
+    assert "would fold 1 of 1 file" in run(model, *options, cwd=root).stdout
+    done = run(model, *options, "--force-exclude", cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "would fold 0 of 0 files" in done.stdout

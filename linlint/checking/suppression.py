@@ -20,7 +20,7 @@ Rules turned off (``ignore``, ``per-file-ignores``) are not "suppressed": they n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -96,10 +96,15 @@ def silenced_by_nodes(
 
 @dataclass
 class Suppressed:
-    """The findings kept and how many were silenced."""
+    """The findings kept and those silenced."""
 
     kept: list[Finding] = field(default_factory=list)
-    count: int = 0
+    silenced: list[Finding] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many were silenced."""
+        return len(self.silenced)
 
 
 def unsuppressed(
@@ -112,7 +117,7 @@ def unsuppressed(
         if silenced_by_metadata(finding, ignores) or silenced_by_nodes(
             finding, settings.per_node_ignores, path, settings.base
         ):
-            out.count += 1
+            out.silenced.append(finding)
         else:
             out.kept.append(finding)
     return out
@@ -152,10 +157,27 @@ def without_baseline(
     out = Suppressed()
     for finding, hash_ in zip(findings, fingerprints(findings, root), strict=True):
         if hash_ in baseline:
-            out.count += 1
+            out.silenced.append(finding)
         else:
             out.kept.append(finding)
     return out
+
+
+def silencer(
+    settings, path: Path | str, baseline: frozenset[str] | None = None, root: Path | None = None
+) -> Callable[[Sequence[Finding]], list[Finding]]:
+    """What ``check`` silences beyond the model's own ``linlint:ignore`` entries, as a
+    function of one file's findings (those entries already applied): the findings that
+    ``per-node-ignores`` and then the baseline (fingerprints relative to ``root``) silence.
+    ``fold`` leaves their nodes as they are (``FoldOptions.silence``)."""
+
+    def silenced(findings: Sequence[Finding]) -> list[Finding]:
+        left = unsuppressed(settings.apply(list(findings), path), {}, settings, path)
+        if baseline:
+            left.silenced += without_baseline(left.kept, baseline, root).silenced
+        return left.silenced
+
+    return silenced
 
 
 __all__ = [
@@ -167,6 +189,7 @@ __all__ = [
     "read_baseline",
     "silenced_by_metadata",
     "silenced_by_nodes",
+    "silencer",
     "unsuppressed",
     "without_baseline",
 ]

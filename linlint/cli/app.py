@@ -172,6 +172,8 @@ def check(
     with guard():
         if fix:
             raise LinlintError(FIX_HINT)
+        if quiet and verbose:
+            raise LinlintError("-q/--quiet and -v/--verbose cannot be used together")
         from linlint.checking.settings import DiscoveryChoices
         from linlint.model.repository import source_root as find_source_root
 
@@ -190,8 +192,11 @@ def check(
         root = find_source_root(paths, source_root)
         apply_baseline(run, settings, root, baseline, write_baseline)
         if statistics:
+            from linlint.report import write_output
+
             fmt = output_format.value
-            typer.echo(encodable(show.statistics(run.findings, fmt), fmt, None), nl=False)
+            text = show.statistics(run.findings, fmt)
+            write_output(encodable(text, fmt, output), output)
         else:
             where = {"source_root": root, "locations": settings.locations, "color": color}
             shown = {"files": run.checked, "errors": run.errors, "suppressed": run.suppressed}
@@ -275,6 +280,11 @@ def fold(
     isolated: opt.IsolatedOption = False,
     no_progress: opt.NoProgressOption = False,
     report: opt.FoldReportOption = None,
+    exclude: opt.ExcludeOption = None,
+    extend_exclude: opt.ExtendExcludeOption = None,
+    respect_gitignore: opt.RespectGitignoreOption = None,
+    force_exclude: opt.ForceExcludeOption = None,
+    baseline: opt.BaselineOption = None,
 ) -> None:
     """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
 
@@ -286,17 +296,21 @@ def fold(
     folded) or, with --diff, when anything would change; 2 on errors or when verification
     fails (then nothing is written for that model; the others still fold).
     """
-    from linlint.cli.fold_command import run_fold
+    from linlint.checking.settings import DiscoveryChoices
+    from linlint.cli.fold_command import run_fold, silencers
 
     with guard():
         if sum([out is not None, in_place, diff]) != 1:
             raise LinlintError("give exactly one of -o OUT, --in-place or --diff")
-        settings = _settings(models, config, isolated, select, ignore, extend_select, input_shape)
+        choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
+        chosen = (models, config, isolated, select, ignore, extend_select, input_shape)
+        settings = _settings(*chosen, discovery=choices)
         shapes = opt.parse_shapes(input_shape)
+        silence_for = silencers(models, settings, baseline)
     options = _verify_options(inputs, rtol, atol, seed, runs)
     options.update(allow_growth=allow_growth, verify=not no_verify)
     how = (settings, options, output_format, no_progress, shapes, guard)
-    code, pages = run_fold(models, out, in_place, diff, *how)
+    code, pages = run_fold(models, out, in_place, diff, *how, silence_for=silence_for)
     if report is not None:
         with guard():
             from linlint.report import write_output

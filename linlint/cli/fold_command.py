@@ -73,6 +73,25 @@ def targets(
     return found, failed
 
 
+def silencers(paths: Sequence[Path], settings: Settings, baseline: Path | None):
+    """For each model, what ``check`` would silence in it beyond its own ``linlint:ignore``
+    entries (``per-node-ignores``, the baseline: ``--baseline`` else the configuration's):
+    ``fold`` leaves those findings' nodes as they are."""
+    from linlint.checking.suppression import read_baseline, silencer
+    from linlint.model.repository import source_root
+
+    where = baseline or settings.baseline
+    hashes = read_baseline(where) if where is not None else None
+    root = source_root(paths, None)
+
+    def silence_for(model: Path):
+        if not settings.per_node_ignores and not hashes:
+            return None
+        return silencer(settings, model, hashes, root)
+
+    return silence_for
+
+
 def _below(path: Path, folder: Path) -> bool:
     return path.resolve().is_relative_to(folder.resolve())
 
@@ -92,6 +111,9 @@ def summary(reports: Sequence[FoldReport], files: int, failed: int, diff: bool) 
     if levels:
         parts = [f"{n} {level}{'s' if n != 1 else ''}" for level, n in sorted(levels.items())]
         line += f"; {', '.join(parts)} remain{'s' if sum(levels.values()) == 1 else ''}"
+    suppressed = sum(r.result.suppressed for r in reports)
+    if suppressed:
+        line += f"; {suppressed} suppressed"
     if failed:
         line += f"; {failed} failed"
     return line + "\n"
@@ -108,6 +130,7 @@ def run_fold(
     no_progress: bool,
     shapes: dict[str, tuple[int, ...]],
     guard: Callable[[], AbstractContextManager[None]],
+    silence_for: Callable[[Path], Any] = lambda model: None,
 ) -> tuple[int, list[FoldReport]]:
     """Fold every model ``paths`` name; the exit code and each model's report."""
     with guard():
@@ -120,7 +143,8 @@ def run_fold(
                 require_inputs(model, shapes)
                 mkdir = out is not None and target is not None and target != out
                 one = (model, target, diff, settings, options, output_format, no_progress)
-                code = max(code, fold_one(*one, reports, mkdir=mkdir))
+                silence = silence_for(model)
+                code = max(code, fold_one(*one, reports, mkdir=mkdir, silence=silence))
         except typer.Exit as exit_:
             code = max(code, exit_.exit_code)
             failed += 1
@@ -130,7 +154,7 @@ def run_fold(
 
 
 def fold_one(
-    model, target, diff, settings, options, output_format, no_progress, reports, *, mkdir
+    model, target, diff, settings, options, output_format, no_progress, reports, *, mkdir, silence
 ) -> int:
     """Fold one file, print its report, write it unless told not to; the exit code."""
     from linlint.cli.progress import stages
@@ -145,6 +169,7 @@ def fold_one(
             FoldOptions(
                 codes=settings.enabled_for(model),
                 input_shapes=settings.input_shapes or None,
+                silence=silence,
                 **options,
             ),
             on_stage=stage,

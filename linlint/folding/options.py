@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linlint.rules import foldable_codes
+
+if TYPE_CHECKING:
+    from linlint.checking.findings import Finding
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class FoldOptions:
     runs: int = 1
     inputs: str | Path | Mapping[str, np.ndarray] | None = None
     codes: Collection[str] | None = None
+    #: What is silenced on purpose beyond the model's own ``linlint:ignore`` entries (which
+    #: every fold honours): given the model's findings, those silenced (the CLI's
+    #: ``per-node-ignores`` and baseline: ``linlint.checking.suppression.silencer``).
+    #: A silenced finding's nodes are left as they are, as ruff's ``--fix`` leaves a
+    #: ``noqa`` line; it is not in ``FoldResult.remaining`` but counted in ``suppressed``.
+    silence: Callable[[Sequence[Finding]], Sequence[Finding]] | None = None
 
     def folding_codes(self) -> frozenset[str]:
         """The codes whose findings this fold rewrites."""

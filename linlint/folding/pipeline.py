@@ -23,7 +23,7 @@ from onnx import ModelProto
 
 from linlint.analysis.sweep import analyze_model
 from linlint.checking.attribution import attach_origins
-from linlint.checking.checker import analyze_regions, findings_for
+from linlint.checking.checker import analyze_regions, findings_for, iter_graphs
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.folding.costs import Costs, model_costs
@@ -52,6 +52,9 @@ class FoldResult:
     verification: Verification | None = None
     refused: list[str] = field(default_factory=list)
     base_dir: Path | None = None
+    #: Findings silenced on purpose (``linlint:ignore``, ``FoldOptions.silence``): left as
+    #: they were, and not in ``remaining``.
+    suppressed: int = 0
 
     @property
     def changed(self) -> bool:
@@ -135,7 +138,11 @@ def fold_model(
     keep = training_names(work)
     for g in all_graphs(work.graph):
         keep |= unused_names(g)
+    file = str(original_path or "<model>")
+    silence = _silence(work, file, options)
+    protected = _outputs_of(work, input_shapes, file, silence) if silence else ()
     state = FoldState(work, codes, input_shapes, Names(work), options.verify, options.seed)
+    state.protected = frozenset(protected)
     for round_number in range(MAX_ROUNDS):
         ga = analyze_model(work, load_tensor=load_tensor)
         if round_number == 0:
@@ -148,10 +155,12 @@ def fold_model(
     if work.ir_version < 4:
         _declare_initializers_as_inputs(work.graph)
     ga, regions = analyze_regions(work, input_shapes)  # what check says of the result
-    remaining = findings_for(ga, regions, str(original_path or "<model>"))
-    remaining = attach_origins(remaining, ga, torch_export=is_torch_export(work.producer_name))
+    remaining = _findings(ga, regions, file, work)
+    silenced = {_key(f) for f in silence(remaining)} if silence else set()
+    remaining = [f for f in remaining if _key(f) not in silenced]
     after = model_costs(work, input_shapes, ga)
     result = FoldResult(work, state.folded, remaining, before, after, base_dir=base_dir)
+    result.suppressed = len(silenced)
     result.refused = list(dict.fromkeys(state.refused))
     if options.verify and state.folded:
         from linlint.verification.compare import verify as run_verify
@@ -169,6 +178,48 @@ def fold_model(
             base_dir=base_dir,
         )
     return result
+
+
+def _findings(ga, regions, file: str, model: ModelProto) -> list[Finding]:
+    """What ``check`` finds in the analysed model, with the nodes' origins."""
+    found = findings_for(ga, regions, file)
+    return attach_origins(found, ga, torch_export=is_torch_export(model.producer_name))
+
+
+def _key(finding: Finding) -> tuple:
+    """A finding as the silencing sees it (levels may differ after the settings)."""
+    return finding.code, finding.graph, finding.nodes
+
+
+def _silence(model: ModelProto, file: str, options: FoldOptions):
+    """The findings of ``model`` silenced on purpose, as a function of its findings: its
+    own ``linlint:ignore`` entries, then ``options.silence`` on the rest (None: nothing is)."""
+    from linlint.checking.suppression import model_ignores, silenced_by_metadata
+
+    ignores = model_ignores(model, file)
+    if not ignores and options.silence is None:
+        return None
+
+    def silenced(findings: list[Finding]) -> list[Finding]:
+        own = [f for f in findings if silenced_by_metadata(f, ignores)]
+        rest = [f for f in findings if not silenced_by_metadata(f, ignores)]
+        return own + list(options.silence(rest) if options.silence else [])
+
+    return silenced
+
+
+def _outputs_of(model: ModelProto, input_shapes, file: str, silence) -> set[str]:
+    """The output tensors of every node of a silenced finding: the nodes no fold rewrites."""
+    ga, regions = analyze_regions(model, input_shapes)
+    outputs = {
+        (g.name, state.name): tuple(state.node.output) for g in iter_graphs(ga) for state in g.nodes
+    }
+    return {
+        tensor
+        for finding in silence(_findings(ga, regions, file, model))
+        for name in finding.nodes
+        for tensor in outputs.get((finding.graph, name), ())
+    }
 
 
 def _declare_initializers_as_inputs(graph: onnx.GraphProto) -> None:

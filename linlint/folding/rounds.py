@@ -57,6 +57,8 @@ class FoldState:
     names: Names
     prove: bool  # prove each region in onnxruntime before keeping its fold
     seed: int
+    #: Outputs of the nodes of silenced findings (``FoldOptions.silence``): never rewritten.
+    protected: frozenset[str] = frozenset()
     folded: list[FoldedRegion] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     failed: set[tuple[str, str]] = field(default_factory=set)  # (graph, exit tensor)
@@ -87,7 +89,11 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
     new_inits: list = []
 
     def skip(raw) -> bool:
-        return bool(taken & set(raw.nodes)) or (g.name, raw.output) in state.failed
+        return (
+            bool(taken & set(raw.nodes))
+            or (g.name, raw.output) in state.failed
+            or any(_protected(state, g, i) for i in raw.nodes)
+        )
 
     def folds_whole(findings) -> bool:
         return any(f.code in state.codes for f in findings)
@@ -155,6 +161,11 @@ def _fold_graph(state: FoldState, g: GraphAnalysis, shapes: ShapeOracle):
     return edit
 
 
+def _protected(state: FoldState, g: GraphAnalysis, index: int) -> bool:
+    """Whether node ``index`` belongs to a silenced finding."""
+    return bool(state.protected) and any(o in state.protected for o in g.nodes[index].node.output)
+
+
 def _move_shape_reads(g: GraphAnalysis, raw, same_shape: str, taken, remove) -> None:
     """Shape nodes that read an intermediate of the folded region read ``same_shape`` (the
     folded op's output, which has that shape) instead; one read only by nodes the fold
@@ -177,7 +188,7 @@ def _remove_identities(
     renamed: dict[str, str] = {}
     for flag in g.flagged:
         fired = [f for f in node_findings(flag, "") if f.code in state.codes]
-        if flag.index in taken or not fired:
+        if flag.index in taken or not fired or _protected(state, g, flag.index):
             continue
         node = g.nodes[flag.index].node
         if _between_casts(g, flag.index):

@@ -111,9 +111,12 @@ def render_text(report: FoldReport) -> str:
     if result.verification is not None:
         lines.append(f"{model}: {result.verification.summary()}")
     elif result.changed:
-        lines.append("not verified (--no-verify)")
+        lines.append(f"{model}: not verified (--no-verify)")
     for f in report.remaining:
         lines.append(f"{model}: {f.code} [{f.level}] {f.name}: {f.message} (remains)")
+    if result.suppressed:
+        n = result.suppressed
+        lines.append(f"{model}: {n} suppressed finding{'s' if n != 1 else ''} not folded")
     if report.changes is not None:
         lines += render_diff(str(model), report.changes)
     if not result.changed:
@@ -155,6 +158,7 @@ def render_json(report: FoldReport) -> str:
         "after": {**asdict(result.after), "sizes": sizes_json(result.after.sizes)},
         "verification": verification,
         "remaining": [f.to_dict() for f in report.remaining],
+        "suppressed": result.suppressed,
         "written": str(report.written) if report.written is not None else None,
         "removed_data": [str(path) for path in report.removed_data],
     }
