@@ -97,6 +97,16 @@ def test_a_node_named_to_inject_a_workflow_command_stays_data(tmp_path):
     assert data[0]["nodes"] == [EVIL, "conv2"]
 
 
+def test_html_reports_show_control_and_bidi_characters_escaped(tmp_path):
+    model = evil_model(tmp_path)
+    checked = linlint("check", "--format", "html", model.name, cwd=tmp_path)
+    folded = linlint("fold", "--diff", "--report", "fold.html", model.name, cwd=tmp_path)
+    assert folded.returncode == 1, folded.stderr
+    for page in (checked.stdout.decode(), (tmp_path / "fold.html").read_text()):
+        assert "\x1b" not in page and "\u202e" not in page
+        assert "x\\n::warning file=evil.onnx::injected\\x1b[31m\\u202e" in page
+
+
 def test_a_file_name_with_a_newline_stays_on_its_line(tmp_path):
     name = "evil\n::error::x.onnx"
     (tmp_path / name).write_bytes(REDUNDANT.read_bytes()[:40])  # truncated: an error line

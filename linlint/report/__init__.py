@@ -8,9 +8,10 @@ from the two (``text`` also takes ``color``). ``source_root`` is the repository 
 exporter-recorded source paths are placed in and SARIF and GitHub paths are relative to
 (None: ``root``, and source lines shown as recorded); ``locations`` says where SARIF
 results and GitHub annotations go: ``source`` (the Python line, where found) or ``model``.
-The line formats (``LINE_FORMATS``) get the findings with every name and path in them
-escaped (``linlint.report.escape``). ``write_output`` puts a rendered report on stdout or,
-atomically, into a file.
+The formats people read (``READ_FORMATS``: text, github, markdown, html) get the findings
+with every name and path in them escaped (``linlint.report.escape``: control characters,
+bidi overrides); HTML escapes its markup on top. ``write_output`` puts a rendered report
+on stdout or, atomically, into a file.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from linlint.errors import LinlintError
 from linlint.report.escape import printable_errors, printable_findings
 
 FORMATS = ("text", "json", "sarif", "github", "html", "markdown", "model-explorer")
-LINE_FORMATS = ("text", "github", "markdown")  # names and paths escaped (report.escape)
+READ_FORMATS = ("text", "github", "markdown", "html")  # names and paths escaped (report.escape)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def render(
     if fmt not in FORMATS:
         raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
-    if fmt in LINE_FORMATS:
+    if fmt in READ_FORMATS:
         findings, errors = printable_findings(findings), printable_errors(errors)
     scope = Scope(root, files, errors, source_root, locations, suppressed)
     if fmt == "text":

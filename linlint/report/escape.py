@@ -20,6 +20,7 @@ so it stays valid and holds the same strings.
 from __future__ import annotations
 
 import codecs
+import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass, replace
@@ -62,6 +63,11 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """``text`` with every control, line-separator and bidi character escaped."""
     return _UNSAFE.sub(_escape, text)
+
+
+def html_text(text: str) -> str:
+    """``text`` for HTML and SVG: printable, then its markup characters escaped."""
+    return html.escape(printable(text))
 
 
 def printable_data(value: Any) -> Any:

@@ -10,8 +10,8 @@ as they were and why, and the findings that remain.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
+from linlint.report.escape import html_text
 from linlint.report.fold import FoldReport, op_counts
 from linlint.report.html import LEGEND, costs_table, figure, page, table
 
@@ -20,7 +20,7 @@ def _verification(verification) -> list[str]:
     if verification is None:
         return ['<p class="reason">not verified (--no-verify)</p>']
     cls = "muted" if verification.ok else "reason"
-    out = [f'<p class="{cls}"><b>{escape(verification.summary())}</b></p>']
+    out = [f'<p class="{cls}"><b>{html_text(verification.summary())}</b></p>']
     rows = []
     for c in verification.outputs:
         allowed = (
@@ -45,7 +45,7 @@ def _verification(verification) -> list[str]:
 
 def _model(report: FoldReport, start: int) -> list[str]:
     result = report.result
-    out = [f"<h2>{escape(str(report.model))}</h2>"]
+    out = [f"<h2>{html_text(str(report.model))}</h2>"]
     b, a = result.before, result.after
     rows = [
         ("parametric ops", b.param_ops, a.param_ops),
@@ -58,31 +58,31 @@ def _model(report: FoldReport, start: int) -> list[str]:
         out += _verification(result.verification)
     for k, r in enumerate(result.folded, start):
         after = " + ".join(r.ops_after) if r.ops_after else "(removed)"
-        where = f" in graph <code>{escape(r.graph)}</code>" if r.graph else ""
+        where = f" in graph <code>{html_text(r.graph)}</code>" if r.graph else ""
         parts = [
             f'<section class="finding" id="folded-{k}">',
-            f"<h3>{escape(r.code)} folded: {escape(op_counts(r.ops_before))} → "
-            f"{escape(after)}</h3>",
-            f"<p>{escape(r.message)}</p>",
-            f'<p class="muted">nodes{where}: <code>{escape(" → ".join(r.nodes))}</code></p>',
+            f"<h3>{html_text(r.code)} folded: {html_text(op_counts(r.ops_before))} → "
+            f"{html_text(after)}</h3>",
+            f"<p>{html_text(r.message)}</p>",
+            f'<p class="muted">nodes{where}: <code>{html_text(" → ".join(r.nodes))}</code></p>',
         ]
         if r.region is not None:
             parts.append(figure(r.region, f"{k}"))
         parts += [costs_table(r), "</section>"]
         out.append("".join(parts))
     if result.refused:
-        items = "".join(f"<li>{escape(reason)}</li>" for reason in result.refused)
+        items = "".join(f"<li>{html_text(reason)}</li>" for reason in result.refused)
         out.append(f"<h3>Not folded</h3><ul>{items}</ul>")
     if report.remaining:
         items = "".join(
-            f"<li>{escape(f.code)} [{escape(f.level)}] {escape(f.message)}</li>"
+            f"<li>{html_text(f.code)} [{html_text(f.level)}] {html_text(f.message)}</li>"
             for f in report.remaining
         )
         out.append(f"<h3>Findings that remain</h3><ul>{items}</ul>")
     if not result.changed:
         out.append('<p class="muted">nothing to fold</p>')
     elif report.written is not None:
-        out.append(f'<p class="muted">wrote <code>{escape(str(report.written))}</code></p>')
+        out.append(f'<p class="muted">wrote <code>{html_text(str(report.written))}</code></p>')
     elif report.diff:
         out.append('<p class="muted">--diff: nothing written</p>')
     return out

@@ -11,11 +11,11 @@ exact. Only the region and its immediate neighbours are drawn, never the whole g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path
 from linlint.report import drawing as draw
+from linlint.report.escape import html_text
 from linlint.report.svg import STYLE, region_svg
 
 PAGE_STYLE = """
@@ -49,16 +49,16 @@ def page(title: str, body: Sequence[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{PAGE_STYLE}{STYLE}</style></head>\n<body>\n"
+        f"<title>{html_text(title)}</title><style>{PAGE_STYLE}{STYLE}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = "".join(f"<th>{escape(str(h))}</th>" for h in head)
+    cells = "".join(f"<th>{html_text(str(h))}</th>" for h in head)
     body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{html_text(str(c))}</td>" for c in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -118,7 +118,9 @@ def folding_saves(findings: Sequence[Finding]) -> tuple[int, int, int, int]:
 def summary(findings: Sequence[Finding], scope: Scope) -> list[str]:
     from linlint.report.text import summary as summary_line
 
-    out = [f"<p>{escape(summary_line(findings, scope.files, scope.errors, scope.suppressed))}</p>"]
+    out = [
+        f"<p>{html_text(summary_line(findings, scope.files, scope.errors, scope.suppressed))}</p>"
+    ]
     codes = sorted({(f.code, f.name) for f in findings})
     rows = []
     for code, name in codes:
@@ -137,20 +139,20 @@ def summary(findings: Sequence[Finding], scope: Scope) -> list[str]:
 
 
 def finding_block(f: Finding, key: str) -> str:
-    level = f'<span class="level {escape(f.level)}">{escape(f.level)}</span>'
-    where = f" in graph <code>{escape(f.graph)}</code>" if f.graph else ""
+    level = f'<span class="level {html_text(f.level)}">{html_text(f.level)}</span>'
+    where = f" in graph <code>{html_text(f.graph)}</code>" if f.graph else ""
     parts = [
         f'<section class="finding" id="finding-{key}">',
-        f"<h3>{escape(f.code)} {level} {escape(f.name)}</h3>",
-        f"<p>{escape(f.message)}</p>",
-        f'<p class="muted">nodes{where}: <code>{escape(" → ".join(f.nodes))}</code></p>',
+        f"<h3>{html_text(f.code)} {level} {html_text(f.name)}</h3>",
+        f"<p>{html_text(f.message)}</p>",
+        f'<p class="muted">nodes{where}: <code>{html_text(" → ".join(f.nodes))}</code></p>',
     ]
     if f.region is not None:
         parts.append(figure(f.region, key, f.fix.reason if not f.fix.exact else ""))
     parts.append(costs_table(f.fix))
     if f.fix.reason:
         label = "why not exact" if not f.fix.exact else "note"
-        parts.append(f'<p class="reason">{label}: {escape(f.fix.reason)}</p>')
+        parts.append(f'<p class="reason">{label}: {html_text(f.fix.reason)}</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -163,14 +165,14 @@ def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
         groups.setdefault(f.file, []).append(f)
     k = 0
     for file, group in groups.items():
-        body.append(f"<h2>{escape(display_path(file, scope.root))}</h2>")
+        body.append(f"<h2>{html_text(display_path(file, scope.root))}</h2>")
         for f in group:
             body.append(finding_block(f, str(k)))
             k += 1
     if scope.errors:
         body.append("<h2>Files that could not be checked</h2>")
         items = "".join(
-            f"<li><code>{escape(display_path(file, scope.root))}</code>: {escape(msg)}</li>"
+            f"<li><code>{html_text(display_path(file, scope.root))}</code>: {html_text(msg)}</li>"
             for file, msg in scope.errors
         )
         body.append(f"<ul>{items}</ul>")

@@ -12,9 +12,9 @@ Everything is plain SVG and inline CSS: no script, no font, nothing fetched.
 from __future__ import annotations
 
 from dataclasses import replace
-from html import escape
 
 from linlint.report.drawing import Diagram
+from linlint.report.escape import html_text
 from linlint.report.layout import Layout, layered
 
 CHAR = 7.0  # width of one character of the 11.5px monospace labels
@@ -61,7 +61,7 @@ def _diagram(diagram: Diagram, layout: Layout, dx: float, dy: float, part: str, 
     labelled: set[tuple[str, str]] = set()  # a tensor read several times shows its shape once
     for arrow, points in zip(diagram.arrows, layout.paths, strict=True):
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in points)
-        title = escape(f"{arrow.tensor} {arrow.shape}".strip())
+        title = html_text(f"{arrow.tensor} {arrow.shape}".strip())
         out.append(
             f'<path class="edge {arrow.role}" d="{d}" marker-end="url(#{marker})">'
             f"<title>{title}</title></path>"
@@ -71,20 +71,20 @@ def _diagram(diagram: Diagram, layout: Layout, dx: float, dy: float, part: str, 
             (x0, y0), (x1, y1) = points[-2], points[-1]
             out.append(
                 f'<text class="shape" x="{(x0 + x1) / 2 + 4:.1f}" y="{(y0 + y1) / 2 + 3:.1f}">'
-                f"{escape(arrow.shape)}</text>"
+                f"{html_text(arrow.shape)}</text>"
             )
     for box in diagram.boxes:
         p = layout.boxes[box.id]
         rx = 12 if box.kind == "terminal" else 4
         out.append(
-            f'<g class="node {box.kind}" data-id="{escape(box.id)}">'
-            f"<title>{escape(box.op)} {escape(box.name)}</title>"
+            f'<g class="node {box.kind}" data-id="{html_text(box.id)}">'
+            f"<title>{html_text(box.op)} {html_text(box.name)}</title>"
             f'<rect x="{p.x:.1f}" y="{p.y:.1f}" width="{p.width:.1f}" height="{p.height:.1f}" '
             f'rx="{rx}"/>'
             f'<text x="{p.centre:.1f}" y="{p.y + LINE:.1f}" text-anchor="middle">'
-            f"{escape(box.op)}</text>"
+            f"{html_text(box.op)}</text>"
             f'<text class="name" x="{p.centre:.1f}" y="{p.y + 2 * LINE:.1f}" '
-            f'text-anchor="middle">{escape(box.name)}</text></g>'
+            f'text-anchor="middle">{html_text(box.name)}</text></g>'
         )
     out.append("</g>")
     return out
@@ -119,6 +119,8 @@ def region_svg(before: Diagram, after: Diagram | None, key: str, note: str = "")
         out.append(f'<text class="caption" x="{left + 8:.1f}" y="14">after the fold</text>')
         out += _diagram(after, second, left, top, "after", marker)
     else:
-        out.append(f'<text class="caption" x="{left:.1f}" y="{mid + 4:.1f}">{escape(note)}</text>')
+        out.append(
+            f'<text class="caption" x="{left:.1f}" y="{mid + 4:.1f}">{html_text(note)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
