@@ -91,6 +91,13 @@ def test_every_repository_path_the_algebra_page_names_exists():
     assert missing == []
 
 
+def test_every_sample_model_the_algebra_page_names_exists():
+    spans = (m.group(1) for m in _CODE.finditer(ALGEBRA.read_text(encoding="utf-8")))
+    stems = {s for s in spans if re.fullmatch(r"(?:ll\d{3}|nm)_\w+", s)}
+    assert stems, "the page names no sample model"
+    assert sorted(s for s in stems if not (ROOT / "sample_models" / f"{s}.onnx").exists()) == []
+
+
 def test_every_test_the_algebra_page_names_is_defined_in_the_file_it_names():
     tests = [(path, name) for path, name in _cited(ALGEBRA) if name and name.startswith("test_")]
     assert tests, "the page names no test as tests/FILE.py::test_NAME"
