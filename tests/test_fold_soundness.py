@@ -728,3 +728,26 @@ def test_a_shape_op_that_keeps_the_width_only_at_width_one_is_no_part_of_a_wider
     x = {"x": np.ones((1, 3), np.float32)}
     run = lambda m: ort.InferenceSession(m.SerializeToString()).run(None, x)[0]  # noqa: E731
     np.testing.assert_allclose(run(result.model), run(model), rtol=1e-5)
+
+
+@pytest.mark.parametrize("include_pad", [0, 1])
+def test_a_padded_average_pool_folds_only_when_it_counts_its_padding(include_pad):
+    """Excluding the pads from the divisor makes the border windows weigh differently:
+    the pool is no conv there, so the chain through it does not fold into one Conv."""
+    window = "kernel_shape = [3, 3], pads = [1, 1, 1, 1]"
+    pool = f"AveragePool <{window}, count_include_pad = {include_pad}>"
+    model = tiny.model(
+        f"""
+        g (float[1, 2, 6, 6] x) => (float[1, 2, 6, 6] y) {{
+            [conv1] a = Conv(x, w1)
+            [pool] p = {pool}(a)
+            [conv2] y = Conv(p, w2)
+        }}""",
+        w1=tiny.weights((2, 2, 1, 1)),
+        w2=tiny.weights((2, 2, 1, 1), seed=1),
+    )
+    result = linlint.fold(model, allow_growth=True)
+    ops = [n.op_type for n in result.model.graph.node]
+    assert ("AveragePool" in ops) == (include_pad == 0)
+    feeds = {"x": np.random.default_rng(3).standard_normal((1, 2, 6, 6), np.float32) * 1e3}
+    _same(model, result.model, feeds, rtol=1e-4, atol=1e-2)
