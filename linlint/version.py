@@ -1,3 +1,3 @@
 """The version of linlint: one place, read by the package metadata and by the reports."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
