@@ -88,6 +88,20 @@ def _require_inputs(names: list[str], input_shapes: _Shapes, shown: str | None) 
         raise LinlintError(unknown_input_message(missing, [names]), shown)
 
 
+def _baseline(
+    settings: Settings, baseline: _PathLike | None, path: Path | None
+) -> tuple[frozenset[str], Path | None]:
+    """The fingerprints of ``baseline`` (else the configuration's; none: empty) and the
+    root they are relative to, as ``--baseline`` reads them."""
+    where = Path(baseline) if baseline is not None else settings.baseline
+    if where is None:
+        return frozenset(), None
+    from linlint.checking.suppression import read_baseline
+    from linlint.model.repository import source_root
+
+    return read_baseline(where), source_root([path] if path is not None else [])
+
+
 def check(
     model: str | os.PathLike[str] | ModelProto,
     *,
@@ -97,6 +111,7 @@ def check(
     config: str | os.PathLike[str] | None = None,
     isolated: bool = False,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
+    baseline: str | os.PathLike[str] | None = None,
 ) -> list[Finding]:
     """The findings ``linlint check`` reports for one model file (or a ``ModelProto``).
 
@@ -106,8 +121,8 @@ def check(
     ``ignore`` and ``extend_select`` (codes or prefixes: ``"LL001"``, ``["LL00"]``, ``"ALL"``)
     adjust it, as ``--select``/``--ignore``/``--extend-select``. Notes are findings too:
     ``[f for f in findings if f.level != "note"]`` is what fails ``check`` by default.
-    Findings silenced by ``per-node-ignores`` or a ``linlint:ignore`` entry in the model
-    are left out; a baseline is the command line's (``--baseline``) and does not apply.
+    Findings silenced by ``per-node-ignores``, a ``linlint:ignore`` entry in the model, or
+    a baseline (``baseline``, else the configuration's, as ``--baseline``) are left out.
 
     ``input_shapes`` sizes symbolic input dims for the cost figures (``{"x": (1, 3, 224,
     224)}``); a name the model has no input of is a ``LinlintError`` listing its inputs.
@@ -115,20 +130,23 @@ def check(
     configuration, unknown rule code) is a ``LinlintError`` with a one-line message.
     """
     from linlint.checking.checker import check_file_details, check_model
-    from linlint.checking.suppression import model_ignores, unsuppressed
+    from linlint.checking.suppression import model_ignores, unsuppressed, without_baseline
     from linlint.model.graphs import input_names
 
     path = Path(model) if isinstance(model, (str, os.PathLike)) else None
     settings = _settings(path, select, ignore, extend_select, config, isolated, input_shapes)
     shapes = settings.input_shapes or None
+    hashes, root = _baseline(settings, baseline, path)
     if path is None:
         proto: ModelProto = model  # type: ignore[assignment]
         _require_inputs(input_names(proto.graph), input_shapes, None)
         found = settings.apply(check_model(proto, input_shapes=shapes), "<model>")
-        return unsuppressed(found, model_ignores(proto), settings, "<model>").kept
-    findings, names, ignores = check_file_details(path, input_shapes=shapes)
-    _require_inputs(names, input_shapes, str(path))
-    return unsuppressed(settings.apply(findings, path), ignores, settings, path).kept
+        kept = unsuppressed(found, model_ignores(proto), settings, "<model>").kept
+    else:
+        findings, names, ignores = check_file_details(path, input_shapes=shapes)
+        _require_inputs(names, input_shapes, str(path))
+        kept = unsuppressed(settings.apply(findings, path), ignores, settings, path).kept
+    return without_baseline(kept, hashes, root).kept if hashes else kept
 
 
 def fold(
@@ -147,6 +165,7 @@ def fold(
     atol: float | None = None,
     seed: int = 0,
     runs: int = 2,
+    baseline: str | os.PathLike[str] | None = None,
 ) -> FoldResult:
     """Fold every exact, worthwhile region into one op, as ``linlint fold`` does, and verify the
     result with onnxruntime. The argument is not changed: the result holds a folded copy
@@ -160,8 +179,8 @@ def fold(
     ``FoldResult.verification`` is None when nothing was folded (nothing to verify).
     ``FoldResult.remaining`` holds what ``check`` says of the folded model, at the configured
     levels. Findings silenced on purpose (a ``linlint:ignore`` entry in the model,
-    ``per-node-ignores``) are not folded: their nodes stay as they are, and
-    ``FoldResult.suppressed`` counts them.
+    ``per-node-ignores``, a baseline as for ``check``) are not folded: their nodes stay as
+    they are, and ``FoldResult.suppressed`` counts them.
     """
     from linlint.checking.suppression import silencer
     from linlint.folding.options import FoldOptions
@@ -170,6 +189,8 @@ def fold(
 
     path = Path(model) if isinstance(model, (str, os.PathLike)) else None
     settings = _settings(path, select, ignore, extend_select, config, isolated, input_shapes)
+    hashes, root = _baseline(settings, baseline, path)
+    silenced = settings.per_node_ignores or hashes
     options = FoldOptions(
         codes=settings.enabled_for(path or "<model>"),
         allow_growth=allow_growth,
@@ -180,7 +201,7 @@ def fold(
         atol=atol,
         seed=seed,
         runs=runs,
-        silence=silencer(settings, path or "<model>") if settings.per_node_ignores else None,
+        silence=silencer(settings, path or "<model>", hashes, root) if silenced else None,
     )
     result = fold_model(model if path is None else path, options)
     _require_inputs(input_names(result.model.graph), input_shapes, str(path) if path else None)

@@ -107,3 +107,14 @@ def test_the_python_api_fold_honours_per_node_ignores_of_the_configuration(tmp_p
     result = linlint.fold(model)
     assert result.suppressed == 1
     assert [r.nodes for r in result.folded] == [("node_conv2d_2", "node_conv2d_3")]
+
+
+def test_the_python_api_fold_leaves_baselined_findings(tmp_path):
+    import linlint
+
+    model = copy_blocks(tmp_path)
+    baseline = tmp_path / "b.json"
+    runner.invoke(app, ["check", "--isolated", str(model), "--write-baseline", str(baseline)])
+    result = linlint.fold(model, isolated=True, baseline=baseline)
+    assert result.suppressed == 2
+    assert not result.changed

@@ -199,3 +199,26 @@ def test_markdown_and_html_summaries_count_suppressed_findings_too(tmp_path, fmt
     code, out = check(model, "--isolated", "--format", fmt)
     assert code == 1
     assert "1 suppressed." in out
+
+
+def test_the_python_api_applies_a_baseline_as_the_command_line_does(tmp_path):
+    import linlint
+
+    model = tmp_path / "m.onnx"
+    onnx.save(chain_model(extra=False), model)
+    baseline = tmp_path / "baseline.json"
+    check(model, "--isolated", "--write-baseline", baseline)
+    onnx.save(chain_model(extra=True), model)  # a second chain appears
+    assert [f.nodes for f in linlint.check(model, isolated=True, baseline=baseline)] == [
+        ("fc3", "fc4")
+    ]
+
+
+def test_the_python_api_reads_the_configured_baseline_so_a_test_agrees_with_ci(tmp_path):
+    import linlint
+
+    model = copy_blocks(tmp_path)
+    check(model, "--isolated", "--write-baseline", tmp_path / "accepted.json")
+    config(tmp_path, 'baseline = "accepted.json"')
+    assert linlint.check(model) == []
+    assert len(linlint.check(model, isolated=True)) == 2
