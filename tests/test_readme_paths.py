@@ -14,6 +14,7 @@ environments that see this interpreter's packages (onnx, onnxruntime, setuptools
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -151,9 +152,12 @@ def test_the_pre_commit_snippet_pinned_to_a_commit_runs_the_hook_from_the_reposi
 
 
 @needs_clone
-def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_commit(tmp_path, clone):
-    """What the README's comment promises: with no release tagged, ``pre-commit autoupdate
-    --bleeding-edge`` moves a pinned commit to the newest one."""
+@pytest.mark.parametrize("options", [[], ["--bleeding-edge"]])
+def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_commit(tmp_path, clone, options):
+    """What the README promises: while no release is tagged, ``pre-commit autoupdate`` (and
+    ``--bleeding-edge``) moves a pinned commit to the newest one."""
+    if not options and git(clone, "tag"):
+        pytest.skip("a release is tagged: autoupdate moves to the tag")
     head = git(clone, "rev-parse", "HEAD")
     parent = run(["git", "rev-parse", "--verify", "-q", "HEAD~1"], clone)
     if parent.returncode != 0:
@@ -161,7 +165,7 @@ def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_commit(tmp_path, clon
     older = parent.stdout.strip()
     user = user_repository(tmp_path / "user", clone, older)
     done = run(
-        [sys.executable, "-m", "pre_commit", "autoupdate", "--bleeding-edge"],
+        [sys.executable, "-m", "pre_commit", "autoupdate", *options],
         user,
         PRE_COMMIT_HOME=str(tmp_path / "cache"),
     )
@@ -303,3 +307,40 @@ def test_the_readme_metadata_snippet_silences_the_finding_of_the_node_it_marks(
 def test_the_readme_metadata_snippet_on_the_model_silences_the_whole_file(tmp_path, monkeypatch):
     printed = run_metadata_snippet(tmp_path, monkeypatch, whole_file=True)
     assert printed == "All checked: no findings in 1 file. 2 suppressed.\n"
+
+
+# ----------------------------------------------------------------------------- CI
+
+
+@needs_posix
+def test_the_github_actions_steps_run_as_written(tmp_path):
+    """Each ``linlint`` step of the README's workflow, in a checkout with a ``models/``
+    folder: annotations fail the step on a warning, the other reports exit 0 and write
+    their files (the job summary, the HTML page, the SARIF log)."""
+    workflow = yaml.safe_load(block_with("yaml", "runs-on"))
+    steps = [s["run"] for s in workflow["jobs"]["linlint"]["steps"] if "run" in s]
+    commands = [s.split("#")[0].strip() for s in steps if s.startswith("linlint ")]
+    assert len(commands) == 4, steps
+    (tmp_path / "models").mkdir()
+    for name in ("ll001_conv1x1_conv1x1.onnx", "nm_relu_between.onnx"):
+        shutil.copy(SAMPLES / name, tmp_path / "models" / name)
+    summary = tmp_path / "summary.md"
+    codes = []
+    for command in commands:
+        script = f'linlint() {{ "{sys.executable}" -m linlint "$@"; }}\n{command}\n'
+        done = run(
+            ["bash", "-c", script],
+            tmp_path,
+            PYTHONPATH=str(ROOT),
+            GITHUB_STEP_SUMMARY=str(summary),
+            GITHUB_ACTIONS="true",
+            CI="true",
+        )
+        assert "Traceback" not in done.stderr, (command, done.stderr)
+        codes.append(done.returncode)
+        if "--format github" in command:
+            assert done.stdout.startswith("::warning file=models/ll001_conv1x1_conv1x1.onnx,")
+    assert codes == [1, 0, 0, 0]
+    assert "LL001" in summary.read_text()
+    assert (tmp_path / "linlint.html").read_text().startswith("<!DOCTYPE html>")
+    assert json.loads((tmp_path / "linlint.sarif").read_text())["version"] == "2.1.0"
