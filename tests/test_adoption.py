@@ -144,3 +144,12 @@ def test_rewriting_the_baseline_accepts_the_new_finding(zoo):
     assert rewritten.returncode == 0
     assert f"{BASELINE}: baseline of 5 findings written" in rewritten.stderr
     assert linlint(zoo, "check", "--no-progress", "models").returncode == 0
+
+
+def test_the_python_api_reports_what_the_baseline_accepted(zoo):
+    """A baseline is the command line's: ``linlint.check`` in a project test still reports
+    the accepted finding (the README says so)."""
+    import linlint
+
+    findings = linlint.check(zoo / "models" / "mlp.onnx")
+    assert [f.nodes for f in findings] == [("fc1", "fc2")]

@@ -113,6 +113,14 @@ def test_every_relative_link_of_the_readme_names_a_file_inside_the_repository():
         assert path.exists(), target
 
 
+def test_every_anchor_link_of_the_readme_names_one_of_its_headings():
+    headings = re.findall(r"^#{1,6} (.+)$", README, re.M)
+    slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+    anchors = re.findall(r"\]\(#([^)]+)\)", README)
+    assert "which-files" in anchors
+    assert [a for a in anchors if a not in slugs] == []
+
+
 # ----------------------------------------------------------------------------- pre-commit
 
 
