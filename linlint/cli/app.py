@@ -169,6 +169,7 @@ def check(
 
     Exit 0 when no finding reaches --fail-on, 1 when one does, 2 on errors.
     """
+    run = None
     with guard():
         if fix:
             raise LinlintError(FIX_HINT)
@@ -201,6 +202,8 @@ def check(
             where = {"source_root": root, "locations": settings.locations, "color": color}
             shown = {"files": run.checked, "errors": run.errors, "suppressed": run.suppressed}
             emit_report(output_format, run.findings, output=output, quiet=quiet, **where, **shown)
+    if run is None:  # the reader of a --show-* listing left (`| head`) before it ended
+        raise typer.Exit(0)
     raise typer.Exit(exit_code(settings, run.findings, exit_zero=exit_zero, errors=len(run.errors)))
 
 

@@ -198,7 +198,12 @@ def fold_one(
     remaining = settings.apply(result.remaining, model)
     render = render_json if output_format is opt.ListFormat.json else render_text
     reports.append(FoldReport(model, result, remaining, written, diff, changes, removed))
-    typer.echo(render(reports[-1]), nl=False)
+    try:
+        typer.echo(render(reports[-1]), nl=False)
+    except BrokenPipeError:  # the reader left (`| head`): the exit code still says the result
+        from linlint.cli.streams import reader_gone
+
+        reader_gone()
     if failed:
         raise LinlintError(f"nothing written: {verified.summary()}", str(model))
     return 1 if settings.fails(remaining) or (diff and result.changed) else 0

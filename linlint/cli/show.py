@@ -36,6 +36,8 @@ def _per_node(entries) -> str:
 
 def settings_text(settings: Settings, source: Path | None) -> str:
     """``--show-settings``: the configuration file, then each resolved setting on a line."""
+    from linlint.report.escape import printable
+
     discovery = settings.discovery
     shapes = [f"{name}:{','.join(map(str, dims))}" for name, dims in settings.input_shapes.items()]
     rows = [
@@ -57,18 +59,19 @@ def settings_text(settings: Settings, source: Path | None) -> str:
         ("force-exclude", str(discovery.force_exclude).lower()),
     ]
     width = max(len(key) for key, _ in rows)
-    return "".join(f"{key.ljust(width)}  {value}\n" for key, value in rows)
+    return "".join(f"{key.ljust(width)}  {printable(value)}\n" for key, value in rows)
 
 
 def files_text(paths: Sequence[Path], settings: Settings) -> str:
     """``--show-files``: the model files under ``paths``, one a line, in the order checked."""
     from linlint.model.find import find_models
     from linlint.report import display_path
+    from linlint.report.escape import printable
 
     seen: dict[Path, None] = {}
     for raw in paths:
         seen.update(dict.fromkeys(find_models(raw, settings.discovery)))
-    return "".join(f"{display_path(path, Path.cwd())}\n" for path in seen)
+    return "".join(f"{printable(display_path(path, Path.cwd()))}\n" for path in seen)
 
 
 def statistics(findings: Sequence[Finding], fmt: str = "text") -> str:
@@ -91,8 +94,10 @@ def statistics(findings: Sequence[Finding], fmt: str = "text") -> str:
 
 
 def verbose_line(line: str) -> None:
-    """One ``-v`` line on stderr."""
-    sys.stderr.write(f"linlint: {line}\n")
+    """One ``-v`` line on stderr (a path's control characters escaped)."""
+    from linlint.report.escape import printable
+
+    sys.stderr.write(f"linlint: {printable(line)}\n")
 
 
 def before_check(
