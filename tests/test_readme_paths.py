@@ -129,7 +129,7 @@ def user_repository(path: Path, clone: Path, rev: str) -> Path:
     this clone as the repository and ``rev`` as the pin, and a redundant model staged."""
     snippet = block_with("yaml", "pre-commit-config")
     filled = snippet.replace("<this repository's URL>", str(clone))
-    filled = re.sub(r"rev: <[^>]*>", f"rev: {rev}", filled)
+    filled = re.sub(r"rev: \S+", f"rev: {rev}", filled)
     assert "<" not in yaml.safe_dump(yaml.safe_load(filled)), filled  # every placeholder filled
     path.mkdir()
     git(path, "init", "-q")
@@ -139,12 +139,34 @@ def user_repository(path: Path, clone: Path, rev: str) -> Path:
     return path
 
 
+def readme_rev() -> str:
+    """The ``rev`` the README's pre-commit snippet pins."""
+    (rev,) = re.findall(r"^\s*rev: (\S+)", block_with("yaml", "pre-commit-config"), re.M)
+    return rev
+
+
+def test_the_pre_commit_snippet_pins_the_release_tag_of_this_version():
+    from linlint.version import __version__
+
+    assert readme_rev() == f"v{__version__}"
+    assert f"## {__version__} " in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+@needs_clone
+def test_the_release_tag_the_readme_pins_is_in_the_repository():
+    tags = git(ROOT, "tag", "--list").split()
+    if not tags:
+        pytest.skip("this checkout carries no tags (a clone of one branch)")
+    assert readme_rev() in tags
+
+
 @needs_clone
 @needs_posix
-def test_the_pre_commit_snippet_pinned_to_a_commit_runs_the_hook_from_the_repository(
-    tmp_path, clone
-):
-    rev = git(clone, "rev-parse", "HEAD")
+@pytest.mark.parametrize("pin", ["the README's tag", "a commit"])
+def test_the_pre_commit_snippet_runs_the_hook_from_the_repository(tmp_path, clone, pin):
+    rev = readme_rev() if pin == "the README's tag" else git(clone, "rev-parse", "HEAD")
+    if pin == "the README's tag" and rev not in git(clone, "tag", "--list").split():
+        pytest.skip("this checkout carries no tags (a clone of one branch)")
     git(clone, "cat-file", "-e", f"{rev}^{{commit}}")
     user = user_repository(tmp_path / "user", clone, rev)
     done = run(
@@ -161,12 +183,14 @@ def test_the_pre_commit_snippet_pinned_to_a_commit_runs_the_hook_from_the_reposi
 
 @needs_clone
 @pytest.mark.parametrize("options", [[], ["--bleeding-edge"]])
-def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_commit(tmp_path, clone, options):
-    """What the README promises: while no release is tagged, ``pre-commit autoupdate`` (and
-    ``--bleeding-edge``) moves a pinned commit to the newest one."""
-    if not options and git(clone, "tag"):
-        pytest.skip("a release is tagged: autoupdate moves to the tag")
+def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_tag_or_commit(tmp_path, clone, options):
+    """What the README promises: ``pre-commit autoupdate`` moves an older pin to the newest
+    release tag (the newest commit where none is tagged), ``--bleeding-edge`` to the newest
+    commit."""
     head = git(clone, "rev-parse", "HEAD")
+    newest = head
+    if not options and git(clone, "tag", "--list"):
+        newest = git(clone, "describe", "--tags", "--abbrev=0", "HEAD")
     parent = run(["git", "rev-parse", "--verify", "-q", "HEAD~1"], clone)
     if parent.returncode != 0:
         pytest.skip("a shallow checkout: no older commit to pin")
@@ -178,7 +202,7 @@ def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_commit(tmp_path, clon
         PRE_COMMIT_HOME=str(tmp_path / "cache"),
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"rev: {head}" in (user / ".pre-commit-config.yaml").read_text()
+    assert f"rev: {newest}" in (user / ".pre-commit-config.yaml").read_text()
 
 
 # ----------------------------------------------------------------------------- install
