@@ -186,9 +186,9 @@ def test_the_pre_commit_snippet_runs_the_hook_from_the_repository(tmp_path, clon
 def test_pre_commit_autoupdate_moves_the_pin_to_the_newest_tag_or_commit(tmp_path, clone, options):
     """What the README promises: ``pre-commit autoupdate`` moves an older pin to the newest
     release tag (the newest commit where none is tagged), ``--bleeding-edge`` to the newest
-    commit."""
-    head = git(clone, "rev-parse", "HEAD")
-    newest = head
+    commit (named by its tag when it has one, as pre-commit does)."""
+    exact = run(["git", "describe", "--tags", "--exact-match", "HEAD"], clone)
+    newest = exact.stdout.strip() if exact.returncode == 0 else git(clone, "rev-parse", "HEAD")
     if not options and git(clone, "tag", "--list"):
         newest = git(clone, "describe", "--tags", "--abbrev=0", "HEAD")
     parent = run(["git", "rev-parse", "--verify", "-q", "HEAD~1"], clone)
