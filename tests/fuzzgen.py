@@ -2751,6 +2751,7 @@ def _variants(model: onnx.ModelProto, feeds: dict) -> list[Variant]:
     real = [vi for vi in model.graph.input if vi.name not in inits and vi.name in feeds]
     variants = _size_variants(model, feeds, real, rng)
     variants += _extreme_variants(feeds, rng)
+    variants += _infinity_variants(feeds, rng)
     if any(v.dtype.kind in "fi" for v in feeds.values()):  # flips sum(x) > 0 conditions
         flipped = {k: np.asarray(-v if v.dtype.kind in "fi" else v) for k, v in feeds.items()}
         variants.append(Variant("negated inputs", flipped))
@@ -2777,6 +2778,22 @@ def _variants(model: onnx.ModelProto, feeds: dict) -> list[Variant]:
         if names:
             variants.append(Variant(f"initializer inputs fed other values: {names}", fed))
     return variants
+
+
+def _infinity_variants(feeds: dict, rng) -> list[Variant]:
+    """An Inf in one element of each float input. An output the original keeps finite
+    (its windows never read that element) must stay finite: a fold that reads what the
+    original skips (zero taps of a strided conv turned into a Gemm, gaps between chained
+    dilated taps) turns ``0·Inf`` into NaN there."""
+    new, what = {}, []
+    for k, v in feeds.items():
+        if v.dtype.kind == "f" and v.size:
+            v = np.array(v, copy=True)
+            at = int(rng.integers(v.size))
+            v.flat[at] = np.inf
+            what.append(f"{k}[{at}] = inf")
+        new[k] = np.asarray(v)
+    return [Variant(f"infinite element: {', '.join(what)}", new)] if what else []
 
 
 def _constant_values(model: onnx.ModelProto):
@@ -2878,8 +2895,9 @@ def judge(model, folded, feeds, sessions=None) -> tuple[list[str], dict[str, int
     how far the original's output moves when its float inputs move by a relative 1e-5 in
     float32, twice), with Inf or NaN where the original has Inf or NaN when the model makes
     them on purpose (``deliberately_nonfinite``; which of the two a reassociated sum gives
-    is not the fold's to keep). Returns the problems and how many sets of each kind
-    (sizes, extreme, negated, boolean, initializer, the drawn inputs) were judged.
+    is not the fold's to keep), and finite where the original stays finite around an Inf
+    input element. Returns the problems and how many sets of each kind (sizes, extreme,
+    infinite, negated, boolean, initializer, the drawn inputs) were judged.
     """
     original, candidate = sessions or (session(model), session(folded))
     names = [o.name for o in model.graph.output]

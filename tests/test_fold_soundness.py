@@ -751,3 +751,67 @@ def test_a_padded_average_pool_folds_only_when_it_counts_its_padding(include_pad
     assert ("AveragePool" in ops) == (include_pad == 0)
     feeds = {"x": np.random.default_rng(3).standard_normal((1, 2, 6, 6), np.float32) * 1e3}
     _same(model, result.model, feeds, rtol=1e-4, atol=1e-2)
+
+
+# ---- what the original never reads ---------------------------------------------------------------
+
+
+def _finite_where_the_original_is(model, folded, x: np.ndarray) -> None:
+    """An Inf the original never reads for an output leaves that output finite after the
+    fold too (a fold that reads it with a zero weight makes 0·Inf = NaN)."""
+    (want,), (got,) = _run(model, {"x": x}), _run(folded, {"x": x})
+    assert np.isfinite(want).any()
+    np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+
+
+def test_chained_convs_whose_taps_leave_gaps_do_not_fold_into_one_dense_kernel():
+    """Conv k=2 stride 3, then Conv k=2: an output reads offsets {0, 1, 3, 4}; one Conv of
+    kernel 5 would also read offset 2, with a zero weight."""
+    model = tiny.model(
+        """
+        g (float[1, 1, 1, 12] x) => (float[1, 1, 1, 3] y) {
+            [conv1] a = Conv <kernel_shape = [1, 2], strides = [1, 3]> (x, w1)
+            [conv2] y = Conv <kernel_shape = [1, 2]> (a, w2)
+        }""",
+        w1=tiny.weights((1, 1, 1, 2)),
+        w2=tiny.weights((1, 1, 1, 2), seed=1),
+    )
+    findings, result = _agree(model)
+    assert not result.changed
+    assert "leaves gaps" in findings[0].fix.reason
+    x = np.ones((1, 1, 1, 12), np.float32)
+    x[..., 2] = np.inf  # offset 2 of the first output
+    _finite_where_the_original_is(model, result.model, x)
+
+
+def test_a_strided_conv_that_skips_positions_is_not_flattened_into_one_gemm():
+    model = tiny.model(
+        """
+        g (float[1, 2, 4, 4] x) => (float[1, 3] y) {
+            [conv] a = Conv <kernel_shape = [1, 1], strides = [2, 2]> (x, w1)
+            [flat] f = Flatten (a)
+            [fc] y = Gemm <transB = 1> (f, w2)
+        }""",
+        w1=tiny.weights((2, 2, 1, 1)),
+        w2=tiny.weights((3, 8), seed=1),
+    )
+    findings, result = _agree(model)
+    assert any("never reads some input positions" in f.fix.reason for f in findings)
+    x = np.ones((1, 2, 4, 4), np.float32)
+    x[0, 0, 1, 1] = np.inf  # a position the stride skips
+    _finite_where_the_original_is(model, result.model, x)
+
+
+def test_a_strided_conv_that_reads_every_position_is_still_exact_as_one_gemm():
+    model = tiny.model(
+        """
+        g (float[1, 2, 4, 4] x) => (float[1, 3] y) {
+            [conv] a = Conv <kernel_shape = [2, 2], strides = [2, 2]> (x, w1)
+            [flat] f = Flatten (a)
+            [fc] y = Gemm <transB = 1> (f, w2)
+        }""",
+        w1=tiny.weights((2, 2, 2, 2)),
+        w2=tiny.weights((3, 8), seed=1),
+    )
+    findings = linlint.check(model, isolated=True)
+    assert [f.fix.exact for f in findings] == [True]  # (LL002: one Gemm costs more MACs)

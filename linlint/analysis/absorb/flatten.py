@@ -19,7 +19,7 @@ import numpy as np
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
 from linlint.analysis.forms.affine import STATIC_SHAPES
-from linlint.analysis.forms.kernels import expand_groups
+from linlint.analysis.forms.kernels import expand_groups, unread_positions
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 
@@ -38,6 +38,16 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
             f"'{s.name}' flattens a Conv output of a size the model does not fix; {STATIC_SHAPES}"
         )
     in_spatial = tuple(source[2:])
+    if any(
+        unread_positions(n, out, k, st, d, pb)
+        for n, out, k, st, d, pb in zip(
+            in_spatial, f.spatial, f.kernel, f.strides, f.dilations, f.pads_begin, strict=True
+        )
+    ):
+        raise NotFoldable(
+            f"'{s.name}' flattens a Conv that never reads some input positions (a stride "
+            "wider than its window): one Gemm would read them (an Inf there gives NaN)"
+        )
     din = f.cin * math.prod(in_spatial)
     dout = f.cout * math.prod(f.spatial)
     if not _flattens(ev, s, f.batch, dout):

@@ -22,6 +22,7 @@ from linlint.analysis.forms.affine import (
     channel_affine,
 )
 from linlint.analysis.forms.kernels import (
+    chained_taps,
     collapse_groups,
     conv_nd,
     expand_groups,
@@ -180,6 +181,15 @@ class ConvForm(AffineOutput):
             for a in range(self.nd)
         )
         kernel = tuple(span[a] // dil[a] + 1 for a in range(self.nd))
+        if any(
+            chained_taps(k1[a], d1[a], s1[a], k2[a], dilations[a]) < kernel[a]
+            for a in range(self.nd)
+        ):
+            # exact on finite values, but an Inf or NaN at a gap would reach that output
+            raise NotFoldable(
+                f"{what} after a stride or dilation that leaves gaps: one Conv would also "
+                "read positions the two never read for that output (an Inf there gives NaN)"
+            )
         new_groups = math.gcd(self.groups, groups)
         if padded:
             pb = tuple(p + q for p, q in zip(self.pads_begin, pads_begin, strict=True))
