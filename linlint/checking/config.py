@@ -34,6 +34,7 @@ from typing import Any
 
 from linlint.checking.selection import Layer, check_level, parse_codes
 from linlint.errors import LinlintError
+from linlint.wording import quoted
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -130,7 +131,9 @@ class _Checker:
         self.prefix = prefix
 
     def fail(self, key: str, message: str) -> LinlintError:
-        return LinlintError(f"invalid config key '{self.prefix}{key}': {message}", str(self.path))
+        return LinlintError(
+            f"invalid config key {quoted(self.prefix + key)}: {message}", str(self.path)
+        )
 
     def codes(self, key: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
@@ -181,13 +184,14 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
     """Check a ``[tool.linlint]`` table (already parsed) and turn it into a ``Config``."""
     check = _Checker(path, prefix)
     if not isinstance(data, dict):
-        raise LinlintError(f"'{prefix.rstrip('.')}' must be a table", str(path))
+        raise LinlintError(f"{quoted(prefix.rstrip('.'))} must be a table", str(path))
     values: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = raw_key.replace("_", "-")
         if key not in KEYS:
             raise LinlintError(
-                f"unknown config key '{prefix}{raw_key}' (known: {', '.join(KEYS)})", str(path)
+                f"unknown config key {quoted(prefix + raw_key)} (known: {', '.join(KEYS)})",
+                str(path),
             )
         if key in values:
             raise check.fail(raw_key, "given twice (as snake_case and kebab-case)")

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from linlint.checking.findings import LEVELS, Finding, level_rank
 from linlint.errors import LinlintError
 from linlint.model.find import FileDiscovery
+from linlint.wording import quoted
 
 ALL = "ALL"
 
@@ -50,7 +51,7 @@ def parse_codes(values: str | Iterable[str] | None, *, what: str = "rule code") 
                 continue
             if code != ALL and not any(k.startswith(code) for k in known):
                 raise LinlintError(
-                    f"unknown {what} '{part.strip()}' (known: {', '.join(known)}, "
+                    f"unknown {what} {quoted(part.strip())} (known: {', '.join(known)}, "
                     "a prefix of them, or ALL)"
                 )
             if code not in selectors:
