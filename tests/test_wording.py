@@ -93,6 +93,16 @@ def test_an_invalid_config_key_is_backticked(tmp_path):
     assert "unknown config key `tool.linlint.selct`" in result.output
 
 
+def test_a_bad_configured_value_is_backticked_as_configuration_writes_it(tmp_path):
+    shutil.copy(BLOCKS, tmp_path / "m.onnx")
+    (tmp_path / "pyproject.toml").write_text('[tool.linlint]\nfail-on = "fatal"\nignore = 3\n')
+    result = runner.invoke(app, ["check", "--no-progress", str(tmp_path / "m.onnx")])
+    assert result.exit_code == 2
+    assert "invalid config key `tool.linlint." in result.output
+    assert "got `fatal`" in result.output or "got `3`" in result.output
+    assert "'" not in result.output.split("error: ", 1)[1]
+
+
 def test_an_option_named_in_a_message_is_backticked():
     (finding,) = linlint.check(SAMPLES / "ll002_matmul_transpose_matmul.onnx")
     assert "pass `--input-shape x=<B>x4x6` to decide" in finding.message

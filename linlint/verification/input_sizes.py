@@ -56,8 +56,8 @@ def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
     parts = re.split(r"\s*[xX,]\s*", dims.strip())
     if not name.strip() or not all(part.isdigit() for part in parts):
         raise LinlintError(
-            f"bad input shape {quoted(text)}: expected NAME:DIM,DIM,... or NAME=DIMxDIM..., "
-            "e.g. input:1,3,224,224"
+            f"bad input shape {quoted(text)}: expected `NAME:DIM,DIM,...` or `NAME=DIMxDIM...` "
+            "(e.g. `input:1,3,224,224`)"
         )
     return name.strip(), tuple(int(part) for part in parts)
 
@@ -112,7 +112,8 @@ def _input_shape(
         )
     if not known:
         raise LinlintError(
-            f"input {quoted(value.name)} has unknown rank; give its shape as NAME=DIMxDIM..."
+            f"input {quoted(value.name)} has unknown rank; give its shape as "
+            f"{quoted(value.name + '=DIMxDIM...')}"
         )
     return tuple(
         fixed if (fixed := _fixed(dim)) is not None else (1 if size is None else size)

@@ -97,7 +97,7 @@ def _check_size(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
             f"input {quoted(name)} would need {needed:,} bytes "
             f"({format_shape(shape)} {dtype.name}), "
             f"more than the {MAX_INPUT_BYTES:,} linlint allocates; give a smaller shape as "
-            f"`--input-shape {name}=DIMxDIM...`"
+            f"{quoted(f'--input-shape {name}=DIMxDIM...')}"
         )
 
 
