@@ -4,6 +4,7 @@ identifiers; the lists of names under a finding stay bare."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 
@@ -12,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import linlint
-from conftest import SAMPLES
+from conftest import ROOT, SAMPLES
 from linlint.cli.app import app
 from linlint.wording import quoted, quoted_list
 
@@ -114,3 +115,33 @@ def test_the_node_chain_under_a_finding_stays_bare():
         app, ["check", "--no-progress", str(SAMPLES / "ll001_conv1x1_conv1x1.onnx")]
     )
     assert "\n  conv1 → conv2\n" in result.output
+
+
+def _single_quoted_fields(path) -> list[int]:
+    """Lines of ``path`` with an f-string that puts a value between single quotes."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.JoinedStr):
+            parts = node.values
+            for before, value, after in zip(parts, parts[1:], parts[2:], strict=False):
+                if (
+                    isinstance(before, ast.Constant)
+                    and isinstance(value, ast.FormattedValue)
+                    and isinstance(after, ast.Constant)
+                    and str(before.value).endswith("'")
+                    and str(after.value).startswith("'")
+                ):
+                    found.append(node.lineno)
+    return found
+
+
+def test_no_message_puts_a_name_in_single_quotes():
+    """The convention lives in ``wording.quoted``: no f-string quotes a name by hand."""
+    sources = [*(ROOT / "linlint").rglob("*.py"), *(ROOT / "rules").glob("*.py")]
+    found = {
+        str(path.relative_to(ROOT)): lines
+        for path in sources
+        if path.name != "__init__.py" or path.parent.name != "linlint"  # AttributeError's
+        if (lines := _single_quoted_fields(path))
+    }
+    assert not found
