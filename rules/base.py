@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from enum import Enum
 
 from linlint.analysis.regions import FlaggedNode, Region
+from linlint.wording import quoted
 
 
 class Fold(str, Enum):
@@ -43,8 +44,8 @@ class Rule:
         the message when the model names them. The default fits a chain of layers."""
         first, last = modules[0], modules[-1]
         if first == last:
-            return f"`{first}` applies linear layers with no activation between"
-        return f"no activation between `{first}` and `{last}`"
+            return f"{quoted(first)} applies linear layers with no activation between"
+        return f"no activation between {quoted(first)} and {quoted(last)}"
 
     def folded_by(self, allow_growth: bool) -> bool:
         """Whether ``fold`` rewrites this rule's findings under that policy."""

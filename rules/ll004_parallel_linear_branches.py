@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
+from linlint.wording import quoted
 
 
 class ParallelLinearBranches(Rule):
@@ -44,10 +45,10 @@ class ParallelLinearBranches(Rule):
 
     def in_source(self, modules: Sequence[str]) -> str:
         if len(modules) == 1:
-            return f"the linear branches in `{modules[0]}` are summed with no activation"
+            return f"the linear branches in {quoted(modules[0])} are summed with no activation"
         return (
-            f"`{modules[0]}` … `{modules[-1]}` are linear branches summed with no activation: "
-            "re-parameterize them before export"
+            f"{quoted(modules[0])} … {quoted(modules[-1])} are linear branches summed with no "
+            "activation: re-parameterize them before export"
         )
 
     def on_region(self, region: Region) -> str | None:

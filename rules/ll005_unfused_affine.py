@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
+from linlint.wording import quoted
 
 
 class UnfusedAffine(Rule):
@@ -45,8 +46,8 @@ class UnfusedAffine(Rule):
 
     def in_source(self, modules: Sequence[str]) -> str:
         if len(modules) == 1:
-            return f"`{modules[0]}` computes an affine op its weights could carry"
-        return f"fuse `{modules[0]}` and `{modules[-1]}` before export"
+            return f"{quoted(modules[0])} computes an affine op its weights could carry"
+        return f"fuse {quoted(modules[0])} and {quoted(modules[-1])} before export"
 
     def on_region(self, region: Region) -> str | None:
         if region.has_join or region.n_params != 1 or not region.worth_folding:

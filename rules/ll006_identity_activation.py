@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from linlint.analysis.regions import FlaggedNode
 from linlint.rules.base import Fold, Rule
+from linlint.wording import quoted
 
 
 class IdentityActivation(Rule):
@@ -43,7 +44,7 @@ class IdentityActivation(Rule):
     summary = "an activation that is the identity on its input (LeakyRelu α=1, Clip(-inf, inf), …)"
 
     def in_source(self, modules: Sequence[str]) -> str:
-        return f"`{modules[0]}` is the identity here"
+        return f"{quoted(modules[0])} is the identity here"
 
     def on_node(self, node: FlaggedNode) -> str | None:
-        return f"{node.op_type} {node.name} is the identity: {node.why}"
+        return f"{node.op_type} {quoted(node.name)} is the identity: {node.why}"

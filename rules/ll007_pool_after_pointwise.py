@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from linlint.analysis.regions import Region
 from linlint.rules.base import Fold, Rule
+from linlint.wording import quoted
 
 
 class PoolAfterPointwise(Rule):
@@ -50,8 +51,8 @@ class PoolAfterPointwise(Rule):
 
     def in_source(self, modules: Sequence[str]) -> str:
         if len(modules) == 1:
-            return f"pool before the pointwise conv in `{modules[0]}`"
-        return f"call `{modules[-1]}` before `{modules[0]}`"
+            return f"pool before the pointwise conv in {quoted(modules[0])}"
+        return f"call {quoted(modules[-1])} before {quoted(modules[0])}"
 
     def on_region(self, region: Region) -> str | None:
         if not region.reordered or region.n_params != 1 or not region.worth_folding:

@@ -85,7 +85,7 @@ def test_check_takes_select_and_ignore_as_the_cli_does():
     assert linlint.check(REDUNDANT, select="LL002") == []
     assert linlint.check(REDUNDANT, ignore=["LL00"]) == []
     assert [f.code for f in linlint.check(REDUNDANT, select=["LL"], ignore="LL002")] == ["LL001"]
-    with pytest.raises(linlint.LinlintError, match="unknown rule code 'LL999'"):
+    with pytest.raises(linlint.LinlintError, match="unknown rule code `LL999`"):
         linlint.check(REDUNDANT, select="LL999")
 
 
@@ -177,12 +177,12 @@ def test_an_input_the_model_does_not_have_is_an_error_listing_its_inputs(tmp_pat
             timeout=300,
         )
         assert done.returncode == 2, (command, done.stdout, done.stderr)
-        assert "input shape given for 'y', but the model has no such input (its inputs: 'x')" in (
+        assert "input shape given for `y`, but the model has no such input (its inputs: `x`)" in (
             done.stderr
         ), command
-    with pytest.raises(linlint.LinlintError, match=r"its inputs: 'x'"):
+    with pytest.raises(linlint.LinlintError, match=r"its inputs: `x`"):
         linlint.check(REDUNDANT, input_shapes={"y": (1, 8, 8, 8)})
-    with pytest.raises(linlint.LinlintError, match=r"its inputs: 'x'"):
+    with pytest.raises(linlint.LinlintError, match=r"its inputs: `x`"):
         linlint.fold(REDUNDANT, input_shapes={"y": (1, 8, 8, 8)}, verify=False)
 
 
@@ -201,7 +201,7 @@ def test_a_shape_some_models_of_a_folder_have_is_fine_one_none_has_is_an_error(t
         timeout=120,
     )
     assert done.returncode == 2
-    assert "no model checked has such an input (the 2 models' inputs: 'x', 'pixels')" in (
+    assert "no model checked has such an input (the 2 models' inputs: `x`, `pixels`)" in (
         done.stderr
     )
 

@@ -197,9 +197,9 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
         lambda p: p.write_text("this is a text file\nnot a model\n"),
         "not an ONNX model",
     ),
-    "tensor nobody produces": (_dangling, "reads 'nobody', which no node produces"),
+    "tensor nobody produces": (_dangling, "reads `nobody`, which no node produces"),
     "graph with a cycle": (_cycle, "has a cycle"),
-    "tensor produced twice": (_duplicate, "tensor 'h' is produced twice"),
+    "tensor produced twice": (_duplicate, "tensor `h` is produced twice"),
     "IR version too new": (_ir_too_new, f"IR version {onnx.IR_VERSION + 1} is newer"),
     "opset too new": (
         lambda p: save(conv_chain(opset=NEWEST_OPSET + 1), p),
@@ -207,7 +207,7 @@ BROKEN: dict[str, tuple[Callable[[Path], None], str]] = {
     ),
     "external data file missing": (
         lambda p: save(external(conv_chain(), "w1", "missing.bin"), p),
-        "external data file 'missing.bin' of tensor 'w1' is missing",
+        "external data file `missing.bin` of tensor `w1` is missing",
     ),
     "external data at an absolute path": (
         _external_escape(lambda outside: str(outside)),
@@ -282,7 +282,7 @@ def test_fold_of_a_folder_into_an_output_file_is_a_usage_error(tmp_path: Path) -
     folder = tmp_path / "models"
     save(conv_chain(), folder / "a.onnx")
     result = run_untouched(tmp_path, "fold", folder, "-o", tmp_path / "out.onnx")
-    assert_one_error(result, str(tmp_path / "out.onnx"), "give -o OUTDIR, not a file")
+    assert_one_error(result, str(tmp_path / "out.onnx"), "give `-o OUTDIR`, not a file")
 
 
 def test_check_reports_the_good_files_of_a_folder_with_one_bad_file(tmp_path: Path) -> None:
@@ -438,7 +438,7 @@ def test_check_reports_a_chain_whose_weight_holds_nan_or_inf_as_inexact(tmp_path
     assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
     [finding] = json.loads(result.stdout)
     assert finding["code"] == "LL003" and not finding["fix"]["exact"]
-    assert finding["fix"]["reason"] == "the weight 'w1' holds NaN or Inf"
+    assert finding["fix"]["reason"] == "the weight `w1` holds NaN or Inf"
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf], ids=["nan", "inf"])
@@ -451,7 +451,7 @@ def test_fold_leaves_a_region_whose_weight_holds_nan_or_inf(tmp_path: Path, valu
     result = linlint("fold", model, "-o", out, cwd=tmp_path)
     assert "Traceback" not in result.stdout + result.stderr
     assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
-    assert "LL003" in result.stdout and "the weight 'w1' holds NaN or Inf" in result.stdout
+    assert "LL003" in result.stdout and "the weight `w1` holds NaN or Inf" in result.stdout
     assert model.read_bytes() == before
     assert onnx.load(out).graph == onnx.load(model).graph
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx", "out.onnx"]
@@ -465,7 +465,7 @@ def test_fold_writes_the_other_regions_and_leaves_the_nan_region_alone(tmp_path:
     output = result.stdout + result.stderr
     assert "Traceback" not in output
     assert result.returncode == 0, output  # the NaN region remains as an LL003 note
-    assert "'w1'" in output and "NaN or Inf" in output
+    assert "`w1`" in output and "NaN or Inf" in output
     assert model.read_bytes() == before
     folded = onnx.load(out)
     ops = [n.op_type for n in folded.graph.node]

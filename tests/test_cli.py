@@ -386,7 +386,7 @@ def test_explain_prints_header_and_docstring():
 def test_explain_unknown_code_exits_2():
     result = run("explain", "LL999")
     assert result.exit_code == 2
-    assert result.stderr.startswith("linlint: error: unknown rule 'LL999'")
+    assert result.stderr.startswith("linlint: error: unknown rule `LL999`")
 
 
 # ----------------------------------------------------------------------------- verify

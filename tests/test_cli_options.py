@@ -119,7 +119,7 @@ def test_statistics_go_to_the_output_file_when_one_is_given(tmp_path):
 def test_quiet_and_verbose_together_are_a_usage_error():
     result = run("check", "--isolated", "-q", "-v", REDUNDANT)
     assert result.exit_code == 2
-    assert "-q/--quiet and -v/--verbose cannot be used together" in result.stderr
+    assert "`-q`/`--quiet` and `-v`/`--verbose` cannot be used together" in result.stderr
     assert result.stdout == ""
 
 

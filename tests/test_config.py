@@ -113,7 +113,7 @@ def test_invalid_config_names_file_and_key(tmp_path, body, key):
         load_config(path)
     message = str(error.value)
     assert str(path) in message
-    assert f"'tool.linlint.{key}'" in message
+    assert f"`tool.linlint.{key}`" in message
     assert "\n" not in message
 
 
@@ -135,7 +135,7 @@ def test_missing_explicit_config_is_an_error(tmp_path):
 def test_codes_parse_as_prefixes_case_insensitively():
     assert parse_codes("ll001, LL00 ,all") == ("LL001", "LL00", "ALL")
     assert parse_codes(["LL001,LL002", "LL001"]) == ("LL001", "LL002")
-    with pytest.raises(LinlintError, match="unknown rule code 'LL7'"):
+    with pytest.raises(LinlintError, match="unknown rule code `LL7`"):
         parse_codes("LL7")
 
 

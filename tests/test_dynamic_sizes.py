@@ -89,7 +89,7 @@ def test_a_chain_of_unknown_shape_whose_cost_a_size_decides_is_an_LL002_note():
     # was LL001 "worth folding" on a guessed 1x1; at the real 32x32 folding raises MACs
     (finding,) = linlint.check(custom_op_then(TWO_VALID_3X3, **THREE_BY_THREE))
     assert finding.code == "LL002" and finding.level == "note"
-    assert "depends on the shape of 'h' (computed by custom.Foo)" in finding.message
+    assert "depends on the shape of `h` (computed by custom.Foo)" in finding.message
     assert "pays at 1x8x1x1 but raises MACs at 1x8x64x64" in finding.message
 
 
@@ -151,9 +151,9 @@ def test_the_text_report_says_the_sizes_on_the_fix_line_and_once_per_file(tmp_pa
     )
     out = run("check", save(tmp_path, two)).stdout
     assert out.count("nodes 2 → 1 (at H=1, W=1)") == 2
-    note = "the figures take the symbolic sizes H, W as 1 (the model does not fix them)"
+    note = "the figures take the symbolic sizes `H`, `W` as 1 (the model does not fix them)"
     assert out.count(note) == 1
-    assert "pass --input-shape x=1x8x<H>x<W> with the sizes it runs at" in out
+    assert "pass `--input-shape x=1x8x<H>x<W>` with the sizes it runs at" in out
 
 
 def test_json_records_the_basis_and_the_sizes_used(tmp_path):
@@ -170,7 +170,7 @@ def test_a_cost_decision_a_symbolic_size_changes_asks_for_input_shape():
     assert codes["LL001"].fix.basis == DEFAULTED and not codes["LL001"].fix.undecided
     message = codes["LL002"].message
     assert "it pays at H=1, W=1 but raises MACs at H=64, W=64" in message
-    assert "pass --input-shape x=1x8x<H>x<W> to decide" in message
+    assert "pass `--input-shape x=1x8x<H>x<W>` to decide" in message
 
 
 def test_a_single_op_region_a_symbolic_size_decides_is_an_LL002_note_too():

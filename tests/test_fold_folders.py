@@ -59,7 +59,7 @@ def test_a_folder_in_place_rewrites_only_the_models_that_fold(tmp_path):
 def test_a_folder_with_o_naming_a_file_is_a_usage_error(tmp_path):
     done = run(folder(tmp_path), "-o", tmp_path / "out.onnx")
     assert done.returncode == 2
-    assert "give -o OUTDIR, not a file" in done.stderr
+    assert "give `-o OUTDIR`, not a file" in done.stderr
     assert not (tmp_path / "out.onnx").exists()
 
 

@@ -83,7 +83,7 @@ def test_an_input_too_big_to_allocate_is_one_clear_error() -> None:
     with pytest.raises(LinlintError) as caught:
         make_inputs(model)
     message = str(caught.value)
-    assert message.startswith("input 'x' would need 32,000,000,000,000,000,000 bytes")
+    assert message.startswith("input `x` would need 32,000,000,000,000,000,000 bytes")
     assert "--input-shape x=" in message and "\n" not in message
 
 
@@ -92,7 +92,7 @@ def test_verify_refuses_an_input_too_big_to_allocate_with_the_same_error() -> No
 
     huge = f"float[1, 8, {10**9}, {10**9}]"
     model = tiny.model(f"g ({huge} x) => ({huge} y) {{ y = Relu(x) }}")
-    with pytest.raises(LinlintError, match="input 'x' would need"):
+    with pytest.raises(LinlintError, match="input `x` would need"):
         verify(model, model)
 
 

@@ -3,7 +3,7 @@ modules, and dependencies that say what is used.
 
 The layers, bottom to top (a module may import its own layer and the ones below)::
 
-    core          errors, version
+    core          errors, version, wording
     model         load, write and walk model files
     analysis      abstract values, shapes, regions, normal forms and costs
     rules         one module per rule (the ``rules/`` folder)
@@ -33,7 +33,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 LAYERS = [
-    ("core", ("linlint.errors", "linlint.version")),
+    ("core", ("linlint.errors", "linlint.version", "linlint.wording")),
     ("model", ("linlint.model",)),
     ("analysis", ("linlint.analysis",)),
     ("rules", ("linlint.rules",)),

@@ -196,7 +196,7 @@ def test_load_model_with_weights_reads_external_data(tmp_path: Path) -> None:
 def test_load_model_rejects_a_missing_external_data_file(tmp_path: Path) -> None:
     path = _save_external(_matmul_model(), tmp_path / "m.onnx")
     (tmp_path / "w.bin").unlink()
-    assert "'w.bin' of tensor 'W' is missing" in _load_error(path)
+    assert "`w.bin` of tensor `W` is missing" in _load_error(path)
 
 
 def test_load_model_rejects_an_absolute_external_data_location(tmp_path: Path) -> None:
@@ -259,7 +259,7 @@ def test_load_model_checks_external_constants_inside_subgraphs(tmp_path: Path) -
     )
     assert uses_external_data(load_model(path))
     (tmp_path / "c.bin").unlink()
-    assert "'c.bin' of tensor 'c' is missing" in _load_error(path)
+    assert "`c.bin` of tensor `c` is missing" in _load_error(path)
 
 
 # tensor_array and uses_external_data

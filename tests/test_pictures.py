@@ -256,7 +256,7 @@ def test_html_draws_one_figure_per_finding_with_its_counts():
 
 def test_html_gives_the_reason_where_the_fold_is_not_exact():
     page = html.render(check("ll003_conv3x3_conv3x3_padded"), Scope())
-    assert "why not exact: &#x27;conv2&#x27; zero-pads" in page and "no exact fold" in page
+    assert "why not exact: <code>conv2</code> zero-pads" in page and "no exact fold" in page
 
 
 def test_fold_report_draws_what_was_folded_with_the_verification(tmp_path):

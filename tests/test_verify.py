@@ -59,7 +59,7 @@ def test_a_perturbed_weight_fails_and_the_summary_names_the_output() -> None:
     result = verify(_mul_model(shape="2, 4"), _perturbed(0.01, shape="2, 4"))
     assert not result.ok
     summary = result.summary()
-    assert summary.startswith("verification failed over 1 run: output 'y' differs: max abs")
+    assert summary.startswith("verification failed over 1 run: output `y` differs: max abs")
     assert "the original's own float32 noise" in summary and "allowed 16×" in summary
     assert "\n" not in summary
 
@@ -102,7 +102,7 @@ def test_inputs_from_an_npz_file_are_fed_to_both_models(tmp_path: Path) -> None:
 def test_an_npz_without_an_input_is_refused_naming_it(tmp_path: Path) -> None:
     data = tmp_path / "inputs.npz"
     np.savez(data, other=np.ones((5, 4), np.float32))
-    with pytest.raises(LinlintError, match="no array for model input 'x'"):
+    with pytest.raises(LinlintError, match="no array for model input `x`"):
         verify(_mul_model(), _mul_model(), inputs=data)
 
 
@@ -116,8 +116,8 @@ def test_benchmark_fills_both_latencies() -> None:
 def test_different_output_names_do_not_verify() -> None:
     result = verify(_mul_model(), _mul_model(output="z"))
     assert not result.ok
-    assert "lacks output 'y'" in result.summary()
-    assert "extra output 'z'" in result.summary()
+    assert "lacks output `y`" in result.summary()
+    assert "extra output `z`" in result.summary()
 
 
 def test_different_output_shapes_do_not_verify() -> None:
@@ -197,7 +197,7 @@ def test_parse_input_shape_reads_name_and_dims() -> None:
 
 
 def test_parse_input_shape_rejects_bad_syntax() -> None:
-    with pytest.raises(LinlintError, match="bad input shape 'x=1x'"):
+    with pytest.raises(LinlintError, match="bad input shape `x=1x`"):
         parse_input_shape("x=1x")
 
 
@@ -228,13 +228,13 @@ def test_make_inputs_follows_each_input_type() -> None:
 def test_make_inputs_refuses_a_sequence_input_naming_it() -> None:
     sequence = helper.make_tensor_sequence_value_info("seq", TensorProto.FLOAT, [2])
     model = tiny.from_nodes([], [sequence], [])
-    with pytest.raises(LinlintError, match="input 'seq' is a sequence"):
+    with pytest.raises(LinlintError, match="input `seq` is a sequence"):
         make_inputs(model)
 
 
 def test_make_inputs_refuses_a_string_input_naming_it() -> None:
     model = tiny.model("g (string[1] text) => () {}")
-    with pytest.raises(LinlintError, match="input 'text' has unsupported element type string"):
+    with pytest.raises(LinlintError, match="input `text` has unsupported element type string"):
         make_inputs(model)
 
 

@@ -10,6 +10,7 @@ from linlint.analysis.discover import RawRegion
 from linlint.analysis.forms import NotFoldable
 from linlint.analysis.optable import Kind
 from linlint.analysis.sweep import NodeState
+from linlint.wording import quoted
 
 
 def carry(
@@ -25,7 +26,7 @@ def carry(
         if s.kind == Kind.IDENTITY or s.node.op_type in NOOP_OPS or s.index in passthrough:
             result = forms[s.data[0]]
         elif absorb is None:
-            raise NotFoldable(f"linlint does not fold through {s.node.op_type} ('{s.name}')")
+            raise NotFoldable(f"linlint does not fold through {s.node.op_type} ({quoted(s.name)})")
         else:
             result = absorb(ev, s, [forms[t] for t in s.data])
         for o in s.node.output:

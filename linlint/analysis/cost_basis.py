@@ -31,6 +31,7 @@ from linlint.analysis.regions import DEFAULTED, KNOWN, SIZED_FIGURES, UNKNOWN, R
 from linlint.analysis.shapes import REALISTIC_SIZE, FreeInput, ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 
 def basis(ga: GraphAnalysis, raw: RawRegion, shapes: ShapeOracle) -> tuple[str, str]:
@@ -179,10 +180,10 @@ def _unknown(ga: GraphAnalysis, tensor: str) -> str:
     """Whose shape the walk cannot tell, and where it comes from."""
     j = ga.producer.get(tensor)
     if j is None:
-        return f"'{tensor}' (not declared)"
+        return f"{quoted(tensor)} (not declared)"
     node = ga.nodes[j].node
     op = f"{node.domain}.{node.op_type}" if node.domain else node.op_type
-    return f"'{tensor}' (computed by {op})"
+    return f"{quoted(tensor)} (computed by {op})"
 
 
 def free_text(free: Sequence[FreeInput], only: Sequence[FreeInput] | None = None) -> str:
@@ -198,7 +199,7 @@ def free_text(free: Sequence[FreeInput], only: Sequence[FreeInput] | None = None
 
 
 def input_shape_hint(free: Sequence[FreeInput]) -> str:
-    """``--input-shape x=1x8x<H>x<W>``: the option to give, one per input with a defaulted
+    """``--input-shape x=1x8x<H>x<W>`` (quoted): the option to give, one per input with a defaulted
     size, its free sizes named."""
     shown = []
     for f in free:
@@ -206,5 +207,5 @@ def input_shape_hint(free: Sequence[FreeInput]) -> str:
             continue
         names = dict(f.free)
         dims = "x".join(f"<{names[a]}>" if a in names else str(d) for a, d in enumerate(f.shape))
-        shown.append(f"--input-shape {f.name}={dims}")
+        shown.append(quoted(f"--input-shape {f.name}={dims}"))
     return " ".join(shown)

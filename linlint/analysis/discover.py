@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from linlint.analysis.absorb import NOOP_OPS
 from linlint.analysis.optable import Kind
 from linlint.analysis.sweep import GraphAnalysis
+from linlint.wording import quoted
 
 
 @dataclass
@@ -66,19 +67,18 @@ def find_regions(ga: GraphAnalysis) -> list[RawRegion]:
                 if not t or t == out:
                     continue
                 if t in ga.outputs:
-                    blocked = f"intermediate tensor '{t}' is also a graph output"
+                    blocked = f"intermediate tensor {quoted(t)} is also a graph output"
                     break
                 if t in ga.outer_refs:
-                    blocked = f"intermediate tensor '{t}' is also read by a subgraph"
+                    blocked = f"intermediate tensor {quoted(t)} is also read by a subgraph"
                     break
                 outside = [c for c in ga.consumers.get(t, ()) if c not in members]
                 if outside and all(_reads_shape_only(ga.nodes[c].node) for c in outside):
                     shape_reads.extend((t, c) for c in outside)
                     continue
                 if outside:
-                    blocked = (
-                        f"intermediate tensor '{t}' is also read by '{ga.nodes[outside[0]].name}'"
-                    )
+                    reader = ga.nodes[outside[0]].name
+                    blocked = f"intermediate tensor {quoted(t)} is also read by {quoted(reader)}"
                     break
         regions.append(
             RawRegion(out, tuple(sorted(members)), tuple(sources), blocked, tuple(shape_reads))

@@ -40,6 +40,7 @@ from linlint.analysis.regions import KNOWN, Fix, Region
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 
 def _label(ev: Evaluator, index: int) -> str:
@@ -284,7 +285,9 @@ def _check_shape_reads(ga: GraphAnalysis, raw: RawRegion, forms: dict, form) -> 
         )
         if not kept:
             name = ga.nodes[reader].name
-            raise NotFoldable(f"intermediate tensor '{tensor}' is also read by {name}")
+            raise NotFoldable(
+                f"intermediate tensor {quoted(tensor)} is also read by {quoted(name)}"
+            )
 
 
 def _commuted(ga, raw, states, shapes, numeric: bool, held_only: bool):
@@ -336,7 +339,7 @@ def region_dtype(ga: GraphAnalysis, indices) -> np.dtype:
                 if elem in FLOAT_TYPES:
                     return np.dtype(onnx.helper.tensor_dtype_to_np_dtype(elem))
                 if elem == 0:
-                    raise NotFoldable(f"the element type of '{t}' is unknown")
+                    raise NotFoldable(f"the element type of {quoted(t)} is unknown")
                 name = onnx.TensorProto.DataType.Name(elem).lower()
                 raise NotFoldable(
                     f"integer arithmetic ({name}): folding would change how it rounds and overflows"

@@ -92,7 +92,7 @@ def _clip(node: NodeProto, ctx: Context) -> tuple[Kind, str]:
         value = ctx.const_value(name) if name else None
         if value is None or np.ravel(value).size != 1 or float(np.ravel(value)[0]) != infinite:
             return Kind.BARRIER, ""
-    return Kind.IDENTITY, "Clip(-inf, +inf) is the identity"
+    return Kind.IDENTITY, "min = -inf and max = +inf, so Clip(x) = x"
 
 
 def _relu(node: NodeProto, ctx: Context) -> tuple[Kind, str]:

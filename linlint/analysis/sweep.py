@@ -41,6 +41,7 @@ from linlint.analysis.optable import (
 from linlint.analysis.regions import FlaggedNode
 from linlint.errors import LinlintError
 from linlint.model.graphs import GRAPH_OPS, initializer_names, node_subgraphs
+from linlint.wording import quoted
 
 AFFINE_KINDS = frozenset({Kind.PARAM, Kind.PASS, Kind.JOIN, Kind.IDENTITY})
 
@@ -188,7 +189,7 @@ def analyze_graph(
         if inp.name not in constant:
             source[inp.name] = inp.name
         known.add(inp.name)
-    where = f" in subgraph {name}" if name else ""
+    where = f" in subgraph {quoted(name)}" if name else ""
     states: list[NodeState] = []
     ga = GraphAnalysis(
         name,
@@ -229,11 +230,13 @@ def analyze_graph(
                 source[t] = t
             elif t in {o for n in graph.node for o in n.output if o}:
                 raise LinlintError(
-                    f"node {label} reads '{t}' before it is produced{where}: the graph is not "
-                    "topologically sorted or has a cycle"
+                    f"node {quoted(label)} reads {quoted(t)} before it is produced{where}: "
+                    "the graph is not topologically sorted or has a cycle"
                 )
             else:
-                raise LinlintError(f"node {label} reads '{t}', which no node produces{where}")
+                raise LinlintError(
+                    f"node {quoted(label)} reads {quoted(t)}, which no node produces{where}"
+                )
             known.add(t)
         for t in ins:
             if t:
@@ -245,7 +248,9 @@ def analyze_graph(
             if not t:
                 continue
             if t in known:
-                raise LinlintError(f"tensor '{t}' is produced twice (by node {label}){where}")
+                raise LinlintError(
+                    f"tensor {quoted(t)} is produced twice (by node {quoted(label)}){where}"
+                )
             known.add(t)
             producer[t] = index
         subs = node_subgraphs(node) if op in GRAPH_OPS or domain not in DEFAULT_DOMAINS else ()
@@ -341,5 +346,5 @@ def analyze_graph(
         if o.name not in known:
             if outer is not None:
                 continue
-            raise LinlintError(f"graph output '{o.name}' is not produced by any node{where}")
+            raise LinlintError(f"graph output {quoted(o.name)} is not produced by any node{where}")
     return ga

@@ -34,6 +34,7 @@ from typing import Any
 
 from linlint.checking.selection import Layer, check_level, parse_codes
 from linlint.errors import LinlintError
+from linlint.wording import quoted, quoted_value
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -130,13 +131,15 @@ class _Checker:
         self.prefix = prefix
 
     def fail(self, key: str, message: str) -> LinlintError:
-        return LinlintError(f"invalid config key '{self.prefix}{key}': {message}", str(self.path))
+        return LinlintError(
+            f"invalid config key {quoted(self.prefix + key)}: {message}", str(self.path)
+        )
 
     def codes(self, key: str, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"expected a list of rule codes, got {value!r}")
+            raise self.fail(key, f"expected a list of rule codes, got {quoted_value(value)}")
         try:
             return parse_codes(value)
         except LinlintError as error:
@@ -144,7 +147,7 @@ class _Checker:
 
     def table(self, key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(key, f"expected a table, got {value!r}")
+            raise self.fail(key, f"expected a table, got {quoted_value(value)}")
         return value
 
     def level(self, key: str, value: Any) -> str:
@@ -155,12 +158,12 @@ class _Checker:
 
     def globs(self, key: str, value: Any) -> tuple[str, ...]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, f"expected a list of glob patterns, got {value!r}")
+            raise self.fail(key, f"expected a list of glob patterns, got {quoted_value(value)}")
         return tuple(value)
 
     def flag(self, key: str, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {value!r}")
+            raise self.fail(key, f"expected true or false, got {quoted_value(value)}")
         return value
 
     def shape(self, key: str, value: Any) -> tuple[int, ...]:
@@ -173,7 +176,7 @@ class _Checker:
             or not value
             or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
         ):
-            raise self.fail(key, f"expected a list of positive integers, got {value!r}")
+            raise self.fail(key, f"expected a list of positive integers, got {quoted_value(value)}")
         return tuple(value)
 
 
@@ -181,13 +184,14 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
     """Check a ``[tool.linlint]`` table (already parsed) and turn it into a ``Config``."""
     check = _Checker(path, prefix)
     if not isinstance(data, dict):
-        raise LinlintError(f"'{prefix.rstrip('.')}' must be a table", str(path))
+        raise LinlintError(f"{quoted(prefix.rstrip('.'))} must be a table", str(path))
     values: dict[str, Any] = {}
     for raw_key, value in data.items():
         key = raw_key.replace("_", "-")
         if key not in KEYS:
             raise LinlintError(
-                f"unknown config key '{prefix}{raw_key}' (known: {', '.join(KEYS)})", str(path)
+                f"unknown config key {quoted(prefix + raw_key)} (known: {', '.join(KEYS)})",
+                str(path),
             )
         if key in values:
             raise check.fail(raw_key, "given twice (as snake_case and kebab-case)")
@@ -222,7 +226,7 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
         per_node.append((pattern, tuple(pairs)))
     baseline = values.get("baseline")
     if baseline is not None and (not isinstance(baseline, str) or not baseline):
-        raise check.fail("baseline", f"expected a file path, got {baseline!r}")
+        raise check.fail("baseline", f"expected a file path, got {quoted_value(baseline)}")
 
     shapes = {
         name: check.shape(f"input-shapes.{name}", dims)
@@ -230,7 +234,9 @@ def parse_config(data: dict[str, Any], path: Path, *, prefix: str = "tool.linlin
     }
     locations = values.get("locations")
     if locations is not None and locations not in LOCATIONS:
-        raise check.fail("locations", f"expected one of {', '.join(LOCATIONS)}, got {locations!r}")
+        raise check.fail(
+            "locations", f"expected one of {', '.join(LOCATIONS)}, got {quoted_value(locations)}"
+        )
     return Config(
         path=path,
         select=select,

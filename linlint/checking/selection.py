@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from linlint.checking.findings import LEVELS, Finding, level_rank
 from linlint.errors import LinlintError
 from linlint.model.find import FileDiscovery
+from linlint.wording import quoted, quoted_value
 
 ALL = "ALL"
 
@@ -43,14 +44,14 @@ def parse_codes(values: str | Iterable[str] | None, *, what: str = "rule code") 
     selectors: list[str] = []
     for text in texts:
         if not isinstance(text, str):
-            raise LinlintError(f"expected a {what} as a string, got {text!r}")
+            raise LinlintError(f"expected a {what} as a string, got {quoted_value(text)}")
         for part in text.split(","):
             code = part.strip().upper()
             if not code:
                 continue
             if code != ALL and not any(k.startswith(code) for k in known):
                 raise LinlintError(
-                    f"unknown {what} '{part.strip()}' (known: {', '.join(known)}, "
+                    f"unknown {what} {quoted(part.strip())} (known: {', '.join(known)}, "
                     "a prefix of them, or ALL)"
                 )
             if code not in selectors:
@@ -186,4 +187,4 @@ def check_level(value: object, *, what: str) -> str:
     """``value`` as a level name, or a ``LinlintError`` naming ``what``."""
     if isinstance(value, str) and value.lower() in LEVELS:
         return value.lower()
-    raise LinlintError(f"{what} must be one of {', '.join(LEVELS)}, got {value!r}")
+    raise LinlintError(f"{what} must be one of {', '.join(LEVELS)}, got {quoted_value(value)}")

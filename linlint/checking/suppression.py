@@ -29,6 +29,7 @@ from linlint.checking.findings import Finding
 from linlint.checking.fingerprint import fingerprints
 from linlint.checking.selection import ALL, match_glob, parse_codes
 from linlint.errors import LinlintError
+from linlint.wording import quoted
 
 KEY = "linlint:ignore"
 MODEL = ""  # the key of the model's own entry in ``model_ignores``
@@ -46,7 +47,7 @@ def _codes(text: str, where: str, file: str | None) -> tuple[str, ...]:
     try:
         return parse_codes(text.replace(" ", ","))
     except LinlintError as error:
-        raise LinlintError(f"invalid '{KEY}' on {where}: {error}", file) from None
+        raise LinlintError(f"invalid {quoted(KEY)} on {where}: {error}", file) from None
 
 
 def model_ignores(model, file: str | None = None) -> dict[str, tuple[str, ...]]:
@@ -61,7 +62,7 @@ def model_ignores(model, file: str | None = None) -> dict[str, tuple[str, ...]]:
         for node in graph.node:
             for prop in getattr(node, "metadata_props", ()):  # onnx < 1.16 has none
                 if prop.key == KEY:
-                    found[node.name] = _codes(prop.value, f"node '{node.name}'", file)
+                    found[node.name] = _codes(prop.value, f"node {quoted(node.name)}", file)
             for attribute in node.attribute:
                 for sub in [attribute.g, *attribute.graphs]:
                     visit(sub)
@@ -135,7 +136,7 @@ def read_baseline(path: Path) -> frozenset[str]:
     if not isinstance(entries, list) or not all(
         isinstance(e, dict) and isinstance(e.get("fingerprint"), str) for e in entries
     ):
-        raise LinlintError("not a linlint baseline (no 'findings' list)", str(path))
+        raise LinlintError("not a linlint baseline (no `findings` list)", str(path))
     return frozenset(e["fingerprint"] for e in entries)
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEBUG_ENV", "app", "main"]
 
-FIX_HINT = "check has no --fix: `linlint fold --in-place PATHS` folds models, verified first"
+FIX_HINT = "check has no `--fix`: `linlint fold --in-place PATHS` folds models, verified first"
 
 app = typer.Typer(
     name="linlint",
@@ -174,7 +174,7 @@ def check(
         if fix:
             raise LinlintError(FIX_HINT)
         if quiet and verbose:
-            raise LinlintError("-q/--quiet and -v/--verbose cannot be used together")
+            raise LinlintError("`-q`/`--quiet` and `-v`/`--verbose` cannot be used together")
         from linlint.checking.settings import DiscoveryChoices
         from linlint.model.repository import source_root as find_source_root
 
@@ -185,7 +185,7 @@ def check(
         if show.before_check(paths, config, isolated, settings, **shows):
             raise typer.Exit(0)
         if source_root is not None and not source_root.is_dir():
-            raise LinlintError("--source-root is not a folder", str(source_root))
+            raise LinlintError("`--source-root` is not a folder", str(source_root))
         workers, names = jobs or os.cpu_count() or 1, list(opt.parse_shapes(input_shape))
         bar = not (no_progress or quiet)
         run = check_paths(paths, settings, jobs=workers, show_progress=bar, shape_names=names)
@@ -304,7 +304,7 @@ def fold(
 
     with guard():
         if sum([out is not None, in_place, diff]) != 1:
-            raise LinlintError("give exactly one of -o OUT, --in-place or --diff")
+            raise LinlintError("give exactly one of `-o OUT`, `--in-place` or `--diff`")
         choices = DiscoveryChoices(exclude, extend_exclude or (), respect_gitignore, force_exclude)
         chosen = (models, config, isolated, select, ignore, extend_select, input_shape)
         settings = _settings(*chosen, discovery=choices)

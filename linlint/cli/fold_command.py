@@ -43,9 +43,9 @@ def targets(
     from linlint.model.find import find_models
 
     if out is not None and len(paths) != 1:
-        raise LinlintError("-o OUT takes one model or one folder; use --in-place for several")
+        raise LinlintError("`-o OUT` takes one model or one folder; use `--in-place` for several")
     if out is not None and paths[0].is_dir() and (out.suffix.lower() == ".onnx" or out.is_file()):
-        raise LinlintError("a folder folds into a folder: give -o OUTDIR, not a file", str(out))
+        raise LinlintError("a folder folds into a folder: give `-o OUTDIR`, not a file", str(out))
     found: list[tuple[Path, Path | None]] = []
     seen: set[Path] = set()
     failed = 0

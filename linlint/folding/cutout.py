@@ -20,6 +20,7 @@ from onnx import helper, numpy_helper
 
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis
+from linlint.wording import quoted
 
 
 class CannotCut(Exception):
@@ -35,14 +36,14 @@ def _source_info(
 ) -> tuple[onnx.ValueInfoProto, tuple[int, ...]]:
     shape = shapes.local(ga, source)
     if shape is None:
-        raise CannotCut(f"the shape of its input '{source}' is unknown")
+        raise CannotCut(f"the shape of its input {quoted(source)} is unknown")
     if width is not None and -len(shape) <= width[0] < len(shape):
         # the channels the weights read, where the model leaves them symbolic (default 1)
         axis, size = width
         shape = tuple(size if a == axis % len(shape) else d for a, d in enumerate(shape))
     elem = ga.elem_type(source)
     if not elem:
-        raise CannotCut(f"the element type of its input '{source}' is unknown")
+        raise CannotCut(f"the element type of its input {quoted(source)} is unknown")
     dims = [
         d if shapes.fixed_axis(ga, source, axis) else f"{source}_dim{axis}"
         for axis, d in enumerate(shape)
@@ -90,7 +91,7 @@ def region_models(
             reader = ga.producer.get(name)
             read = ga.nodes[reader].node if reader is not None else None
             if read is None or read.op_type != "Shape" or read.input[0] not in produced:
-                raise CannotCut(f"'{name}' is not known before run time")
+                raise CannotCut(f"{quoted(name)} is not known before run time")
             shape_reads.append(reader)
             produced.add(name)
     nodes = [ga.nodes[j].node for j in sorted({*cut.indices, *shape_reads})]

@@ -19,6 +19,7 @@ from linlint.analysis.sweep import GraphAnalysis
 from linlint.checking.checker import iter_graphs, node_findings, screened
 from linlint.folding.cutout import RegionCut, region_proof
 from linlint.folding.rewrite import Names, emit, replace_nodes
+from linlint.wording import quoted
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ def _remove_identities(
                 0,
                 0,
                 0,
-                f"removed {node.op_type} {flag.name}: {flag.why}",
+                f"removed {node.op_type} {quoted(flag.name)}: {flag.why}",
                 nodes_before=1,
                 region=node_picture(g, flag.index, shapes),
             )  # fmt: skip

@@ -17,6 +17,7 @@ import onnx
 
 from linlint.errors import LinlintError
 from linlint.model.tensors import expected_nbytes, is_external, iter_tensors, tensor_label
+from linlint.wording import quoted
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,15 @@ def _resolve_location(
         raise LinlintError(f"external data location of {label} is not a valid path", shown)
     if _is_absolute(location):
         raise LinlintError(
-            f"external data location '{location}' of {label} is an absolute path; "
+            f"external data location {quoted(location)} of {label} is an absolute path; "
             "it must be relative to the model's folder",
             shown,
         )
     normal = normal_location(location)
     if normal == ".." or normal.startswith("../"):
         raise LinlintError(
-            f"external data location '{location}' of {label} escapes the model's folder", shown
+            f"external data location {quoted(location)} of {label} escapes the model's folder",
+            shown,
         )
     base = Path(base_dir)
     candidate = base / normal
@@ -103,16 +105,17 @@ def _resolve_location(
         root = base.resolve()
     except (OSError, RuntimeError) as error:
         raise LinlintError(
-            f"cannot resolve external data location '{location}' of {label}: {error}", shown
+            f"cannot resolve external data location {quoted(location)} of {label}: {error}", shown
         ) from None
     if resolved != root and root not in resolved.parents:
         raise LinlintError(
-            f"external data location '{location}' of {label} resolves outside the model's folder",
+            f"external data location {quoted(location)} of {label} resolves outside the "
+            "model's folder",
             shown,
         )
     if not resolved.is_file():
         what = "is not a file" if resolved.exists() else "is missing"
-        raise LinlintError(f"external data file '{location}' of {label} {what}", shown)
+        raise LinlintError(f"external data file {quoted(location)} of {label} {what}", shown)
     return resolved, resolved.stat().st_size
 
 
@@ -138,7 +141,7 @@ def _span_in_file(
     if offset > size:
         raise LinlintError(
             f"external data of {label} starts at byte {offset}, "
-            f"past the end of '{location}' ({size} bytes)",
+            f"past the end of {quoted(location)} ({size} bytes)",
             shown,
         )
     if length is None:
@@ -146,7 +149,7 @@ def _span_in_file(
     if offset + length > size:
         raise LinlintError(
             f"external data of {label} needs bytes {offset}..{offset + length} "
-            f"but '{location}' has only {size} bytes",
+            f"but {quoted(location)} has only {size} bytes",
             shown,
         )
     expected = expected_nbytes(tensor)

@@ -12,6 +12,8 @@ from collections.abc import Iterator, Sequence
 
 from onnx import AttributeProto, GraphProto, NodeProto, TensorProto, helper
 
+from linlint.wording import quoted_list
+
 #: Default-domain ops whose attributes hold subgraphs (other domains' ops may hold some too).
 GRAPH_OPS = frozenset({"If", "Loop", "Scan", "SequenceMap"})
 
@@ -92,10 +94,10 @@ def input_names(graph: GraphProto) -> list[str]:
 def unknown_input_message(missing: Sequence[str], inputs: Sequence[Sequence[str]]) -> str:
     """Why an input shape was refused: ``missing`` names no input of the models; ``inputs``
     holds each model's input names."""
-    names = ", ".join(f"'{name}'" for name in missing)
+    names = quoted_list(missing)
 
     def listed(values: Sequence[str]) -> str:
-        return ", ".join(f"'{v}'" for v in values) or "none"
+        return quoted_list(values) or "none"
 
     if len(inputs) == 1:
         return (

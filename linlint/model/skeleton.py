@@ -22,6 +22,7 @@ from google.protobuf.message import Message
 from linlint.errors import LinlintError
 from linlint.model.external import external_span, read_external_bytes
 from linlint.model.tensors import is_external
+from linlint.wording import quoted
 
 _EXTERNAL_THRESHOLD = 1024  # in-memory tensors smaller than this stay in the .onnx file
 _CHUNK = 16 * 2**20
@@ -111,14 +112,14 @@ def _copy_range(source: Path, offset: int, length: int, sink: BinaryIO) -> None:
         while remaining:
             chunk = handle.read(min(_CHUNK, remaining))
             if not chunk:
-                raise OSError(f"'{source}' ended early")
+                raise OSError(f"{source} ended early")
             sink.write(chunk)
             remaining -= len(chunk)
 
 
 def _no_source(tensor: onnx.TensorProto, shown: str) -> LinlintError:
     return LinlintError(
-        f"tensor '{tensor.name}' keeps its data in an external file, "
+        f"tensor {quoted(tensor.name)} keeps its data in an external file, "
         "but no source folder was given to read it from",
         shown,
     )

@@ -17,6 +17,7 @@ import onnx
 from onnx import helper
 
 from linlint.model.graphs import attribute_subgraphs
+from linlint.wording import quoted
 
 # Element types whose raw bytes pack several values per byte: bits per element.
 _PACKED_BITS = {
@@ -133,5 +134,5 @@ def expected_nbytes(tensor: onnx.TensorProto) -> int | None:
 
 
 def tensor_label(tensor: onnx.TensorProto) -> str:
-    """How messages name a tensor: ``tensor 'w'``, or ``an unnamed tensor``."""
-    return f"tensor '{tensor.name}'" if tensor.name else "an unnamed tensor"
+    """How messages name a tensor: ``tensor `w```, or ``an unnamed tensor``."""
+    return f"tensor {quoted(tensor.name)}" if tensor.name else "an unnamed tensor"

@@ -73,16 +73,16 @@ def _is_read_only(path: Path) -> bool:
 def _check_target(out_path: Path, shown: str) -> None:
     folder = out_path.parent
     if not folder.exists():
-        raise LinlintError(f"cannot write: folder '{folder}' does not exist", shown)
+        raise LinlintError(f"cannot write: folder {folder} does not exist", shown)
     if not folder.is_dir():
-        raise LinlintError(f"cannot write: '{folder}' is not a folder", shown)
+        raise LinlintError(f"cannot write: {folder} is not a folder", shown)
     if not os.access(folder, os.W_OK | os.X_OK) or _is_read_only(folder):
-        raise LinlintError(f"cannot write: folder '{folder}' is not writable", shown)
+        raise LinlintError(f"cannot write: folder {folder} is not writable", shown)
     if out_path.exists():
         if out_path.is_dir():
-            raise LinlintError(f"cannot write: '{out_path}' is a directory", shown)
+            raise LinlintError(f"cannot write: {out_path} is a directory", shown)
         if _is_read_only(out_path):
-            raise LinlintError(f"cannot write: '{out_path}' is read-only", shown)
+            raise LinlintError(f"cannot write: {out_path} is read-only", shown)
 
 
 def _serialize(model: onnx.ModelProto, shown: str) -> bytes:

@@ -25,6 +25,7 @@ from pathlib import Path
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.report.escape import printable_errors, printable_findings
+from linlint.wording import quoted
 
 FORMATS = ("text", "json", "sarif", "github", "html", "markdown", "model-explorer")
 READ_FORMATS = ("text", "github", "markdown", "html")  # names and paths escaped (report.escape)
@@ -58,7 +59,7 @@ def render(
 ) -> str:
     """Render ``findings`` in one of ``FORMATS`` (``quiet``: text without its summary)."""
     if fmt not in FORMATS:
-        raise LinlintError(f"unknown output format '{fmt}' (known: {', '.join(FORMATS)})")
+        raise LinlintError(f"unknown output format {quoted(fmt)} (known: {', '.join(FORMATS)})")
     module = importlib.import_module(f"linlint.report.{fmt.replace('-', '_')}")
     if fmt in READ_FORMATS:
         findings, errors = printable_findings(findings), printable_errors(errors)

@@ -70,6 +70,11 @@ def html_text(text: str) -> str:
     return html.escape(printable(text))
 
 
+def html_message(text: str) -> str:
+    """A message for HTML: as ``html_text``, with its backticked names as ``<code>``."""
+    return re.sub(r"`([^`<>]+)`", r"<code>\1</code>", html_text(text))
+
+
 def printable_data(value: Any) -> Any:
     """``value`` with every string in it printable: a string, and the strings in tuples,
     lists, dicts and dataclasses (a finding's nodes, origins and region picture alike)."""

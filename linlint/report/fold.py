@@ -111,7 +111,7 @@ def render_text(report: FoldReport) -> str:
     if result.verification is not None:
         lines.append(f"{model}: {result.verification.summary()}")
     elif result.changed:
-        lines.append(f"{model}: not verified (--no-verify)")
+        lines.append(f"{model}: not verified (`--no-verify`)")
     for f in report.remaining:
         lines.append(f"{model}: {f.code} [{f.level}] {f.name}: {f.message} (remains)")
     if result.suppressed:
@@ -123,7 +123,7 @@ def render_text(report: FoldReport) -> str:
         copy = f"; wrote an unchanged copy to {report.written}" if report.written else ""
         lines.append(f"{model}: nothing to fold{copy}")
     elif report.diff:
-        lines.append(f"{model}: --diff, nothing written")
+        lines.append(f"{model}: nothing written (`--diff`)")
     elif report.written is not None:
         lines.append(f"{model}: wrote {report.written}")
     for path in report.removed_data:

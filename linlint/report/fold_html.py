@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from linlint.report.escape import html_text
+from linlint.report.escape import html_message, html_text
 from linlint.report.fold import FoldReport, op_counts
 from linlint.report.html import LEGEND, costs_table, figure, page, table
 
@@ -63,7 +63,7 @@ def _model(report: FoldReport, start: int) -> list[str]:
             f'<section class="finding" id="folded-{k}">',
             f"<h3>{html_text(r.code)} folded: {html_text(op_counts(r.ops_before))} → "
             f"{html_text(after)}</h3>",
-            f"<p>{html_text(r.message)}</p>",
+            f"<p>{html_message(r.message)}</p>",
             f'<p class="muted">nodes{where}: <code>{html_text(" → ".join(r.nodes))}</code></p>',
         ]
         if r.region is not None:
@@ -71,11 +71,11 @@ def _model(report: FoldReport, start: int) -> list[str]:
         parts += [costs_table(r), "</section>"]
         out.append("".join(parts))
     if result.refused:
-        items = "".join(f"<li>{html_text(reason)}</li>" for reason in result.refused)
+        items = "".join(f"<li>{html_message(reason)}</li>" for reason in result.refused)
         out.append(f"<h3>Not folded</h3><ul>{items}</ul>")
     if report.remaining:
         items = "".join(
-            f"<li>{html_text(f.code)} [{html_text(f.level)}] {html_text(f.message)}</li>"
+            f"<li>{html_text(f.code)} [{html_text(f.level)}] {html_message(f.message)}</li>"
             for f in report.remaining
         )
         out.append(f"<h3>Findings that remain</h3><ul>{items}</ul>")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path
 from linlint.report import drawing as draw
-from linlint.report.escape import html_text
+from linlint.report.escape import html_message, html_text
 from linlint.report.svg import STYLE, region_svg
 
 PAGE_STYLE = """
@@ -144,7 +144,7 @@ def finding_block(f: Finding, key: str) -> str:
     parts = [
         f'<section class="finding" id="finding-{key}">',
         f"<h3>{html_text(f.code)} {level} {html_text(f.name)}</h3>",
-        f"<p>{html_text(f.message)}</p>",
+        f"<p>{html_message(f.message)}</p>",
         f'<p class="muted">nodes{where}: <code>{html_text(" → ".join(f.nodes))}</code></p>',
     ]
     if f.region is not None:
@@ -152,7 +152,7 @@ def finding_block(f: Finding, key: str) -> str:
     parts.append(costs_table(f.fix))
     if f.fix.reason:
         label = "why not exact" if not f.fix.exact else "note"
-        parts.append(f'<p class="reason">{label}: {html_text(f.fix.reason)}</p>')
+        parts.append(f'<p class="reason">{label}: {html_message(f.fix.reason)}</p>')
     parts.append("</section>")
     return "".join(parts)
 
@@ -172,7 +172,8 @@ def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     if scope.errors:
         body.append("<h2>Files that could not be checked</h2>")
         items = "".join(
-            f"<li><code>{html_text(display_path(file, scope.root))}</code>: {html_text(msg)}</li>"
+            f"<li><code>{html_text(display_path(file, scope.root))}</code>: "
+            f"{html_message(msg)}</li>"
             for file, msg in scope.errors
         )
         body.append(f"<ul>{items}</ul>")

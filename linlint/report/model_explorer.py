@@ -87,7 +87,7 @@ def render(findings: Sequence[Finding], scope: Scope = Scope()) -> str:
     files |= {f.file for f in findings}
     if len(files) > 1:
         raise LinlintError(
-            "--format model-explorer describes one model: check one file at a time "
+            "`--format model-explorer` describes one model: check one file at a time "
             f"({len(files)} were given)"
         )
     main = _main_graph_name(next(iter(files))) if files else MAIN

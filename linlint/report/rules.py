@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from linlint.errors import LinlintError
 from linlint.report import doc_summary
+from linlint.wording import quoted
 
 if TYPE_CHECKING:
     from linlint.rules.base import Rule
@@ -55,4 +56,4 @@ def explain_text(code: str) -> str:
     if wanted.upper() == io_error.CODE or wanted.lower() == io_error.NAME:
         return f"{io_error.HEADER}\n\n{io_error.DOC}"
     known = ", ".join(r.code for r in ALL_RULES)
-    raise LinlintError(f"unknown rule '{code}' (known: {known}; see `linlint rules`)")
+    raise LinlintError(f"unknown rule {quoted(code)} (known: {known}; see `linlint rules`)")

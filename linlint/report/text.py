@@ -32,6 +32,7 @@ from linlint.checking.findings import LEVELS, Finding
 from linlint.report import Scope, display_path, nodes_text
 from linlint.report.sources import Sources, chain_text, frames
 from linlint.report.tree import branch_tree
+from linlint.wording import quoted_list
 
 _STYLES = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -108,7 +109,7 @@ def sizes_note_for(sizes) -> str:
     names = [item.split("=")[0] for item in free_text(sizes).split(", ")]
     what = "sizes" if len(names) > 1 else "size"
     return (
-        f"the figures take the symbolic {what} {', '.join(names)} as 1 (the model does not "
+        f"the figures take the symbolic {what} {quoted_list(names)} as 1 (the model does not "
         f"fix {'them' if len(names) > 1 else 'it'}); pass {input_shape_hint(sizes)} with the "
         "sizes it runs at"
     )

@@ -45,6 +45,7 @@ from linlint.verification.sessions import (
     prepare_model,
 )
 from linlint.verification.verdict import OutputComparison, Verification
+from linlint.wording import quoted_list
 
 
 def _input_sets(
@@ -61,8 +62,7 @@ def _input_sets(
         return [InputSet(f"the inputs of {inputs}", load_npz(inputs, expected=needed))]
     missing = [name for name in needed if name not in inputs]
     if missing:
-        names = ", ".join(f"'{name}'" for name in missing)
-        raise LinlintError(f"no array for model input {names}")
+        raise LinlintError(f"no array for model input {quoted_list(missing)}")
     return [InputSet("the given inputs", {name: np.asarray(inputs[name]) for name in needed})]
 
 

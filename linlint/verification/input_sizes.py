@@ -31,6 +31,7 @@ import onnx
 from linlint.errors import LinlintError
 from linlint.model.graphs import initializer_names, unknown_input_message
 from linlint.verification.input_values import MAX_INPUT_BYTES, format_shape, input_dtype
+from linlint.wording import quoted
 
 #: Sizes every symbolic dimension also takes in verification (all dims at once), after the base.
 SIZE_VARIANTS = (7, 9)
@@ -55,8 +56,8 @@ def parse_input_shape(text: str) -> tuple[str, tuple[int, ...]]:
     parts = re.split(r"\s*[xX,]\s*", dims.strip())
     if not name.strip() or not all(part.isdigit() for part in parts):
         raise LinlintError(
-            f"bad input shape '{text}': expected NAME:DIM,DIM,... or NAME=DIMxDIM..., "
-            "e.g. input:1,3,224,224"
+            f"bad input shape {quoted(text)}: expected `NAME:DIM,DIM,...` or `NAME=DIMxDIM...` "
+            "(e.g. `input:1,3,224,224`)"
         )
     return name.strip(), tuple(int(part) for part in parts)
 
@@ -93,14 +94,14 @@ def _input_shape(
     if override is not None:
         if known and len(dims) != len(override):
             raise LinlintError(
-                f"input '{value.name}' has rank {len(dims)}, "
+                f"input {quoted(value.name)} has rank {len(dims)}, "
                 f"but the given shape {format_shape(override)} has rank {len(override)}"
             )
         for axis, (dim, given) in enumerate(zip(dims, override, strict=False)):
             fixed = _fixed(dim)
             if fixed is not None and fixed != given:
                 raise LinlintError(
-                    f"input '{value.name}' has size {fixed} on axis {axis}, "
+                    f"input {quoted(value.name)} has size {fixed} on axis {axis}, "
                     f"but the given shape {format_shape(override)} says {given}"
                 )
         if size is None or not known:
@@ -111,7 +112,8 @@ def _input_shape(
         )
     if not known:
         raise LinlintError(
-            f"input '{value.name}' has unknown rank; give its shape as NAME=DIMxDIM..."
+            f"input {quoted(value.name)} has unknown rank; give its shape as "
+            f"{quoted(value.name + '=DIMxDIM...')}"
         )
     return tuple(
         fixed if (fixed := _fixed(dim)) is not None else (1 if size is None else size)

@@ -21,6 +21,7 @@ import onnx
 from onnx import helper
 
 from linlint.errors import LinlintError
+from linlint.wording import quoted
 
 _FLOAT_TYPES = {
     onnx.TensorProto.FLOAT16,
@@ -71,17 +72,21 @@ def input_dtype(value: onnx.ValueInfoProto) -> np.dtype:
             "optional_type": "an optional",
             "sparse_tensor_type": "a sparse tensor",
         }.get(kind or "", "of unknown type")
-        raise LinlintError(f"input '{value.name}' is {what}; only tensor inputs are supported")
+        raise LinlintError(
+            f"input {quoted(value.name)} is {what}; only tensor inputs are supported"
+        )
     elem_type = value.type.tensor_type.elem_type
     if elem_type == onnx.TensorProto.BFLOAT16:
         dtype = _bfloat16_dtype()
         if dtype is None:
-            raise LinlintError(f"input '{value.name}' is bfloat16, which numpy cannot hold")
+            raise LinlintError(f"input {quoted(value.name)} is bfloat16, which numpy cannot hold")
         return dtype
     if elem_type in _FLOAT_TYPES or elem_type in _INT_TYPES or elem_type == onnx.TensorProto.BOOL:
         return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type))
     type_name = onnx.TensorProto.DataType.Name(elem_type) if elem_type else "undefined"
-    raise LinlintError(f"input '{value.name}' has unsupported element type {type_name.lower()}")
+    raise LinlintError(
+        f"input {quoted(value.name)} has unsupported element type {type_name.lower()}"
+    )
 
 
 def _check_size(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
@@ -89,9 +94,10 @@ def _check_size(name: str, shape: tuple[int, ...], dtype: np.dtype) -> None:
     needed = count * dtype.itemsize
     if needed > MAX_INPUT_BYTES:
         raise LinlintError(
-            f"input '{name}' would need {needed:,} bytes ({format_shape(shape)} {dtype.name}), "
+            f"input {quoted(name)} would need {needed:,} bytes "
+            f"({format_shape(shape)} {dtype.name}), "
             f"more than the {MAX_INPUT_BYTES:,} linlint allocates; give a smaller shape as "
-            f"--input-shape {name}=DIMxDIM..."
+            f"{quoted(f'--input-shape {name}=DIMxDIM...')}"
         )
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from linlint.errors import LinlintError
 from linlint.model.find import existing_file
+from linlint.wording import quoted_list
 
 
 def load_npz(path: str | Path, *, expected: Iterable[str] | None = None) -> dict[str, np.ndarray]:
@@ -30,6 +31,5 @@ def load_npz(path: str | Path, *, expected: Iterable[str] | None = None) -> dict
     if expected is not None:
         missing = [name for name in expected if name not in arrays]
         if missing:
-            names = ", ".join(f"'{name}'" for name in missing)
-            raise LinlintError(f"no array for model input {names}", shown)
+            raise LinlintError(f"no array for model input {quoted_list(missing)}", shown)
     return arrays

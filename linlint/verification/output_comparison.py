@@ -25,6 +25,7 @@ import numpy as np
 from linlint.verification.noise import default_tolerances, element_noise
 from linlint.verification.sessions import Feeds
 from linlint.verification.verdict import OutputComparison
+from linlint.wording import quoted_list
 
 #: A float element may differ from the original by this many times the original's own noise.
 NOISE_MULTIPLE = 16.0
@@ -161,14 +162,12 @@ def structure_problem(session_a: Any, session_b: Any, feeds: Feeds) -> str:
     only_b = [n for n in names_b if n not in names_a]
     parts = []
     if only_a:
-        parts.append("the candidate lacks output " + ", ".join(f"'{n}'" for n in only_a))
+        parts.append("the candidate lacks output " + quoted_list(only_a))
     if only_b:
-        parts.append("the candidate has extra output " + ", ".join(f"'{n}'" for n in only_b))
+        parts.append("the candidate has extra output " + quoted_list(only_b))
     unknown = [i.name for i in session_b.get_inputs() if i.name not in feeds]
     if unknown:
         parts.append(
-            "the candidate needs input "
-            + ", ".join(f"'{n}'" for n in unknown)
-            + " that the original does not have"
+            "the candidate needs input " + quoted_list(unknown) + " that the original does not have"
         )
     return "; ".join(parts)

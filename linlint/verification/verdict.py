@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from linlint.wording import quoted
+
 
 def _times(ratio: float) -> str:
     return f"{ratio:.2g}×"
@@ -63,18 +65,19 @@ class OutputComparison:
     def describe(self) -> str:
         """One phrase: how this output compares."""
         if self.problem:
-            return f"output '{self.name}': {self.problem}"
+            return f"output {quoted(self.name)}: {self.problem}"
         verb = "equal" if self.ok else "differs"
         if self.exact:
-            return f"output '{self.name}' {verb} (exact {self.dtype}): max abs {self.max_abs:.1e}"
+            exact = f"(exact {self.dtype}): max abs {self.max_abs:.1e}"
+            return f"output {quoted(self.name)} {verb} {exact}"
         noise = f"{_times(self.ratio)} the original's own {self.dtype} noise ({self.noise:.1e})"
         if self.allowed is None:
             return (
-                f"output '{self.name}' {verb}: max abs {self.max_abs:.1e} (given atol "
+                f"output {quoted(self.name)} {verb}: max abs {self.max_abs:.1e} (given atol "
                 f"{self.atol:.1e}, rtol {self.rtol:.1e}); {noise}"
             )
         return (
-            f"output '{self.name}' {verb}: max abs {self.max_abs:.1e}, at worst {noise}, "
+            f"output {quoted(self.name)} {verb}: max abs {self.max_abs:.1e}, at worst {noise}, "
             f"allowed {_times(self.allowed)}"
         )
 

@@ -11,6 +11,7 @@ from linlint.analysis.absorb.pending import Pending
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 
 def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
@@ -19,13 +20,15 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
         return f.then(s, absorb_batchnorm)
     node = s.node
     if ev.ga.opset < 9 and int(attr(node, "spatial", 1)) == 0:
-        raise NotFoldable(f"'{s.name}' normalizes every element on its own (spatial = 0)")
+        raise NotFoldable(f"{quoted(s.name)} normalizes every element on its own (spatial = 0)")
     if isinstance(f, DenseForm) and f.pair:
-        raise NotFoldable(f"'{s.name}' normalizes the result of a MatMul that mixes two axes")
+        raise NotFoldable(f"{quoted(s.name)} normalizes the result of a MatMul that mixes two axes")
     if isinstance(f, DenseForm) and f.feature_position() != 1:
-        raise NotFoldable(f"'{s.name}' normalizes axis 1, the Gemm/MatMul acts on another axis")
+        raise NotFoldable(
+            f"{quoted(s.name)} normalizes axis 1, the Gemm/MatMul acts on another axis"
+        )
     if isinstance(f, ConvForm) and f.channel_position() != 1:
-        raise NotFoldable(f"'{s.name}' normalizes axis 1, a Transpose moved the channels")
+        raise NotFoldable(f"{quoted(s.name)} normalizes axis 1, a Transpose moved the channels")
     scale = shift = None
     if ev.numeric:
         gamma, beta, mean, var = (ev.value(node.input[i]) for i in range(1, 5))
@@ -34,7 +37,7 @@ def absorb_batchnorm(ev: Evaluator, s: NodeState, forms: list):
         shift = beta - mean * scale
     channels = (ev.const_shape(node.input[1]) or (0,))[0]
     if channels != f.cout if not isinstance(f, DenseForm) else channels != f.dout:
-        raise NotFoldable(f"'{s.name}' has {channels} channels, the tensor another count")
+        raise NotFoldable(f"{quoted(s.name)} has {channels} channels, the tensor another count")
     return f.then_channel_affine(scale, shift, True)
 
 
@@ -105,9 +108,9 @@ def absorb_arith(ev: Evaluator, s: NodeState, forms: list):
     if op == "Neg":
         return f.then_channel_affine(None if not ev.numeric else -1.0, None, False)
     if op not in ("Add", "Sub", "Mul", "Div"):
-        raise NotFoldable(f"linlint does not fold through {op} ('{s.name}')")
+        raise NotFoldable(f"linlint does not fold through {op} ({quoted(s.name)})")
     const = next(t for t in node.input if t != s.data[0])
-    c = _channel_vector(ev, f, const, f"'{s.name}'")
+    c = _channel_vector(ev, f, const, quoted(s.name))
     data_first = node.input[0] == s.data[0]
     scale = shift = None
     has_shift = False
@@ -115,7 +118,7 @@ def absorb_arith(ev: Evaluator, s: NodeState, forms: list):
         scale = c
     elif op == "Div":
         if c is not None and np.any(c == 0):
-            raise NotFoldable(f"'{s.name}' divides by zero")
+            raise NotFoldable(f"{quoted(s.name)} divides by zero")
         scale = None if c is None else 1.0 / c
     elif op == "Add":
         shift, has_shift = c, ev.nonzero(const)

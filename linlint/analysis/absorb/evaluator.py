@@ -12,6 +12,7 @@ from linlint.analysis.forms import NotFoldable
 from linlint.analysis.shapes import ShapeOracle
 from linlint.analysis.sweep import GraphAnalysis, NodeState
 from linlint.model.graphs import attribute
+from linlint.wording import quoted
 
 
 def external_weight(ga: GraphAnalysis, name: str) -> bool:
@@ -80,10 +81,10 @@ class Evaluator:
         if v is None:
             if self.held_only and external_weight(self.ga, name):
                 raise WeightsNotHeld(name)
-            raise NotFoldable(f"the value of '{name}' is not known before run time")
+            raise NotFoldable(f"the value of {quoted(name)} is not known before run time")
         v = np.asarray(v, dtype=np.float64)
         if not np.all(np.isfinite(v)):
-            raise NotFoldable(f"the weight '{name}' holds NaN or Inf")
+            raise NotFoldable(f"the weight {quoted(name)} holds NaN or Inf")
         return v
 
     def nonzero(self, name: str) -> bool:

@@ -22,6 +22,7 @@ from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.kernels import expand_groups, unread_positions
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 #: The largest conv taken as a dense map (entries of the matrix).
 MAX_DENSE = 1 << 22
@@ -32,10 +33,11 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
     ``[batch, -1]``) as a dense form on the flattened source."""
     source = ev.source_shape()
     if f.perm is not None:
-        raise NotFoldable(f"'{s.name}' flattens a transposed Conv output")
+        raise NotFoldable(f"{quoted(s.name)} flattens a transposed Conv output")
     if not (f.has_param and f.fixed_sizes and ev.source_fixed()) or not source:
         raise NotFoldable(
-            f"'{s.name}' flattens a Conv output of a size the model does not fix; {STATIC_SHAPES}"
+            f"{quoted(s.name)} flattens a Conv output of a size the model does not fix; "
+            f"{STATIC_SHAPES}"
         )
     in_spatial = tuple(source[2:])
     if any(
@@ -45,16 +47,16 @@ def flatten_conv(ev: Evaluator, s: NodeState, f: ConvForm) -> DenseForm:
         )
     ):
         raise NotFoldable(
-            f"'{s.name}' flattens a Conv that never reads some input positions (a stride "
+            f"{quoted(s.name)} flattens a Conv that never reads some input positions (a stride "
             "wider than its window): one Gemm would read them (an Inf there gives NaN)"
         )
     din = f.cin * math.prod(in_spatial)
     dout = f.cout * math.prod(f.spatial)
     if not _flattens(ev, s, f.batch, dout):
-        raise NotFoldable(f"'{s.name}' reshapes a Conv output")
+        raise NotFoldable(f"{quoted(s.name)} reshapes a Conv output")
     if din * dout > MAX_DENSE:
         raise NotFoldable(
-            f"'{s.name}' flattens a Conv that as one dense map has {din * dout} weights"
+            f"{quoted(s.name)} flattens a Conv that as one dense map has {din * dout} weights"
         )
     weights = bias = None
     if ev.numeric:

@@ -13,31 +13,33 @@ from linlint.analysis.absorb.flatten import MAX_DENSE
 from linlint.analysis.forms import DenseForm, NotFoldable
 from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.sweep import NodeState
+from linlint.wording import quoted
 
 
 def mix_axes(ev: Evaluator, s: NodeState, f: DenseForm, w_shape, w) -> DenseForm:
     """``f`` (a dense form whose last two axes a Transpose swapped) then the MatMul ``s`` of
     weight ``w`` (shape ``w_shape``) on its new last axis, the source's second-to-last."""
     if f.pair:
-        raise NotFoldable(f"'{s.name}' follows a MatMul that mixes two axes")
+        raise NotFoldable(f"{quoted(s.name)} follows a MatMul that mixes two axes")
     if not f.swaps_last_two() or f.transposed_source or f.flattened_source:
-        raise NotFoldable(f"'{s.name}' reads the last axis, a Transpose moved the features")
+        raise NotFoldable(f"{quoted(s.name)} reads the last axis, a Transpose moved the features")
     n, width = w_shape
     axis = f.rank - 2
     source = ev.source_shape()
     if not (source and len(source) == f.rank and ev.shapes.fixed_axis(ev.ga, ev.source, axis)):
         raise NotFoldable(
-            f"'{s.name}' reads axis {axis} of the region's input, whose size the model does not "
-            f"fix; {STATIC_SHAPES}"
+            f"{quoted(s.name)} reads axis {axis} of the region's input, whose size the model "
+            f"does not fix; {STATIC_SHAPES}"
         )
     if source[axis] != n:
-        raise NotFoldable(f"'{s.name}' expects {n} rows, gets {source[axis]}")
+        raise NotFoldable(f"{quoted(s.name)} expects {n} rows, gets {source[axis]}")
     if ev.ga.opset < 5:
-        raise NotFoldable(f"'{s.name}' mixes two axes: the fold needs a Reshape of opset 5")
+        raise NotFoldable(f"{quoted(s.name)} mixes two axes: the fold needs a Reshape of opset 5")
     size = n * f.din * f.dout * width
     if size > MAX_DENSE:
         raise NotFoldable(
-            f"'{s.name}' mixes two axes: as one MatMul on them flattened it has {size:,} weights"
+            f"{quoted(s.name)} mixes two axes: as one MatMul on them flattened it has "
+            f"{size:,} weights"
         )
     form = f.then_mix(n, w_shape, w)
     # the region's parametric ops so far, s too: the ops after a mix cost no MACs
@@ -45,7 +47,8 @@ def mix_axes(ev: Evaluator, s: NodeState, f: DenseForm, w_shape, w) -> DenseForm
     if form.macs() <= macs:
         weights = sum(p for _, p in ev.costs.values())
         raise NotFoldable(
-            f"'{s.name}' mixes two axes: one MatMul on them flattened ({form.din}→{form.dout}) "
+            f"{quoted(s.name)} mixes two axes: one MatMul on them flattened "
+            f"({form.din}→{form.dout}) "
             f"would not raise MACs ({macs:,} → {form.macs():,}) but holds "
             f"{form.din * form.dout:,} weights for {weights:,}; linlint folds a MatMul over a "
             f"second axis only as growth"

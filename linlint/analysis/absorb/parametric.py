@@ -16,13 +16,14 @@ from linlint.analysis.forms import ConvForm, ConvTransposeForm, DenseForm, NotFo
 from linlint.analysis.forms.kernels import transpose_out_size
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 
 def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     w_shape = ev.const_shape(node.input[1])
     if not w_shape or len(w_shape) < 3:
-        raise NotFoldable(f"the weight shape of '{s.name}' is unknown")
+        raise NotFoldable(f"the weight shape of {quoted(s.name)} is unknown")
     groups = int(attr(node, "group", 1))
     nd = len(w_shape) - 2
     f = forms[0]
@@ -33,7 +34,7 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
     bias = node.input[2] if len(node.input) > 2 else ""
     has_bias = ev.nonzero(bias)
     if not isinstance(f, (ConvForm, ConvTransposeForm)):
-        raise NotFoldable(f"'{s.name}' reads a tensor computed by a Gemm/MatMul")
+        raise NotFoldable(f"{quoted(s.name)} reads a tensor computed by a Gemm/MatMul")
     after_transpose = isinstance(f, ConvTransposeForm)
     spatial = f.out_spatial if after_transpose else f.spatial
     fixed = True if after_transpose else f.fixed_sizes
@@ -49,15 +50,15 @@ def absorb_conv(ev: Evaluator, s: NodeState, forms: list):
     w = ev.value(node.input[1])
     b = ev.value(bias) if bias else None
     conv = dict(w_shape=tuple(w_shape), pads_begin=pb, pads_end=pe, w=w, b=b)
-    conv.update(has_bias=has_bias, what=f"'{s.name}'")
+    conv.update(has_bias=has_bias, what=quoted(s.name))
     if after_transpose:
         if groups != 1:
-            raise NotFoldable(f"'{s.name}' after a ConvTranspose is grouped")
+            raise NotFoldable(f"{quoted(s.name)} after a ConvTranspose is grouped")
         pointwise = all(k == 1 for k in w_shape[2:]) and all(x == 1 for x in strides)
         if pointwise and not any(pb) and not any(pe):
             return f.then_pointwise(w, b, w_shape[0], has_bias)
         if any(x != 1 for x in (*strides, *dilations)):
-            raise NotFoldable(f"'{s.name}' after a ConvTranspose has a stride or dilation")
+            raise NotFoldable(f"{quoted(s.name)} after a ConvTranspose has a stride or dilation")
         return f.then_spatial_conv(out_spatial=out, **conv)
     return f.then_conv(groups=groups, strides=strides, dilations=dilations, **conv)
 
@@ -66,10 +67,10 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     f = forms[0]
     if not isinstance(f, Pending) or f.ops:
-        raise NotFoldable(f"'{s.name}': a ConvTranspose after other linear ops is not folded")
+        raise NotFoldable(f"{quoted(s.name)}: a ConvTranspose after other linear ops is not folded")
     w_shape = ev.const_shape(node.input[1])
     if not w_shape or len(w_shape) < 3:
-        raise NotFoldable(f"the weight shape of '{s.name}' is unknown")
+        raise NotFoldable(f"the weight shape of {quoted(s.name)} is unknown")
     groups = int(attr(node, "group", 1))
     nd = len(w_shape) - 2
     shape = ev.source_shape()
@@ -120,33 +121,33 @@ def absorb_conv_transpose(ev: Evaluator, s: NodeState, forms: list):
 def absorb_matmul(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     if s.data[0] != node.input[0]:
-        raise NotFoldable(f"'{s.name}' multiplies by a constant on the left")
+        raise NotFoldable(f"{quoted(s.name)} multiplies by a constant on the left")
     w_shape = ev.const_shape(node.input[1])
     if not w_shape:
-        raise NotFoldable(f"the weight shape of '{s.name}' is unknown")
+        raise NotFoldable(f"the weight shape of {quoted(s.name)} is unknown")
     if len(w_shape) != 2:
-        raise NotFoldable(f"'{s.name}' has a {len(w_shape)}-D weight")
+        raise NotFoldable(f"{quoted(s.name)} has a {len(w_shape)}-D weight")
     f = forms[0]
     if isinstance(f, Pending):
         f = materialize(ev, f, "dense", w_shape[0])
     if not isinstance(f, DenseForm):
-        raise NotFoldable(f"'{s.name}' reads a tensor computed by a Conv")
+        raise NotFoldable(f"{quoted(s.name)} reads a tensor computed by a Conv")
     # its rows: the elements of its input (rows·dout wherever a Transpose put the features)
     # over the width it reads
     ev.costs[s.index] = (f.rows * f.dout * w_shape[1], w_shape[0] * w_shape[1])
     if f.feature_axis is not None or f.pair:
         return mix_axes(ev, s, f, w_shape, ev.value(node.input[1]))
-    return f.then_matmul(w_shape, ev.value(node.input[1]), f"'{s.name}'")
+    return f.then_matmul(w_shape, ev.value(node.input[1]), quoted(s.name))
 
 
 def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     if s.data[0] != node.input[0]:
-        raise NotFoldable(f"'{s.name}' has its constant as A")
+        raise NotFoldable(f"{quoted(s.name)} has its constant as A")
     trans_a = int(attr(node, "transA", 0))
     b_shape = ev.const_shape(node.input[1])
     if not b_shape or len(b_shape) != 2:
-        raise NotFoldable(f"the weight shape of '{s.name}' is unknown")
+        raise NotFoldable(f"the weight shape of {quoted(s.name)} is unknown")
     trans_b = int(attr(node, "transB", 0))
     k, n = (b_shape[1], b_shape[0]) if trans_b else b_shape
     alpha = float(attr(node, "alpha", 1.0))
@@ -154,24 +155,24 @@ def absorb_gemm(ev: Evaluator, s: NodeState, forms: list):
     f = forms[0]
     if trans_a:  # the first op only: the fold then reads the source transposed too
         if not isinstance(f, Pending) or f.ops:
-            raise NotFoldable(f"'{s.name}' transposes its input (transA = 1) after other ops")
+            raise NotFoldable(f"{quoted(s.name)} transposes its input (transA = 1) after other ops")
         shape = ev.source_shape()
         rows = shape[1] if shape and len(shape) == 2 else 1  # (unknown: a placeholder)
         f = replace(DenseForm.identity(k, rows, 2, ev.numeric), transposed_source=True)
     elif isinstance(f, Pending):
         f = materialize(ev, f, "dense", k)
     if not isinstance(f, DenseForm):
-        raise NotFoldable(f"'{s.name}' reads a tensor computed by a Conv")
+        raise NotFoldable(f"{quoted(s.name)} reads a tensor computed by a Conv")
     c_name = node.input[2] if len(node.input) > 2 else ""
     params = k * n
     w = ev.value(node.input[1])
     if w is not None:
         w = alpha * (w.T if trans_b else w)
-    f = f.then_matmul((k, n), w, f"'{s.name}'")
+    f = f.then_matmul((k, n), w, quoted(s.name))
     if c_name:
         c_shape = ev.const_shape(c_name) or ()
         if len(c_shape) == 2 and c_shape[0] != 1:
-            raise NotFoldable(f"the C of '{s.name}' varies by row")
+            raise NotFoldable(f"the C of {quoted(s.name)} varies by row")
         params += math.prod(c_shape)
         c = ev.value(c_name)
         shift = None if c is None else beta * np.broadcast_to(c.reshape(-1), (n,))

@@ -18,6 +18,7 @@ from linlint.analysis.forms.dense import swap_last_two
 from linlint.analysis.shapes import reshaped, transpose_perm
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
+from linlint.wording import quoted
 
 
 def _axes(ev: Evaluator, node) -> list[int] | None:
@@ -43,49 +44,53 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         if fixed and in_shape and out_shape and in_shape[-1:] == out_shape[-1:]:
             return f.then(s, absorb_reshape)
         if fixed:
-            raise NotFoldable(f"'{s.name}' changes the last axis before the first parametric op")
+            raise NotFoldable(
+                f"{quoted(s.name)} changes the last axis before the first parametric op"
+            )
         raise NotFoldable(
-            f"'{s.name}' may change the last axis before the first parametric op: whether it "
+            f"{quoted(s.name)} may change the last axis before the first parametric op: whether it "
             f"keeps it depends on sizes the model does not fix; {STATIC_SHAPES}"
         )
     if isinstance(f, ConvForm):
         return flatten_conv(ev, s, f)
     if not isinstance(f, DenseForm):
-        raise NotFoldable(f"'{s.name}' reshapes a Conv output")
+        raise NotFoldable(f"{quoted(s.name)} reshapes a Conv output")
     if f.feature_axis is not None:
-        raise NotFoldable(f"'{s.name}' reshapes after a Transpose moved the features")
+        raise NotFoldable(f"{quoted(s.name)} reshapes after a Transpose moved the features")
     if f.pair:
-        raise NotFoldable(f"'{s.name}' reshapes the result of a MatMul that mixes two axes")
+        raise NotFoldable(f"{quoted(s.name)} reshapes the result of a MatMul that mixes two axes")
     keeps = False
     rank = None
     extra: tuple = ()
     patch = False
     if op == "Reshape":
         if len(node.input) < 2:
-            raise NotFoldable(f"'{s.name}' holds its target in an attribute (opset < 5)")
+            raise NotFoldable(f"{quoted(s.name)} holds its target in an attribute (opset < 5)")
         target = ev.small(node.input[1])
         if target is None:
             before = _shape_read_form(ev, f, node.input[1])
             if before is not None:  # Reshape(h, Shape(t)): back to t's shape, the MatMul's own
                 return replace(f, tail=(), rank=before.rank)
-            raise NotFoldable(f"the target shape of '{s.name}' is not known before run time")
+            raise NotFoldable(f"the target shape of {quoted(s.name)} is not known before run time")
         target = [int(t) for t in np.ravel(target)]
         rank = len(target)
         zeros = [i for i, t in enumerate(target) if t == 0]
         if zeros and (f.rank is None or attr(node, "allowzero", 0)):
-            raise NotFoldable(f"'{s.name}' copies dims (0 entries) of a tensor of unknown rank")
+            raise NotFoldable(
+                f"{quoted(s.name)} copies dims (0 entries) of a tensor of unknown rank"
+            )
         # a 0 copies the input's dim at its index: fine for leading dims, and for the
         # last one only where it lands on the last axis again
         for i in zeros:
             if i == f.rank - 1 and i != rank - 1:
-                raise NotFoldable(f"'{s.name}' copies the feature width into a leading axis")
+                raise NotFoldable(f"{quoted(s.name)} copies the feature width into a leading axis")
         last = target[-1] if target else None
         if last == f.dout:
             keeps, patch = True, True
         elif last == 0 and f.rank == rank:
             keeps = True
         elif last != -1:
-            raise NotFoldable(f"'{s.name}' changes the last axis")
+            raise NotFoldable(f"{quoted(s.name)} changes the last axis")
         extra = (tuple(target),)
     elif op == "Flatten":
         axis = int(attr(node, "axis", 1))
@@ -95,7 +100,7 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
         axes = _axes(ev, node)
         if len(node.input) > 1 and node.input[1]:  # opset 13+: re-emitted with its axes
             if axes is None:
-                raise NotFoldable(f"the axes of '{s.name}' are not known before run time")
+                raise NotFoldable(f"the axes of {quoted(s.name)} are not known before run time")
             extra = (tuple(axes),)
         if axes is not None and f.rank is not None:
             out_rank = f.rank - len(axes) if op == "Squeeze" else f.rank + len(axes)
@@ -103,21 +108,21 @@ def absorb_reshape(ev: Evaluator, s: NodeState, forms: list):
             last = f.rank - 1 if op == "Squeeze" else out_rank - 1
             keeps = bool(axes) and last not in norm
             if not keeps:
-                raise NotFoldable(f"'{s.name}' moves the last axis")
+                raise NotFoldable(f"{quoted(s.name)} moves the last axis")
             rank = out_rank
     if op == "Squeeze" and not _axes(ev, node):
-        raise NotFoldable(f"'{s.name}' squeezes every axis of size 1, the width may be one")
+        raise NotFoldable(f"{quoted(s.name)} squeezes every axis of size 1, the width may be one")
     if not keeps:
         fixed = ev.shapes.fixed(ev.ga, node.input[0]) and ev.shapes.fixed(ev.ga, node.output[0])
         if not fixed:  # symbolic dims count as 1: they prove nothing here
             raise NotFoldable(
-                f"'{s.name}' may change the last axis: whether it keeps it depends on sizes "
+                f"{quoted(s.name)} may change the last axis: whether it keeps it depends on sizes "
                 f"the model does not fix; {STATIC_SHAPES}"
             )
         in_shape = ev.shapes.local(ev.ga, node.input[0])
         out_shape = ev.shapes.local(ev.ga, node.output[0])
         if not (in_shape and out_shape and in_shape[-1] == out_shape[-1] == f.dout):
-            raise NotFoldable(f"'{s.name}' changes the last axis")
+            raise NotFoldable(f"{quoted(s.name)} changes the last axis")
         rank = len(out_shape)
         f = replace(f, width_bound=True)  # it keeps the last axis at this width only
     tail = f.tail
@@ -166,20 +171,20 @@ def absorb_transpose(ev: Evaluator, s: NodeState, forms: list):
     f = forms[0]
     if isinstance(f, Pending):
         raise NotFoldable(
-            f"linlint does not fold through Transpose before the first MatMul ('{s.name}')"
+            f"linlint does not fold through Transpose before the first MatMul ({quoted(s.name)})"
         )
     if isinstance(f, ConvForm):
         return _transpose_conv(s, f)
     if not isinstance(f, DenseForm):
-        raise NotFoldable(f"'{s.name}' moves the axes of a ConvTranspose output")
+        raise NotFoldable(f"{quoted(s.name)} moves the axes of a ConvTranspose output")
     if f.rank is None:
-        raise NotFoldable(f"'{s.name}' transposes a tensor of unknown rank")
+        raise NotFoldable(f"{quoted(s.name)} transposes a tensor of unknown rank")
     if f.pair:  # its features are its last two axes: only a swap of the two keeps them
         perm = _perm(s, f.rank)
         if perm == list(range(f.rank)):
             return f
         if perm != swap_last_two(f.rank):
-            raise NotFoldable(f"'{s.name}' moves the axes of a MatMul that mixes two axes")
+            raise NotFoldable(f"{quoted(s.name)} moves the axes of a MatMul that mixes two axes")
         return f.then_swap()
     moved = _perm(s, f.rank).index(f.feature_position())
     axis = None if moved == f.rank - 1 else moved
@@ -199,7 +204,7 @@ def _perm(s: NodeState, rank: int) -> list[int]:
     """The Transpose's perm over ``rank`` axes, or NotFoldable when it does not fit them."""
     perm = transpose_perm(s.node, rank)
     if sorted(perm) != list(range(rank)):
-        raise NotFoldable(f"the perm of '{s.name}' does not fit its input's rank")
+        raise NotFoldable(f"the perm of {quoted(s.name)} does not fit its input's rank")
     return perm
 
 

@@ -14,6 +14,7 @@ from linlint.analysis.forms.affine import STATIC_SHAPES
 from linlint.analysis.forms.kernels import same_pads, window_span
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr, text_attr
+from linlint.wording import quoted
 
 
 def ints(node, name: str, n: int, default: int) -> tuple[int, ...]:
@@ -28,7 +29,7 @@ def conv_pads(node, kernel, strides, dilations, spatial, fixed_sizes=True) -> tu
     auto = text_attr(node, "auto_pad", "NOTSET")
     if auto in ("SAME_UPPER", "SAME_LOWER"):
         if not fixed_sizes and any(s > 1 for s in strides):
-            named = f"'{node.name}'" if node.name else node.op_type
+            named = quoted(node.name) if node.name else node.op_type
             raise NotFoldable(
                 f"{named} pads SAME with a stride: its pads depend on an "
                 f"image size the model does not fix; {STATIC_SHAPES}"
@@ -50,7 +51,7 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
     node = s.node
     mode = text_attr(node, "mode", "constant")
     if mode != "constant":
-        raise NotFoldable(f"'{s.name}' pads in {mode} mode, not with zeros")
+        raise NotFoldable(f"{quoted(s.name)} pads in {mode} mode, not with zeros")
     if ev.ga.opset < 11:
         pads = attr(node, "pads") or attr(node, "paddings")
         value = float(attr(node, "value", 0.0))
@@ -65,15 +66,15 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
         )
         axes = ev.small(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     if pads is None or value is None:
-        raise NotFoldable(f"the pads of '{s.name}' are not known before run time")
+        raise NotFoldable(f"the pads of {quoted(s.name)} are not known before run time")
     if value != 0.0:
-        raise NotFoldable(f"'{s.name}' pads with {value}, not zero")
+        raise NotFoldable(f"{quoted(s.name)} pads with {value}, not zero")
     pads = [int(p) for p in np.asarray(pads).reshape(-1)]
     f = forms[0]
     if isinstance(f, Pending):
         return f.then(s, absorb_pad)
     if not isinstance(f, ConvForm) or f.perm is not None:
-        raise NotFoldable(f"'{s.name}' pads a Gemm/MatMul or transposed output")
+        raise NotFoldable(f"{quoted(s.name)} pads a Gemm/MatMul or transposed output")
     rank = f.nd + 2
     n = len(pads) // 2
     axes_list = list(range(n)) if axes is None else [int(a) % rank for a in np.ravel(axes)]
@@ -81,9 +82,9 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
     for a, p, q in zip(axes_list, pads[:n], pads[n:], strict=True):
         full_b[a], full_e[a] = p, q
     if full_b[0] or full_e[0] or full_b[1] or full_e[1]:
-        raise NotFoldable(f"'{s.name}' pads the batch or channel axis")
+        raise NotFoldable(f"{quoted(s.name)} pads the batch or channel axis")
     if min(full_b + full_e) < 0:
-        raise NotFoldable(f"'{s.name}' crops (negative pads)")
+        raise NotFoldable(f"{quoted(s.name)} crops (negative pads)")
     c = f.cout
     ones = (1,) * f.nd
     return f.then_conv(
@@ -96,7 +97,7 @@ def absorb_pad(ev: Evaluator, s: NodeState, forms: list):
         w=np.ones((c, 1) + ones) if ev.numeric else None,
         b=None,
         has_bias=False,
-        what=f"'{s.name}'",
+        what=quoted(s.name),
     )
 
 
@@ -107,23 +108,23 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
     if isinstance(f, Pending):
         return f.then(s, absorb_avgpool)
     if not isinstance(f, ConvForm) or f.perm is not None:
-        raise NotFoldable(f"'{s.name}' pools a Gemm/MatMul or transposed output")
+        raise NotFoldable(f"{quoted(s.name)} pools a Gemm/MatMul or transposed output")
     kernel = tuple(int(k) for k in attr(node, "kernel_shape"))
     nd = len(kernel)
     strides = ints(node, "strides", nd, 1)
     dilations = ints(node, "dilations", nd, 1)
     pb, pe = conv_pads(node, kernel, strides, dilations, f.spatial, f.fixed_sizes)
     if (any(pb) or any(pe)) and not int(attr(node, "count_include_pad", 0)):
-        raise NotFoldable(f"'{s.name}' pads without count_include_pad: its divisor varies")
+        raise NotFoldable(f"{quoted(s.name)} pads without count_include_pad: its divisor varies")
     if int(attr(node, "ceil_mode", 0)) and any(st > 1 for st in strides):
         if not f.fixed_sizes:
             raise NotFoldable(
-                f"'{s.name}' uses ceil_mode with a stride: exact only on sizes its stride "
+                f"{quoted(s.name)} uses ceil_mode with a stride: exact only on sizes its stride "
                 f"divides, and the model does not fix the size; {STATIC_SHAPES}"
             )
         for n, k, st, d, a, b in zip(f.spatial, kernel, strides, dilations, pb, pe, strict=True):
             if window_span(n, k, d, a, b) % st:
-                raise NotFoldable(f"'{s.name}' uses ceil_mode on a size it does not divide")
+                raise NotFoldable(f"{quoted(s.name)} uses ceil_mode on a size it does not divide")
     c = f.cout
     return f.then_conv(
         w_shape=(c, 1) + kernel,
@@ -135,5 +136,5 @@ def absorb_avgpool(ev: Evaluator, s: NodeState, forms: list):
         w=np.full((c, 1) + kernel, 1.0 / math.prod(kernel)) if ev.numeric else None,
         b=None,
         has_bias=False,
-        what=f"'{s.name}'",
+        what=quoted(s.name),
     )
