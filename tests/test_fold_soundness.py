@@ -17,6 +17,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 import linlint
 import tiny
+from conftest import ROOT
+
+DATA = ROOT / "tests" / "data"
 
 
 def _run(model: onnx.ModelProto, feeds: dict) -> list[np.ndarray]:
@@ -815,3 +818,36 @@ def test_a_strided_conv_that_reads_every_position_is_still_exact_as_one_gemm():
     )
     findings = linlint.check(model, isolated=True)
     assert [f.fix.exact for f in findings] == [True]  # (LL002: one Gemm costs more MACs)
+
+
+def test_the_conv_and_transpose_a_fold_writes_are_no_finding_of_their_own():
+    """Mul → Conv 1x1 (a dilation that means nothing on a 1x1 kernel) → Transpose folds to
+    Conv → Transpose, and that pair is no region to fold again."""
+    model = tiny.model(
+        """
+        g (float[1, 3, H, W] x) => (float[] y) {
+            [scale] m = Mul (x, c)
+            [conv] a = Conv <kernel_shape = [1, 1], strides = [1, 2], dilations = [1, 2]> (m, w)
+            [t] y = Transpose <perm = [1, 2, 0, 3]> (a)
+        }""",
+        c=tiny.weights((1, 3, 1, 1)),
+        w=tiny.weights((5, 3, 1, 1), seed=1),
+    )
+    once = linlint.fold(model, isolated=True, allow_growth=True, verify=False)
+    assert [r.nodes for r in once.folded] == [("scale", "conv", "t")]
+    assert [n.op_type for n in once.model.graph.node] == ["Conv", "Transpose"]
+    assert linlint.check(once.model, isolated=True) == []
+    again = linlint.fold(once.model, isolated=True, allow_growth=True, verify=False)
+    assert not again.changed
+
+
+def test_a_region_whose_fold_writes_its_own_ops_again_is_not_refolded_round_after_round():
+    """Fuzz seed 23, case 654: inside a blocked region, the part Conv 1x1 (dilated) →
+    Transpose was an undecided LL002 whose fold is Conv → Transpose again; under
+    ``--allow-growth`` every round folded it anew (``Region.rewrites_nothing``)."""
+    model = onnx.load(DATA / "fuzz_seed23_case654_refold.onnx")
+    findings = linlint.check(model, isolated=True)
+    assert not [f for f in findings if f.nodes == ("Conv_125", "Transpose_127")]
+    once = linlint.fold(model, isolated=True, allow_growth=True, verify=False)
+    again = linlint.fold(once.model, isolated=True, allow_growth=True, verify=False)
+    assert not again.changed

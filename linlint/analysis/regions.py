@@ -150,6 +150,14 @@ class Region:
         )
 
     @property
+    def rewrites_nothing(self) -> bool:
+        """Its fold would write the region's own ops again, in the same order (a dilation on
+        a 1x1 kernel dropped, say): no redundancy to report, and a fold that would find the
+        same region again in its next round."""
+        ops = self.folded
+        return ops is not None and tuple(op.op_type for op in ops) == tuple(self.op_types)
+
+    @property
     def may_grow(self) -> bool:
         """Exact, but its fold raises MACs, or may (the figures cannot decide): what
         ``fold`` leaves alone unless ``--allow-growth``."""

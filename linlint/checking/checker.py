@@ -115,7 +115,10 @@ def _fired(subject, file: str, graph: str, nodes, fix: Fix, picture=None) -> lis
 
 
 def region_findings(region: Region, file: str) -> list[Finding]:
-    """What the region rules say about one region."""
+    """What the region rules say about one region (nothing where its fold would write the
+    same ops: ``Region.rewrites_nothing``)."""
+    if region.rewrites_nothing:
+        return []
     return _fired(region, file, region.graph, region.nodes, region.fix, region.picture)
 
 
