@@ -142,7 +142,7 @@ def test_the_hook_skips_a_model_the_config_excludes(tmp_path, git_env):
 
 def test_manifest_declares_the_fold_hook_that_fixes_in_place():
     hook = shipped_hook("linlint-fold")
-    assert hook["entry"] == "linlint fold --in-place"
+    assert hook["entry"] == "linlint fold --in-place --force-exclude"
     assert hook["files"] == shipped_hook()["files"]
 
 
@@ -161,3 +161,15 @@ def test_fold_hook_rewrites_the_model_then_the_next_run_passes(tmp_path, git_env
     second = git(repo, git_env, "commit", "-m", "folded")
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(r"linlint fold\.+Passed", second.stdout + second.stderr)
+
+
+def test_fold_hook_leaves_a_model_the_config_excludes_as_it_is(tmp_path, git_env):
+    repo = make_repo(tmp_path / "repo", git_env, hook_id="linlint-fold")
+    (repo / "pyproject.toml").write_text('[tool.linlint]\nextend-exclude = ["legacy"]\n')
+    (repo / "legacy").mkdir()
+    original = (SAMPLES / "ll001_conv1x1_conv1x1.onnx").read_bytes()
+    (repo / "legacy" / "old.onnx").write_bytes(original)
+    git(repo, git_env, "add", "pyproject.toml", "legacy/old.onnx")
+    done = git(repo, git_env, "commit", "-m", "add a legacy model")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (repo / "legacy" / "old.onnx").read_bytes() == original

@@ -287,7 +287,7 @@ def fold(
     extend_exclude: opt.ExtendExcludeOption = None,
     respect_gitignore: opt.RespectGitignoreOption = None,
     force_exclude: opt.ForceExcludeOption = None,
-    baseline: opt.BaselineOption = None,
+    baseline: opt.FoldBaselineOption = None,
 ) -> None:
     """Fold redundant linear layers into fewer ops, verified with onnxruntime before writing.
 

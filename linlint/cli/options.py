@@ -366,6 +366,15 @@ BaselineOption = Annotated[
         "[default: the configuration's baseline, if any]",
     ),
 ]
+FoldBaselineOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        metavar="FILE",
+        help="Leave the findings this baseline (from check --write-baseline) holds as they "
+        "are: not folded, not reported. [default: the configuration's baseline, if any]",
+    ),
+]
 WriteBaselineOption = Annotated[
     Path | None,
     typer.Option(
