@@ -317,9 +317,10 @@ def test_a_finding_on_a_barrier_is_caught_by_label_in_unnamed_models():
 
 
 def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
-    """Folds that are right on the drawn inputs and wrong elsewhere: at another size, in the
-    other branch of an If (a boolean input; a condition on the data), with an overridden
-    initializer, at INT_MIN. Each case is an original and a (wrong) fold of it."""
+    """Folds that are right on the drawn inputs and wrong elsewhere: with an Inf where the
+    original reads nothing, at another size, in the other branch of an If (a boolean input;
+    a condition on the data), with an overridden initializer, at INT_MIN. Each case is an
+    original and a (wrong) fold of it."""
     from fuzzgen import judge
 
     x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=np.float32)
@@ -372,7 +373,26 @@ def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
         tiny.model("g (int32[3, 2] x) => (int32[3, 2] y) { a = Abs(x)  y = Relu(a) }"),
         tiny.model("g (int32[3, 2] x) => (int32[3, 2] y) { y = Abs(x) }"),
     )
+    # One MatMul for Slice → MatMul: zero weights where the original reads nothing.
+    w = np.array([[2.0, 3.0]], dtype=np.float32)
+    skipping = (
+        tiny.model(
+            """g (float[1, 8] x) => (float[1, 2] y) {
+                s = Slice(x, starts, ends, axes)
+                y = MatMul(s, w)
+            }""",
+            w=w,
+            starts=np.array([0]),
+            ends=np.array([1]),
+            axes=np.array([1]),
+        ),
+        tiny.model(
+            "g (float[1, 8] x) => (float[1, 2] y) { y = MatMul(x, w) }",
+            w=np.concatenate([w, np.zeros((7, 2), np.float32)]),
+        ),
+    )
     cases = {
+        "infinite": (skipping, {"x": np.arange(8, dtype=np.float32).reshape(1, 8)}),
         "sizes": (sized, {"x": x}),
         "boolean": (flag, {"x": x, "c": np.array(True)}),
         "negated": (data, {"x": x}),
