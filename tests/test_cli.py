@@ -484,6 +484,25 @@ def test_python_m_linlint_check_exit_code_and_no_heavy_imports():
     assert "HEAVY []" in done.stderr
 
 
+@pytest.mark.parametrize("args", [["--version"], ["rules"], ["explain", "LL001"]])
+def test_commands_that_read_no_model_import_neither_onnx_nor_numpy(args):
+    """`linlint --version`, `rules` and `explain` start as fast as Python (the package's
+    records import onnx only for annotations)."""
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['linlint', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('linlint', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    heavy = sorted({m.split('.')[0] for m in sys.modules} & {'onnx', 'numpy'})\n"
+        "    print('HEAVY', heavy, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=_env(), timeout=60
+    )
+    assert "HEAVY []" in done.stderr, done.stderr
+
+
 # ----------------------------------------------------------------------------- progress
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from operator import attrgetter
+from typing import TYPE_CHECKING
 
 from linlint.analysis.cost_model import Work, cheaper
-from linlint.analysis.shapes import FreeInput
+
+if TYPE_CHECKING:  # (shapes imports onnx: `import linlint` stays light)
+    from linlint.analysis.shapes import FreeInput
 
 #: ``Fix.basis``: the figures are counted on sizes the model fixes or the user gave.
 KNOWN = "known"

@@ -30,8 +30,11 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from onnx import NodeProto
+if TYPE_CHECKING:  # (onnx is imported by what reads models: `import linlint` stays light)
+    from onnx import NodeProto
+
 
 NAME_SCOPES = "pkg.torch.onnx.name_scopes"
 CLASS_HIERARCHY = "pkg.torch.onnx.class_hierarchy"
