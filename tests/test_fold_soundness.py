@@ -851,3 +851,64 @@ def test_a_region_whose_fold_writes_its_own_ops_again_is_not_refolded_round_afte
     once = linlint.fold(model, isolated=True, allow_growth=True, verify=False)
     again = linlint.fold(once.model, isolated=True, allow_growth=True, verify=False)
     assert not again.changed
+
+
+def _cross(join: str) -> onnx.ModelProto:
+    """A 1x3 conv and a 3x1 conv of one input, joined by ``join``."""
+    return tiny.model(
+        f"""
+        g (float[1, 2, 5, 5] x) => (float[1, 2, 5, 5] y) {{
+            [wide] a = Conv <kernel_shape = [1, 3], pads = [0, 1, 0, 1]> (x, w1)
+            [tall] b = Conv <kernel_shape = [3, 1], pads = [1, 0, 1, 0]> (x, w2)
+            [join] y = {join}
+        }}""",
+        w1=tiny.weights((2, 2, 1, 3)),
+        w2=tiny.weights((2, 2, 3, 1), seed=1),
+    )
+
+
+def test_summed_branches_whose_windows_leave_gaps_do_not_fold_into_one_conv():
+    """1x3 + 3x1 read a cross; one 3x3 Conv would read its corners too, with zero weights."""
+    model = _cross("Add(a, b)")
+    findings, result = _agree(model)
+    assert not result.changed
+    assert "windows leave gaps" in findings[0].fix.reason
+    x = np.ones((1, 2, 5, 5), np.float32)
+    x[0, 0, 1, 1] = np.inf  # a corner of the output at (2, 2)'s window, read by no branch
+    _finite_where_the_original_is(model, result.model, x)
+
+
+def _full_and_pointwise(tail: str, width: int) -> onnx.ModelProto:
+    """A 3x3 conv and a 1x1 conv of one input, concatenated (then ``tail``)."""
+    return tiny.model(
+        f"""
+        g (float[1, 2, 5, 5] x) => (float[1, {width}, 5, 5] y) {{
+            [full] a = Conv <kernel_shape = [3, 3], pads = [1, 1, 1, 1]> (x, w1)
+            [point] b = Conv <kernel_shape = [1, 1]> (x, w2)
+            [join] j = Concat <axis = 1> (a, b)
+            {tail}
+        }}""",
+        w1=tiny.weights((2, 2, 3, 3)),
+        w2=tiny.weights((2, 2, 1, 1), seed=1),
+        w3=tiny.weights((2, 4, 1, 1), seed=2),
+    )
+
+
+def test_concatenated_branches_of_different_windows_do_not_fold_into_one_conv():
+    """The 1x1 branch's channels would read a 3x3 window with zero weights."""
+    model = _full_and_pointwise("y = Identity(j)", width=4)
+    findings, result = _agree(model)
+    assert not result.changed
+    assert "concatenated branches read different windows" in findings[0].fix.reason
+    x = np.ones((1, 2, 5, 5), np.float32)
+    x[0, 0, 1, 1] = np.inf  # in the 3x3 window of output (2, 2), not at its centre
+    _finite_where_the_original_is(model, result.model, x)
+
+
+def test_concatenated_branches_mixed_by_a_dense_conv_still_fold():
+    """After a 1x1 conv that reads every channel, each output reads both windows."""
+    model = _full_and_pointwise("[fuse] y = Conv <kernel_shape = [1, 1]> (j, w3)", width=2)
+    findings, result = _agree(model)
+    assert result.changed and [n.op_type for n in result.model.graph.node] == ["Conv"]
+    x = np.random.default_rng(0).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    _same(model, result.model, {"x": x})

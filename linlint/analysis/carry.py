@@ -35,4 +35,10 @@ def carry(
     form = forms[raw.output]
     if isinstance(form, Pending):
         form = materialize(ev, form, None, None)
+    if getattr(form, "partial_reads", False):
+        raise NotFoldable(
+            "concatenated branches read different windows: one Conv would read, for the "
+            "channels of a smaller window, positions that branch never reads (an Inf there "
+            "gives NaN)"
+        )
     return form, forms

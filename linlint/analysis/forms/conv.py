@@ -56,6 +56,10 @@ class ConvForm(AffineOutput):
     #: A Transpose after the conv (NCHW → NHWC), re-applied after the fold; per-channel
     #: constants then apply along the axis the channels moved to. None: no Transpose.
     perm: tuple[int, ...] | None = None
+    #: Some output channels read fewer taps than ``kernel`` (branches of different windows
+    #: concatenated): one Conv would read the others with zero weights, and ``0·Inf`` is
+    #: NaN. A conv that mixes every channel (groups 1) after it reads the whole window.
+    partial_reads: bool = False
 
     def channel_position(self) -> int:
         """The index of the channel axis in the output."""
@@ -231,6 +235,7 @@ class ConvForm(AffineOutput):
             corr=self.corr or use_map,
             batch=self.batch,
             C=border,
+            partial_reads=self.partial_reads and groups != 1,
         )
 
     def _border_map(self, use_map: bool, w, **conv) -> np.ndarray | None:
@@ -298,6 +303,16 @@ class ConvForm(AffineOutput):
             if f.spatial != first.spatial:
                 raise NotFoldable("branches have different output sizes")
         dil, kernel, pb, pe = _common_window(forms)
+        reads = [_taps(f, dil, pb) for f in forms]
+        if len(set().union(*reads)) < math.prod(kernel):
+            # exact on finite values, but an Inf or NaN at such a tap would reach the output
+            raise NotFoldable(
+                "the branches' windows leave gaps: one Conv would also read positions no "
+                "branch reads for that output (an Inf there gives NaN)"
+            )
+        partial = any(f.partial_reads for f in forms) or (
+            concat and any(len(r) < math.prod(kernel) for r in reads)
+        )
         groups = 1 if concat else gcd_all(f.groups for f in forms)
         corr = any(f.corr for f in forms)
         weights = bias = border = None
@@ -342,7 +357,18 @@ class ConvForm(AffineOutput):
             corr=corr,
             batch=first.batch,
             C=border,
+            partial_reads=partial,
         )
+
+
+def _taps(f: ConvForm, dil, pb) -> set[tuple[int, ...]]:
+    """The taps of the common window (``_common_window``) that branch ``f`` reads."""
+    axes = []
+    for a in range(f.nd):
+        off = (-f.pads_begin[a] + pb[a]) // dil[a]
+        step = f.dilations[a] // dil[a] if f.kernel[a] > 1 else 1
+        axes.append(range(off, off + step * (f.kernel[a] - 1) + 1, step))
+    return set(itertools.product(*axes))
 
 
 def _common_window(forms: list[ConvForm]) -> tuple[tuple[int, ...], ...]:
