@@ -2862,8 +2862,6 @@ def _judge_elements(
     finite = np.isfinite(w64)
     if not (strict or partial or finite.all()):
         return None  # an output that overflowed: its other elements are no measure either
-    if partial:  # an element at the edge of the range may round past it in another order
-        finite &= np.abs(w64) <= float(np.finfo(w.dtype).max) / 16
     if strict:
         # Non-finite stays non-finite; which one (NaN or ±Inf) a reassociated sum gives is
         # not the fold's to keep: inf·w1 + inf·w2 is NaN where w1 = -w2, inf·(w1 + w2) is 0·inf.
@@ -2874,6 +2872,8 @@ def _judge_elements(
                 f"{bad.size} Inf/NaN elements of the original are finite after folding "
                 f"(e.g. {w64.ravel()[i]} expected, {g64.ravel()[i]} got)"
             )
+    if partial:  # an element at the edge of the range may round past it in another order
+        finite &= np.abs(w64) <= float(np.finfo(w.dtype).max) / 16
     new = np.flatnonzero((finite & ~np.isfinite(g64)).ravel())
     if new.size:
         i = new[0]

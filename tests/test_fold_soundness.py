@@ -912,3 +912,72 @@ def test_concatenated_branches_mixed_by_a_dense_conv_still_fold():
     assert result.changed and [n.op_type for n in result.model.graph.node] == ["Conv"]
     x = np.random.default_rng(0).standard_normal((1, 2, 5, 5)).astype(np.float32)
     _same(model, result.model, {"x": x})
+
+
+def _finite_channels(model, folded, shape) -> None:
+    """An Inf in input channel 0 leaves the outputs that never read it finite."""
+    x = np.ones(shape, np.float32)
+    x[0, 0] = np.inf
+    _finite_where_the_original_is(model, folded, x)
+
+
+def test_a_concat_of_one_depthwise_conv_folds_and_keeps_its_groups():
+    """(fuzz seed 43, case 1119: the fold wrote one dense Conv that read every channel.)"""
+    model = tiny.model(
+        """
+        g (float[1, 4, 5, 5] x) => (float[1, 4, 5, 5] y) {
+            [dw] a = Conv <kernel_shape = [3, 3], pads = [1, 1, 1, 1], group = 4> (x, w)
+            [join] y = Concat <axis = 1> (a)
+        }""",
+        w=tiny.weights((4, 1, 3, 3)),
+    )
+    _, result = _agree(model)
+    (conv,) = result.model.graph.node
+    assert next(a.i for a in conv.attribute if a.name == "group") == 4
+    _finite_channels(model, result.model, (1, 4, 5, 5))
+
+
+def test_chained_convs_that_group_channels_differently_do_not_fold():
+    """Groups of 2 then of 3 over 6 channels: an output reads 3 input channels, one Conv
+    would read all 6 (with zero weights)."""
+    model = tiny.model(
+        """
+        g (float[1, 6, 4, 4] x) => (float[1, 6, 4, 4] y) {
+            [halves] a = Conv <kernel_shape = [1, 1], group = 2> (x, w1)
+            [thirds] y = Conv <kernel_shape = [1, 1], group = 3> (a, w2)
+        }""",
+        w1=tiny.weights((6, 3, 1, 1)),
+        w2=tiny.weights((6, 2, 1, 1), seed=1),
+    )
+    findings, result = _agree(model)
+    assert not result.changed
+    assert "group their channels differently" in findings[0].fix.reason
+    _finite_channels(model, result.model, (1, 6, 4, 4))
+
+
+def test_concatenated_grouped_branches_do_not_fold_into_one_dense_conv():
+    model = tiny.model(
+        """
+        g (float[1, 4, 5, 5] x) => (float[1, 8, 5, 5] y) {
+            [dw] a = Conv <kernel_shape = [1, 1], group = 4> (x, w1)
+            [pw] b = Conv <kernel_shape = [1, 1]> (x, w2)
+            [join] y = Concat <axis = 1> (a, b)
+        }""",
+        w1=tiny.weights((4, 1, 1, 1)),
+        w2=tiny.weights((4, 4, 1, 1), seed=1),
+    )
+    findings, result = _agree(model)
+    assert not result.changed
+    assert "concatenated branches read different windows" in findings[0].fix.reason
+
+
+def test_check_decides_on_the_figures_fold_decides_on():
+    """Fuzz seed 43, case 601: check evaluated a region again with its weights on a shape
+    oracle that by then knew the region's own output shape, and the undecided LL002 of the
+    first look became an LL005 that fold never folded (nor refused)."""
+    model = onnx.load(DATA / "fuzz_seed43_case601_revalued.onnx")
+    findings = linlint.check(model, isolated=True)
+    result = linlint.fold(model, isolated=True, verify=False)
+    foldable = [f.nodes for f in findings if f.code in ("LL001", "LL004", "LL005")]
+    assert foldable == [r.nodes for r in result.folded]
+    assert [f.code for f in findings] == ["LL002"]

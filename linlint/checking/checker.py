@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from onnx import ModelProto
@@ -80,7 +81,10 @@ def analyze_regions(
         for raw, region, fired in screened(g, shapes):
             # (a remainder is no region of its own: its figures are its whole region's)
             if region.exact and fired and not raw.remainder and not reads_external(g, raw.nodes):
-                region, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
+                valued, _ = evaluate(g, raw, shapes, numeric=True, held_only=True)
+                # the values decide exactness; the figures stay those of the first look, which
+                # fold decides on (the oracle now knows the shape this region's form gave)
+                region = replace(valued, fix=region.fix) if valued.exact else valued
             if fired:
                 region.picture = region_picture(g, raw.nodes, raw.output, shapes, region.folded)
             regions.append(region)

@@ -19,7 +19,8 @@ import numpy as np
 from linlint.analysis.absorb.evaluator import Evaluator
 from linlint.analysis.forms import ConvForm, DenseForm, NotFoldable
 from linlint.analysis.forms.affine import STATIC_SHAPES
-from linlint.analysis.forms.kernels import expand_groups, unread_positions
+from linlint.analysis.forms.kernels import expand_groups
+from linlint.analysis.forms.reads import unread_positions
 from linlint.analysis.sweep import NodeState
 from linlint.model.graphs import attr
 from linlint.wording import quoted

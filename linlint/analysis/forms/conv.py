@@ -22,12 +22,18 @@ from linlint.analysis.forms.affine import (
     channel_affine,
 )
 from linlint.analysis.forms.kernels import (
-    chained_taps,
     collapse_groups,
     conv_nd,
     expand_groups,
     gcd_all,
     out_size,
+)
+from linlint.analysis.forms.reads import (
+    branch_taps,
+    chained_groups_fill,
+    chained_taps,
+    common_window,
+    summed_groups_fill,
 )
 
 
@@ -195,6 +201,12 @@ class ConvForm(AffineOutput):
                 "read positions the two never read for that output (an Inf there gives NaN)"
             )
         new_groups = math.gcd(self.groups, groups)
+        if not chained_groups_fill(self.cin, self.cout, self.groups, cout, groups, new_groups):
+            raise NotFoldable(
+                f"{what} and the conv before it group their channels differently: one Conv "
+                "would also read channels the two never read for that output (an Inf there "
+                "gives NaN)"
+            )
         if padded:
             pb = tuple(p + q for p, q in zip(self.pads_begin, pads_begin, strict=True))
             pe = tuple(p + q for p, q in zip(self.pads_end, pads_end, strict=True))
@@ -290,6 +302,7 @@ class ConvForm(AffineOutput):
     @staticmethod
     def combine(forms: list[ConvForm], signs: list[float], concat: bool) -> ConvForm:
         """Sum (or concatenate along channels) forms that read the same source."""
+        concat = concat and len(forms) > 1  # a Concat of one input changes nothing
         first = forms[0]
         if any(f.perm is not None for f in forms):
             raise NotFoldable("a branch transposes its channels")
@@ -302,18 +315,29 @@ class ConvForm(AffineOutput):
                 raise NotFoldable("branches have different channel counts")
             if f.spatial != first.spatial:
                 raise NotFoldable("branches have different output sizes")
-        dil, kernel, pb, pe = _common_window(forms)
-        reads = [_taps(f, dil, pb) for f in forms]
-        if len(set().union(*reads)) < math.prod(kernel):
+        dil, kernel, pb, pe = common_window(forms)
+        reads = [branch_taps(f, dil, pb) for f in forms]
+        full = math.prod(kernel)
+        if len(set().union(*reads)) < full:
             # exact on finite values, but an Inf or NaN at such a tap would reach the output
             raise NotFoldable(
                 "the branches' windows leave gaps: one Conv would also read positions no "
                 "branch reads for that output (an Inf there gives NaN)"
             )
-        partial = any(f.partial_reads for f in forms) or (
-            concat and any(len(r) < math.prod(kernel) for r in reads)
-        )
         groups = 1 if concat else gcd_all(f.groups for f in forms)
+        partial = any(f.partial_reads for f in forms) or (
+            # a concatenated branch's channels read its own window and its own channel group
+            concat
+            and any(
+                len(r) < math.prod(kernel) or f.groups > 1
+                for r, f in zip(reads, forms, strict=True)
+            )
+        )
+        if not concat and not summed_groups_fill(forms, groups):
+            raise NotFoldable(
+                "the branches group their channels differently: one Conv would also read "
+                "channels no branch reads for that output (an Inf there gives NaN)"
+            )
         corr = any(f.corr for f in forms)
         weights = bias = border = None
         if first.numeric and corr:
@@ -359,36 +383,3 @@ class ConvForm(AffineOutput):
             C=border,
             partial_reads=partial,
         )
-
-
-def _taps(f: ConvForm, dil, pb) -> set[tuple[int, ...]]:
-    """The taps of the common window (``_common_window``) that branch ``f`` reads."""
-    axes = []
-    for a in range(f.nd):
-        off = (-f.pads_begin[a] + pb[a]) // dil[a]
-        step = f.dilations[a] // dil[a] if f.kernel[a] > 1 else 1
-        axes.append(range(off, off + step * (f.kernel[a] - 1) + 1, step))
-    return set(itertools.product(*axes))
-
-
-def _common_window(forms: list[ConvForm]) -> tuple[tuple[int, ...], ...]:
-    """Dilation, kernel and pads of one window that holds every branch's kernel where its
-    pads put it; refused when the pads do not centre the kernels alike."""
-    dil, kernel, pb, pe = [], [], [], []
-    for a in range(forms[0].nd):
-        starts = [-f.pads_begin[a] for f in forms]
-        ends = [-f.pads_begin[a] + f.dilations[a] * (f.kernel[a] - 1) for f in forms]
-        lo, hi = min(starts), max(ends)
-        steps = [f.dilations[a] for f in forms if f.kernel[a] > 1]
-        steps += [s - lo for s in starts]
-        g = gcd_all(steps)
-        tails = {f.pads_end[a] - e for f, e in zip(forms, ends, strict=True)}
-        if len(tails) != 1:
-            raise NotFoldable("the branches' pads do not centre their kernels")
-        dil.append(g)
-        kernel.append((hi - lo) // g + 1)
-        pb.append(-lo)
-        pe.append(hi + tails.pop())
-    if min(pe) < 0:
-        raise NotFoldable("the branches' pads do not centre their kernels")
-    return tuple(dil), tuple(kernel), tuple(pb), tuple(pe)

@@ -18,20 +18,6 @@ def gcd_all(values) -> int:
     return g or 1
 
 
-def chained_taps(k1: int, d1: int, s1: int, k2: int, d2: int) -> int:
-    """How many distinct input positions one output of conv1 (kernel ``k1``, dilation
-    ``d1``, stride ``s1``) then conv2 (``k2``, ``d2``) reads, along one axis: the sums
-    ``a·d1 + s1·b·d2``. Fewer than the composed kernel's taps means that kernel would also
-    read positions the two never read for that output."""
-    return len({a * d1 + s1 * b * d2 for a in range(k1) for b in range(k2)})
-
-
-def unread_positions(length: int, out: int, k: int, s: int, d: int, pb: int) -> int:
-    """How many of ``length`` input positions no window of an ``out``-long output reads."""
-    read = {q * s + j * d - pb for q in range(out) for j in range(k)}
-    return sum(1 for p in range(length) if p not in read)
-
-
 def window_span(length: int, k: int, d: int, pb: int, pe: int) -> int:
     """How far the first tap of a window of size ``k``, dilation ``d`` can move over
     ``length`` padded by ``pb``/``pe``: the strides fit in it (flooring or ceiling)."""
