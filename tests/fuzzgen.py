@@ -2645,8 +2645,8 @@ class Variant:
     label: str
     feeds: dict
     extreme: bool = False  # overflows of the original (new Inf/NaN) skip the variant
-    #: The original's Inf/NaN come from the inputs, not from an overflow: its finite
-    #: elements are judged even in an output that holds some (else such an output is not).
+    #: The original's NaN come from the inputs, not from an overflow: its finite elements
+    #: are judged even in an output that holds some (else such an output is not).
     partial: bool = False
 
     @property
@@ -2754,7 +2754,7 @@ def _variants(model: onnx.ModelProto, feeds: dict) -> list[Variant]:
     real = [vi for vi in model.graph.input if vi.name not in inits and vi.name in feeds]
     variants = _size_variants(model, feeds, real, rng)
     variants += _extreme_variants(feeds, rng)
-    variants += _infinity_variants(feeds, rng)
+    variants += _nan_variants(feeds, rng)
     if any(v.dtype.kind in "fi" for v in feeds.values()):  # flips sum(x) > 0 conditions
         flipped = {k: np.asarray(-v if v.dtype.kind in "fi" else v) for k, v in feeds.items()}
         variants.append(Variant("negated inputs", flipped))
@@ -2783,20 +2783,23 @@ def _variants(model: onnx.ModelProto, feeds: dict) -> list[Variant]:
     return variants
 
 
-def _infinity_variants(feeds: dict, rng) -> list[Variant]:
-    """An Inf in one element of each float input. An output the original keeps finite
-    (its windows never read that element) must stay finite: a fold that reads what the
-    original skips (zero taps of a strided conv turned into a Gemm, gaps between chained
-    dilated taps) turns ``0·Inf`` into NaN there."""
+def _nan_variants(feeds: dict, rng) -> list[Variant]:
+    """A NaN in one element of each float input. NaN spreads to exactly what reads it (a
+    zero weight included: ``0·NaN`` is NaN) whatever the order of a sum, and every op
+    that drops a NaN (MaxPool, Relu) drops it alike in both models: an output the original
+    keeps finite must stay finite, or the fold reads what the original never read for it
+    (zero taps of a strided conv turned into a Gemm, gaps between chained taps, another
+    branch's window or channel group). (An Inf would not tell: ``Inf − Inf`` is NaN in one
+    order and ±Inf in another, and a MaxPool drops the one and keeps the other.)"""
     new, what = {}, []
     for k, v in feeds.items():
         if v.dtype.kind == "f" and v.size:
             v = np.array(v, copy=True)
             at = int(rng.integers(v.size))
-            v.flat[at] = np.inf
-            what.append(f"{k}[{at}] = inf")
+            v.flat[at] = np.nan
+            what.append(f"{k}[{at}]")
         new[k] = np.asarray(v)
-    return [Variant(f"infinite element: {', '.join(what)}", new, partial=True)] if what else []
+    return [Variant(f"nan element: {', '.join(what)} = NaN", new, partial=True)] if what else []
 
 
 def _constant_values(model: onnx.ModelProto):
@@ -2872,8 +2875,15 @@ def _judge_elements(
                 f"{bad.size} Inf/NaN elements of the original are finite after folding "
                 f"(e.g. {w64.ravel()[i]} expected, {g64.ravel()[i]} got)"
             )
-    if partial:  # an element at the edge of the range may round past it in another order
-        finite &= np.abs(w64) <= float(np.finfo(w.dtype).max) / 16
+    if partial:  # (``_nan_variants``) only a NaN where the original is finite tells
+        nan = np.flatnonzero((finite & np.isnan(g64)).ravel())
+        if nan.size:
+            i = nan[0]
+            return (
+                f"{nan.size} elements are NaN where the original is finite "
+                f"(e.g. {w64.ravel()[i]:.6g} expected): the fold reads what it never read"
+            )
+        return None
     new = np.flatnonzero((finite & ~np.isfinite(g64)).ravel())
     if new.size:
         i = new[0]
@@ -2906,9 +2916,9 @@ def judge(model, folded, feeds, sessions=None) -> tuple[list[str], dict[str, int
     how far the original's output moves when its float inputs move by a relative 1e-5 in
     float32, twice), with Inf or NaN where the original has Inf or NaN when the model makes
     them on purpose (``deliberately_nonfinite``; which of the two a reassociated sum gives
-    is not the fold's to keep), and finite where the original stays finite around an Inf
+    is not the fold's to keep), and finite where the original stays finite around a NaN
     input element. Returns the problems and how many sets of each kind (sizes, extreme,
-    infinite, negated, boolean, initializer, the drawn inputs) were judged.
+    nan, negated, boolean, initializer, the drawn inputs) were judged.
     """
     original, candidate = sessions or (session(model), session(folded))
     names = [o.name for o in model.graph.output]

@@ -317,7 +317,7 @@ def test_a_finding_on_a_barrier_is_caught_by_label_in_unnamed_models():
 
 
 def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
-    """Folds that are right on the drawn inputs and wrong elsewhere: with an Inf where the
+    """Folds that are right on the drawn inputs and wrong elsewhere: with a NaN where the
     original reads nothing, at another size, in the other branch of an If (a boolean input;
     a condition on the data), with an overridden initializer, at INT_MIN. Each case is an
     original and a (wrong) fold of it."""
@@ -392,7 +392,7 @@ def test_the_judge_sees_what_the_drawn_inputs_do_not_show():
         ),
     )
     cases = {
-        "infinite": (skipping, {"x": np.arange(8, dtype=np.float32).reshape(1, 8)}),
+        "nan": (skipping, {"x": np.arange(8, dtype=np.float32).reshape(1, 8)}),
         "sizes": (sized, {"x": x}),
         "boolean": (flag, {"x": x, "c": np.array(True)}),
         "negated": (data, {"x": x}),
