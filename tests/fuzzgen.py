@@ -742,6 +742,8 @@ class FuzzBuilder(Builder):
                 model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
             except Exception:  # (an input of unknown rank, say): no value_info then
                 self.features.discard("value_info")
+            else:
+                _drop_untyped_value_info(model.graph)
         self._declare_initializers(model.graph)
         if self.sparse and model.ir_version >= 4:
             self._make_sparse(model.graph)
@@ -2781,6 +2783,23 @@ def _variants(model: onnx.ModelProto, feeds: dict) -> list[Variant]:
         if names:
             variants.append(Variant(f"initializer inputs fed other values: {names}", fed))
     return variants
+
+
+def _drop_untyped_value_info(graph: onnx.GraphProto) -> None:
+    """Leave out the value_info onnx's inference writes without an element type (a
+    QuantizeLinear-21 whose output type it cannot tell): onnxruntime refuses such a model
+    ("tensor data type 0"), and no exporter writes one."""
+    kept = [
+        vi
+        for vi in graph.value_info
+        if not (vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type == 0)
+    ]
+    del graph.value_info[:]
+    graph.value_info.extend(kept)
+    for node in graph.node:
+        for a in node.attribute:
+            for sub in [a.g] if a.type == onnx.AttributeProto.GRAPH else a.graphs:
+                _drop_untyped_value_info(sub)
 
 
 def _nan_variants(feeds: dict, rng) -> list[Variant]:

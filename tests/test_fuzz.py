@@ -838,3 +838,16 @@ def test_a_shape_op_re_emitted_after_a_fold_keeps_its_axes():
     gen.barriers = {"custom": "fuzz.custom.FuzzTanh"}
     outcome = run_properties(gen, allow_growth=False)
     assert not outcome.failures, _describe(gen, outcome)
+
+
+def test_the_generator_leaves_out_value_info_onnx_infers_without_a_type():
+    """(Seed 44, cases 366-370: a QuantizeLinear-21 of an IR 3 model got value_info of
+    element type 0, which onnxruntime refuses to load.)"""
+    untyped = helper.make_tensor_value_info("q", TensorProto.UNDEFINED, None)
+    typed = helper.make_tensor_value_info("r", TensorProto.FLOAT, [2])
+    branch = helper.make_graph([], "b", [], [], value_info=[untyped])
+    node = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)
+    graph = helper.make_graph([node], "g", [], [], value_info=[untyped, typed])
+    fuzzgen._drop_untyped_value_info(graph)
+    assert [v.name for v in graph.value_info] == ["r"]
+    assert list(graph.node[0].attribute[0].g.value_info) == []
