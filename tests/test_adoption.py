@@ -19,8 +19,8 @@ from pathlib import Path
 
 import onnx
 import pytest
+from test_suppressions import chain_model  # fc1 → fc2, then fc3 (→ fc4: a second LL001)
 
-import tiny
 from conftest import SAMPLES
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -53,25 +53,6 @@ def git(cwd: Path, *args: str) -> None:
     )
 
 
-def mlp(*, second_chain: bool) -> onnx.ModelProto:
-    """fc1 → fc2 (one LL001), a Relu, then fc3 alone, or fc3 → fc4 (a second LL001)."""
-    tail = "[fc4] y = MatMul(t, w4)" if second_chain else "y = Identity(t)"
-    width = 2 if second_chain else 8
-    text = f"""
-        g (float[1, 8] x) => (float[1, {width}] y) {{
-            [fc1] a = MatMul(x, w1)
-            [fc2] b = MatMul(a, w2)
-            [act] r = Relu(b)
-            [fc3] t = MatMul(r, w3)
-            {tail}
-        }}"""
-    shapes = {"w1": (8, 8), "w2": (8, 2), "w3": (2, 8), "w4": (8, 2)}
-    if not second_chain:
-        shapes.pop("w4")
-    weights = {name: tiny.weights(shape, seed=i) for i, (name, shape) in enumerate(shapes.items())}
-    return tiny.model(text, **weights)
-
-
 def reported(done: subprocess.CompletedProcess) -> list[tuple[str, list[str]]]:
     """(file, nodes) of each finding a ``--format json`` run reported."""
     return [(record["file"], record["nodes"]) for record in json.loads(done.stdout)]
@@ -85,7 +66,7 @@ def zoo(tmp_path: Path) -> Path:
     (root / "models" / "vision").mkdir(parents=True)
     shutil.copy(SAMPLES / "ll001_blocks_dynamo.onnx", root / "models" / "vision" / "blocks.onnx")
     shutil.copy(SAMPLES / "ll005_conv_bn.onnx", root / "models" / "vision" / "conv_bn.onnx")
-    onnx.save(mlp(second_chain=False), root / "models" / "mlp.onnx")
+    onnx.save(chain_model(extra=False), root / "models" / "mlp.onnx")
     git(root, "init", "-q")
     before = linlint(root, "check", "--no-progress", "--format", "json", "models")
     assert before.returncode == 1 and len(reported(before)) == 4, before.stdout + before.stderr
@@ -112,7 +93,7 @@ def test_a_model_added_after_adoption_is_caught(zoo):
 
 
 def test_a_new_finding_in_a_model_already_there_is_caught_and_the_old_one_stays_quiet(zoo):
-    onnx.save(mlp(second_chain=True), zoo / "models" / "mlp.onnx")
+    onnx.save(chain_model(extra=True), zoo / "models" / "mlp.onnx")
     done = linlint(zoo, "check", "--no-progress", "models")
     assert done.returncode == 1
     assert "models/mlp.onnx: LL001 [*] [warning]" in done.stdout

@@ -787,17 +787,22 @@ def test_chained_convs_whose_taps_leave_gaps_do_not_fold_into_one_dense_kernel()
     _finite_where_the_original_is(model, result.model, x)
 
 
-def test_a_strided_conv_that_skips_positions_is_not_flattened_into_one_gemm():
-    model = tiny.model(
-        """
-        g (float[1, 2, 4, 4] x) => (float[1, 3] y) {
-            [conv] a = Conv <kernel_shape = [1, 1], strides = [2, 2]> (x, w1)
+def _conv_flatten_gemm(kernel: int) -> onnx.ModelProto:
+    """A conv of kernel ``kernel``, stride 2, flattened into a Gemm, on a fixed 4x4 image."""
+    return tiny.model(
+        f"""
+        g (float[1, 2, 4, 4] x) => (float[1, 3] y) {{
+            [conv] a = Conv <kernel_shape = [{kernel}, {kernel}], strides = [2, 2]> (x, w1)
             [flat] f = Flatten (a)
             [fc] y = Gemm <transB = 1> (f, w2)
-        }""",
-        w1=tiny.weights((2, 2, 1, 1)),
+        }}""",
+        w1=tiny.weights((2, 2, kernel, kernel)),
         w2=tiny.weights((3, 8), seed=1),
     )
+
+
+def test_a_strided_conv_that_skips_positions_is_not_flattened_into_one_gemm():
+    model = _conv_flatten_gemm(1)
     findings, result = _agree(model)
     assert any("never reads some input positions" in f.fix.reason for f in findings)
     x = np.ones((1, 2, 4, 4), np.float32)
@@ -806,17 +811,7 @@ def test_a_strided_conv_that_skips_positions_is_not_flattened_into_one_gemm():
 
 
 def test_a_strided_conv_that_reads_every_position_is_still_exact_as_one_gemm():
-    model = tiny.model(
-        """
-        g (float[1, 2, 4, 4] x) => (float[1, 3] y) {
-            [conv] a = Conv <kernel_shape = [2, 2], strides = [2, 2]> (x, w1)
-            [flat] f = Flatten (a)
-            [fc] y = Gemm <transB = 1> (f, w2)
-        }""",
-        w1=tiny.weights((2, 2, 2, 2)),
-        w2=tiny.weights((3, 8), seed=1),
-    )
-    findings = linlint.check(model, isolated=True)
+    findings = linlint.check(_conv_flatten_gemm(2), isolated=True)
     assert [f.fix.exact for f in findings] == [True]  # (LL002: one Gemm costs more MACs)
 
 
