@@ -134,6 +134,19 @@ def test_nan_positions_must_agree() -> None:
     assert not result.ok and "NaN at different positions" in result.summary()
 
 
+def test_nan_and_an_infinity_may_trade_places_as_a_reassociated_sum_does() -> None:
+    """Inf·1 + Inf·(−1) is NaN; Inf·(1 − 1) too, but Inf·(2 − 1) is Inf: a fold that
+    reassociates a sum of infinities may give ±Inf where the original gives NaN (fuzz seed
+    48, cases 1224-1228: an int64 input cast to float16 overflows, then two MatMuls)."""
+    with_nan = _mul_model(np.array([0.5, np.nan, 2.0, 3.0]))
+    with_inf = _mul_model(np.array([0.5, np.inf, 2.0, 3.0]))
+    with_minus_inf = _mul_model(np.array([0.5, -np.inf, 2.0, 3.0]))
+    positive = {"x": np.ones((1, 4), np.float32)}
+    assert verify(with_nan, with_inf, inputs=positive).ok
+    result = verify(with_inf, with_minus_inf, inputs=positive)
+    assert not result.ok and "different signs" in result.summary()
+
+
 def test_models_given_as_paths_with_external_data_verify(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     onnx.save_model(_mul_model(), path, save_as_external_data=True, size_threshold=0)
