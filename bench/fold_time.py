@@ -56,7 +56,7 @@ HOOKS = (
     ("linlint.checking.checker", "could_fire", "analysis"),
     ("linlint.checking.checker", "evaluate", _numeric),
     ("linlint.folding.rounds", "evaluate", _numeric),
-    ("linlint.folding.pipeline", "findings_for", "rules"),
+    ("linlint.checking.checker", "findings_for", "rules"),
     ("linlint.folding.rounds", "node_findings", "rules"),
     ("linlint.folding.pipeline", "model_costs", "cost totals"),
     ("linlint.folding.rounds", "emit", "emit + rewrite"),

@@ -88,20 +88,6 @@ def _require_inputs(names: list[str], input_shapes: _Shapes, shown: str | None) 
         raise LinlintError(unknown_input_message(missing, [names]), shown)
 
 
-def _baseline(
-    settings: Settings, baseline: _PathLike | None, path: Path | None
-) -> tuple[frozenset[str], Path | None]:
-    """The fingerprints of ``baseline`` (else the configuration's; none: empty) and the
-    root they are relative to, as ``--baseline`` reads them."""
-    where = Path(baseline) if baseline is not None else settings.baseline
-    if where is None:
-        return frozenset(), None
-    from linlint.checking.suppression import read_baseline
-    from linlint.model.repository import source_root
-
-    return read_baseline(where), source_root([path] if path is not None else [])
-
-
 def check(
     model: str | os.PathLike[str] | ModelProto,
     *,
@@ -130,13 +116,18 @@ def check(
     configuration, unknown rule code) is a ``LinlintError`` with a one-line message.
     """
     from linlint.checking.checker import check_file_details, check_model
-    from linlint.checking.suppression import model_ignores, unsuppressed, without_baseline
+    from linlint.checking.suppression import (
+        chosen_baseline,
+        model_ignores,
+        unsuppressed,
+        without_baseline,
+    )
     from linlint.model.graphs import input_names
 
     path = Path(model) if isinstance(model, (str, os.PathLike)) else None
     settings = _settings(path, select, ignore, extend_select, config, isolated, input_shapes)
     shapes = settings.input_shapes or None
-    hashes, root = _baseline(settings, baseline, path)
+    hashes, root = chosen_baseline(settings, baseline, [path] if path is not None else [])
     if path is None:
         proto: ModelProto = model  # type: ignore[assignment]
         _require_inputs(input_names(proto.graph), input_shapes, None)
@@ -182,15 +173,14 @@ def fold(
     ``per-node-ignores``, a baseline as for ``check``) are not folded: their nodes stay as
     they are, and ``FoldResult.suppressed`` counts them.
     """
-    from linlint.checking.suppression import silencer
+    from linlint.checking.suppression import chosen_baseline, silencer
     from linlint.folding.options import FoldOptions
     from linlint.folding.pipeline import fold_model
     from linlint.model.graphs import input_names
 
     path = Path(model) if isinstance(model, (str, os.PathLike)) else None
     settings = _settings(path, select, ignore, extend_select, config, isolated, input_shapes)
-    hashes, root = _baseline(settings, baseline, path)
-    silenced = settings.per_node_ignores or hashes
+    hashes, root = chosen_baseline(settings, baseline, [path] if path is not None else [])
     options = FoldOptions(
         codes=settings.enabled_for(path or "<model>"),
         allow_growth=allow_growth,
@@ -201,7 +191,7 @@ def fold(
         atol=atol,
         seed=seed,
         runs=runs,
-        silence=silencer(settings, path or "<model>", hashes, root) if silenced else None,
+        silence=silencer(settings, path or "<model>", hashes, root),
     )
     result = fold_model(model if path is None else path, options)
     _require_inputs(input_names(result.model.graph), input_shapes, str(path) if path else None)

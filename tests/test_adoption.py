@@ -19,6 +19,7 @@ from pathlib import Path
 
 import onnx
 import pytest
+from test_discovery import git  # a hermetic git (no user or system config)
 from test_suppressions import chain_model  # fc1 → fc2, then fc3 (→ fc4: a second LL001)
 
 from conftest import SAMPLES
@@ -38,18 +39,6 @@ def linlint(cwd: Path, *args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=300,
-    )
-
-
-def git(cwd: Path, *args: str) -> None:
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", *args],
-        cwd=cwd,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=60,
     )
 
 

@@ -152,9 +152,16 @@ def check_model(
     source where the model records them (``linlint.checking.attribution``)."""
     with gc_paused():
         ga, regions = analyze_regions(model, input_shapes)
-        findings = findings_for(ga, regions, file)
-    torch_export = is_torch_export(model.producer_name)
-    return attach_origins(findings, ga, torch_export=torch_export)
+    return model_findings(model, ga, regions, file)
+
+
+def model_findings(
+    model: ModelProto, ga: GraphAnalysis, regions: list[Region], file: str
+) -> list[Finding]:
+    """What the rules say of ``model`` analysed (``analyze_regions``), with its nodes'
+    origins in the source where the model records them."""
+    findings = findings_for(ga, regions, file)
+    return attach_origins(findings, ga, torch_export=is_torch_export(model.producer_name))
 
 
 def check_file(path: Path | str, *, input_shapes: dict | None = None) -> list[Finding]:

@@ -164,13 +164,30 @@ def without_baseline(
     return out
 
 
+def chosen_baseline(
+    settings, baseline: str | Path | None, paths: Sequence[str | Path]
+) -> tuple[frozenset[str], Path | None]:
+    """The fingerprints of ``baseline`` (else the configuration's ``baseline``; neither:
+    none) and the root they are relative to (the repository of ``paths``), as
+    ``--baseline`` reads them."""
+    where = Path(baseline) if baseline is not None else settings.baseline
+    if where is None:
+        return frozenset(), None
+    from linlint.model.repository import source_root
+
+    return read_baseline(where), source_root(paths, None)
+
+
 def silencer(
-    settings, path: Path | str, baseline: frozenset[str] | None = None, root: Path | None = None
-) -> Callable[[Sequence[Finding]], list[Finding]]:
+    settings, path: Path | str, baseline: frozenset[str] = frozenset(), root: Path | None = None
+) -> Callable[[Sequence[Finding]], list[Finding]] | None:
     """What ``check`` silences beyond the model's own ``linlint:ignore`` entries, as a
     function of one file's findings (those entries already applied): the findings that
-    ``per-node-ignores`` and then the baseline (fingerprints relative to ``root``) silence.
-    ``fold`` leaves their nodes as they are (``FoldOptions.silence``)."""
+    ``per-node-ignores`` and then the baseline (fingerprints relative to ``root``) silence;
+    None where neither silences anything. ``fold`` leaves their nodes as they are
+    (``FoldOptions.silence``)."""
+    if not settings.per_node_ignores and not baseline:
+        return None
 
     def silenced(findings: Sequence[Finding]) -> list[Finding]:
         left = unsuppressed(settings.apply(list(findings), path), {}, settings, path)
@@ -186,6 +203,7 @@ __all__ = [
     "NodeIgnores",
     "Suppressed",
     "baseline_text",
+    "chosen_baseline",
     "model_ignores",
     "read_baseline",
     "silenced_by_metadata",

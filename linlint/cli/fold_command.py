@@ -77,19 +77,10 @@ def silencers(paths: Sequence[Path], settings: Settings, baseline: Path | None):
     """For each model, what ``check`` would silence in it beyond its own ``linlint:ignore``
     entries (``per-node-ignores``, the baseline: ``--baseline`` else the configuration's):
     ``fold`` leaves those findings' nodes as they are."""
-    from linlint.checking.suppression import read_baseline, silencer
-    from linlint.model.repository import source_root
+    from linlint.checking.suppression import chosen_baseline, silencer
 
-    where = baseline or settings.baseline
-    hashes = read_baseline(where) if where is not None else None
-    root = source_root(paths, None)
-
-    def silence_for(model: Path):
-        if not settings.per_node_ignores and not hashes:
-            return None
-        return silencer(settings, model, hashes, root)
-
-    return silence_for
+    hashes, root = chosen_baseline(settings, baseline, paths)
+    return lambda model: silencer(settings, model, hashes, root)
 
 
 def _below(path: Path, folder: Path) -> bool:

@@ -22,8 +22,7 @@ import onnx
 from onnx import ModelProto
 
 from linlint.analysis.sweep import analyze_model
-from linlint.checking.attribution import attach_origins
-from linlint.checking.checker import analyze_regions, findings_for, iter_graphs
+from linlint.checking.checker import analyze_regions, iter_graphs, model_findings
 from linlint.checking.findings import Finding
 from linlint.errors import LinlintError
 from linlint.folding.costs import Costs, model_costs
@@ -31,7 +30,6 @@ from linlint.folding.options import FoldOptions
 from linlint.folding.rewrite import Names, prune, training_names, unused_names
 from linlint.folding.rounds import FoldedRegion, FoldState, fold_round
 from linlint.model.graphs import all_graphs
-from linlint.model.origins import is_torch_export
 
 if TYPE_CHECKING:
     from linlint.verification.verdict import Verification
@@ -155,7 +153,7 @@ def fold_model(
     if work.ir_version < 4:
         _declare_initializers_as_inputs(work.graph)
     ga, regions = analyze_regions(work, input_shapes)  # what check says of the result
-    remaining = _findings(ga, regions, file, work)
+    remaining = model_findings(work, ga, regions, file)
     silenced = {_key(f) for f in silence(remaining)} if silence else set()
     remaining = [f for f in remaining if _key(f) not in silenced]
     after = model_costs(work, input_shapes, ga)
@@ -180,12 +178,6 @@ def fold_model(
     return result
 
 
-def _findings(ga, regions, file: str, model: ModelProto) -> list[Finding]:
-    """What ``check`` finds in the analysed model, with the nodes' origins."""
-    found = findings_for(ga, regions, file)
-    return attach_origins(found, ga, torch_export=is_torch_export(model.producer_name))
-
-
 def _key(finding: Finding) -> tuple:
     """A finding as the silencing sees it (levels may differ after the settings)."""
     return finding.code, finding.graph, finding.nodes
@@ -201,8 +193,9 @@ def _silence(model: ModelProto, file: str, options: FoldOptions):
         return None
 
     def silenced(findings: list[Finding]) -> list[Finding]:
-        own = [f for f in findings if silenced_by_metadata(f, ignores)]
-        rest = [f for f in findings if not silenced_by_metadata(f, ignores)]
+        own, rest = [], []
+        for f in findings:
+            (own if silenced_by_metadata(f, ignores) else rest).append(f)
         return own + list(options.silence(rest) if options.silence else [])
 
     return silenced
@@ -216,7 +209,7 @@ def _outputs_of(model: ModelProto, input_shapes, file: str, silence) -> set[str]
     }
     return {
         tensor
-        for finding in silence(_findings(ga, regions, file, model))
+        for finding in silence(model_findings(model, ga, regions, file))
         for name in finding.nodes
         for tensor in outputs.get((finding.graph, name), ())
     }

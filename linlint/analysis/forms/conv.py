@@ -30,6 +30,7 @@ from linlint.analysis.forms.kernels import (
 )
 from linlint.analysis.forms.reads import (
     branch_taps,
+    branch_window,
     chained_groups_fill,
     chained_taps,
     common_window,
@@ -350,12 +351,8 @@ class ConvForm(AffineOutput):
             parts, biases = [], []
             for f, sign in zip(forms, signs, strict=True):
                 dense = np.zeros((f.cout, f.cin) + kernel)
-                index = [slice(None), slice(None)]
-                for a in range(first.nd):
-                    off = (-f.pads_begin[a] + pb[a]) // dil[a]
-                    step = f.dilations[a] // dil[a] if f.kernel[a] > 1 else 1
-                    index.append(slice(off, off + step * (f.kernel[a] - 1) + 1, step))
-                dense[tuple(index)] += sign * expand_groups(f.W, f.groups, f.cin)
+                index = (slice(None), slice(None), *branch_window(f, dil, pb))
+                dense[index] += sign * expand_groups(f.W, f.groups, f.cin)
                 parts.append(dense)
                 biases.append(sign * (np.zeros(f.cout) if f.b is None else f.b))
             if concat:

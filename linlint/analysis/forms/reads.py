@@ -84,13 +84,20 @@ def summed_groups_fill(forms: list[ConvForm], g: int) -> bool:
     return True
 
 
-def branch_taps(f: ConvForm, dil, pb) -> set[tuple[int, ...]]:
-    """The taps of a common window (dilation ``dil``, pads ``pb``) that branch ``f`` reads."""
-    axes = []
+def branch_window(f: ConvForm, dil, pb) -> tuple[slice, ...]:
+    """Where branch ``f``'s kernel sits in a common window (dilation ``dil``, pads ``pb``),
+    axis by axis: the taps it reads."""
+    out = []
     for a in range(f.nd):
         off = (-f.pads_begin[a] + pb[a]) // dil[a]
         step = f.dilations[a] // dil[a] if f.kernel[a] > 1 else 1
-        axes.append(range(off, off + step * (f.kernel[a] - 1) + 1, step))
+        out.append(slice(off, off + step * (f.kernel[a] - 1) + 1, step))
+    return tuple(out)
+
+
+def branch_taps(f: ConvForm, dil, pb) -> set[tuple[int, ...]]:
+    """The taps of a common window (dilation ``dil``, pads ``pb``) that branch ``f`` reads."""
+    axes = [range(s.start, s.stop, s.step) for s in branch_window(f, dil, pb)]
     return set(itertools.product(*axes))
 
 
