@@ -2789,17 +2789,16 @@ def _drop_untyped_value_info(graph: onnx.GraphProto) -> None:
     """Leave out the value_info onnx's inference writes without an element type (a
     QuantizeLinear-21 whose output type it cannot tell): onnxruntime refuses such a model
     ("tensor data type 0"), and no exporter writes one."""
-    kept = [
-        vi
-        for vi in graph.value_info
-        if not (vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type == 0)
-    ]
-    del graph.value_info[:]
-    graph.value_info.extend(kept)
-    for node in graph.node:
-        for a in node.attribute:
-            for sub in [a.g] if a.type == onnx.AttributeProto.GRAPH else a.graphs:
-                _drop_untyped_value_info(sub)
+    from linlint.model.graphs import all_graphs
+
+    for g in all_graphs(graph):
+        kept = [
+            vi
+            for vi in g.value_info
+            if not (vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type == 0)
+        ]
+        del g.value_info[:]
+        g.value_info.extend(kept)
 
 
 def _nan_variants(feeds: dict, rng) -> list[Variant]:
